@@ -1,0 +1,66 @@
+// Longest-prefix reuse over a block store: computes the chained keys of a prompt, finds how much of it
+// is cached, and stores the full blocks of finished prompts.
+import { type BlockKeyScope, blockKeys, DEFAULT_BLOCK_SIZE } from "./block-keys.js";
+import type { BlockStore, BlockStoreStats } from "./store.js";
+
+export interface PrefixMatch {
+  /** Keys of every full block of the looked-up tokens (hits first, then misses). */
+  keys: string[];
+  /** Values of the longest cached prefix: `blocks.length * blockSize` tokens are reused. */
+  blocks: Float32Array[];
+  /** Number of prompt tokens covered by `blocks`. */
+  tokens: number;
+}
+
+export interface PrefixCacheStats extends BlockStoreStats {
+  blockSize: number;
+  queries: number;
+  /** Queries that reused at least one block. */
+  hits: number;
+  hitTokens: number;
+}
+
+export class PrefixCache {
+  readonly blockSize: number;
+  private queries = 0;
+  private hits = 0;
+  private hitTokens = 0;
+
+  constructor(
+    private readonly store: BlockStore,
+    private readonly modelId: string,
+    blockSize = DEFAULT_BLOCK_SIZE,
+  ) {
+    this.blockSize = blockSize;
+  }
+
+  keys(tokenIds: ArrayLike<number>, cacheSalt?: string): string[] {
+    const scope: BlockKeyScope = { modelId: this.modelId, cacheSalt, blockSize: this.blockSize };
+    return blockKeys(tokenIds, scope);
+  }
+
+  async lookup(tokenIds: ArrayLike<number>, cacheSalt?: string): Promise<PrefixMatch> {
+    const keys = this.keys(tokenIds, cacheSalt);
+    const blocks = keys.length === 0 ? [] : await this.store.getPrefix(keys);
+    this.queries++;
+    if (blocks.length > 0) this.hits++;
+    const tokens = blocks.length * this.blockSize;
+    this.hitTokens += tokens;
+    return { keys, blocks, tokens };
+  }
+
+  /** Stores blocks `from..from+values.length-1` of a chain whose keys came from `keys()`/`lookup()`. */
+  async insert(keys: readonly string[], from: number, values: readonly Float32Array[]): Promise<void> {
+    await this.store.put(values.map((value, i) => [keys[from + i], value] as const));
+  }
+
+  stats(): PrefixCacheStats {
+    return {
+      ...this.store.stats(),
+      blockSize: this.blockSize,
+      queries: this.queries,
+      hits: this.hits,
+      hitTokens: this.hitTokens,
+    };
+  }
+}

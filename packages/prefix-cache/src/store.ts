@@ -1,0 +1,23 @@
+// The tier-agnostic contract of a prefix-cache tier. A block value is one block's K/V for every layer,
+// as float32 (layout chosen by the engine; a tier only stores bytes). Async so that a remote tier
+// (Redis) fits behind the same interface as the in-memory one.
+
+export interface BlockStoreStats {
+  /** Which tier this is ("memory", "redis", ...). */
+  tier: string;
+  blocks: number;
+  bytes: number;
+  maxBytes: number;
+  evictions: number;
+}
+
+export interface BlockStore {
+  /**
+   * The values of the longest prefix of `keys` that the tier holds, in order: the walk stops at the
+   * first missing key, because a block is only usable when all blocks before it are.
+   */
+  getPrefix(keys: readonly string[]): Promise<Float32Array[]>;
+  /** Stores blocks; keys already present are kept (same key = same content). */
+  put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void>;
+  stats(): BlockStoreStats;
+}
