@@ -1,0 +1,110 @@
+// Every configuration variable of the project, in one place. Services read them in main.ts only.
+import { address, bool, int, list, oneOf, type Parser, string, url } from "./parsers.js";
+
+export interface ConfigVar<T> {
+  doc: string;
+  /** The value when the variable is unset or empty; undefined means "not configured". */
+  default: T | undefined;
+  parse: Parser<T>;
+}
+
+function variable<T>(doc: string, parse: Parser<T>, defaultValue: T): ConfigVar<T>;
+function variable<T>(doc: string, parse: Parser<T>): ConfigVar<T> & { default: undefined };
+function variable<T>(doc: string, parse: Parser<T>, defaultValue?: T): ConfigVar<T> {
+  return { doc, parse, default: defaultValue };
+}
+
+const port = int({ min: 0, max: 65_535 });
+const positive = int({ min: 1 });
+const nonNegative = int({ min: 0 });
+
+export const EXECUTION_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+export const REGISTRY = {
+  LLM_HOST: variable("Interface the service's gRPC server binds to.", string, "127.0.0.1"),
+  LLM_PORT: variable(
+    "Port of the service's gRPC server; 0 picks a free one (printed in the `listening` line on stdout).",
+    port,
+    0,
+  ),
+  LLM_HTTP_PORT: variable("Port of the gateway's OpenAI-compatible HTTP API; 0 picks a free one.", port, 0),
+  LLM_METRICS_PORT: variable("Port of the Prometheus `/metrics` endpoint; unset disables it.", port),
+  LLM_LOG_LEVEL: variable("Least severe log level written.", oneOf(LOG_LEVELS), "info"),
+  LLM_MODELS_DIR: variable(
+    "Folder holding one sub-folder per model (relative paths: from the working directory).",
+    string,
+    "models",
+  ),
+  LLM_MODEL_ID: variable(
+    "Id of the model to serve; its folder is LLM_MODELS_DIR/<id> unless LLM_MODEL_DIR is set.",
+    string,
+    "tiny",
+  ),
+  LLM_MODEL_DIR: variable(
+    "Folder of the model to serve, in the Hugging Face ONNX layout; overrides LLM_MODELS_DIR/LLM_MODEL_ID.",
+    string,
+  ),
+  LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
+  LLM_RUNNER_URL: variable("gRPC address of the model-runner service (local mode).", address),
+  LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
+  LLM_DETOKENIZER_URL: variable("gRPC address of the detokenizer service.", address),
+  LLM_GATEWAY_URL: variable("gRPC address of the gateway, for clients such as the CLI.", address),
+  LLM_REDIS_URL: variable(
+    "Redis for cluster mode (queues, token streams, shared prefix cache); unset: local mode.",
+    url(["redis", "rediss"]),
+  ),
+  LLM_OTLP_ENDPOINT: variable("OTLP/HTTP collector for traces and metrics; unset: no export.", url(["http", "https"])),
+  LLM_MAX_INPUT_BYTES: variable(
+    "Largest prompt accepted, in UTF-8 bytes (text plus chat message contents).",
+    positive,
+    1_048_576,
+  ),
+  LLM_MAX_BATCH_SIZE: variable("Most sequences the runner decodes together in one engine step.", positive, 8),
+  LLM_KV_CACHE_BYTES: variable(
+    "Most bytes the runner's KV cache of running sequences may hold.",
+    positive,
+    268_435_456,
+  ),
+  LLM_PREFIX_CACHE_BYTES: variable(
+    "Most bytes of the runner's in-memory prefix-cache tier; 0 disables it.",
+    nonNegative,
+    134_217_728,
+  ),
+  LLM_PREFIX_CACHE_TTL_S: variable("Lifetime of prefix-cache blocks in the Redis tier, in seconds.", positive, 3600),
+  LLM_EXECUTION_PROVIDERS: variable(
+    "ONNX Runtime execution providers to try, in order; the runner falls back to the next one with a logged reason.",
+    list(oneOf(EXECUTION_PROVIDERS)),
+    [...EXECUTION_PROVIDERS],
+  ),
+  LLM_SHUTDOWN_GRACE_MS: variable(
+    "On SIGTERM, how long in-flight calls may finish before they are cut off.",
+    nonNegative,
+    10_000,
+  ),
+  LLM_MAX_INFLIGHT: variable(
+    "Most requests the gateway serves at once; past it new ones get RESOURCE_EXHAUSTED.",
+    positive,
+    256,
+  ),
+  LLM_MAX_QUEUE_DEPTH: variable(
+    "Most jobs waiting on a model's queue in cluster mode; past it: RESOURCE_EXHAUSTED.",
+    positive,
+    1024,
+  ),
+  LLM_KV_AWARE_ROUTING: variable(
+    "Route each request to the runner holding its longest cached prefix (cluster mode); false: least loaded only.",
+    bool,
+    true,
+  ),
+} satisfies Record<`LLM_${string}`, ConfigVar<unknown>>;
+
+export type ConfigName = keyof typeof REGISTRY;
+
+/** The type readConfig gives a variable: its parsed type, or undefined when it has no default. */
+export type ConfigValue<N extends ConfigName> =
+  (typeof REGISTRY)[N] extends ConfigVar<infer T>
+    ? (typeof REGISTRY)[N]["default"] extends undefined
+      ? T | undefined
+      : T
+    : never;
