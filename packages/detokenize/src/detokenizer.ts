@@ -36,9 +36,10 @@ export interface DetokenizeStep {
  *   unfinished character becomes U+FFFD;
  * - text that could be the start of a stop sequence is held back until it is known not to
  *   be one; the result is the same for every way of splitting the ids into pushes.
- * After a stop, `push` ignores its ids and returns no text (tokens still in flight are not
- * an error); after `flush`, `push` and `flush` throw. Each `push` costs time in proportion
- * to its new bytes, plus at most the longest stop sequence of held-back text.
+ * After a stop, `push` still range-checks its ids but otherwise ignores them and returns no
+ * text (tokens still in flight are not an error); after `flush`, `push` and `flush` throw
+ * failed_precondition. A `push` never re-decodes earlier text: its cost grows with its new
+ * bytes and the held-back text (shorter than the longest stop sequence), times the stop count.
  */
 export class Detokenizer {
   private readonly decoder = new Utf8StreamDecoder();
