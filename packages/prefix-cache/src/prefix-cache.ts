@@ -4,8 +4,6 @@ import { type BlockKeyScope, blockKeys, DEFAULT_BLOCK_SIZE } from "./block-keys.
 import type { BlockStore, BlockStoreStats } from "./store.js";
 
 export interface PrefixMatch {
-  /** Keys of every full block of the looked-up tokens (hits first, then misses). */
-  keys: string[];
   /** Values of the longest cached prefix: `blocks.length * blockSize` tokens are reused. */
   blocks: Float32Array[];
   /** Number of prompt tokens covered by `blocks`. */
@@ -39,14 +37,14 @@ export class PrefixCache {
     return blockKeys(tokenIds, scope);
   }
 
-  async lookup(tokenIds: ArrayLike<number>, cacheSalt?: string): Promise<PrefixMatch> {
-    const keys = this.keys(tokenIds, cacheSalt);
+  /** The longest cached prefix of a chain of keys from `keys()` (pass fewer keys to cap the reuse). */
+  async lookup(keys: readonly string[]): Promise<PrefixMatch> {
     const blocks = keys.length === 0 ? [] : await this.store.getPrefix(keys);
     this.queries++;
     if (blocks.length > 0) this.hits++;
     const tokens = blocks.length * this.blockSize;
     this.hitTokens += tokens;
-    return { keys, blocks, tokens };
+    return { blocks, tokens };
   }
 
   /** Stores blocks `from..from+values.length-1` of a chain whose keys came from `keys()`/`lookup()`. */

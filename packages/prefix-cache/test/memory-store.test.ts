@@ -55,16 +55,16 @@ describe("PrefixCache", () => {
   it("reuses the longest cached block prefix of a prompt and counts hits", async () => {
     const cache = new PrefixCache(new MemoryBlockStore(1 << 20), "tiny");
     const prompt = Array.from({ length: 40 }, (_, i) => i);
-    const miss = await cache.lookup(prompt);
-    expect(miss).toMatchObject({ tokens: 0, blocks: [] });
-    expect(miss.keys).toEqual(blockKeys(prompt, { modelId: "tiny" }));
-    await cache.insert(miss.keys, 0, [block(1), block(2)]);
+    const keys = cache.keys(prompt);
+    expect(keys).toEqual(blockKeys(prompt, { modelId: "tiny" }));
+    expect(await cache.lookup(keys)).toMatchObject({ tokens: 0, blocks: [] });
+    await cache.insert(keys, 0, [block(1), block(2)]);
 
     const longer = [...prompt, ...Array.from({ length: 30 }, (_, i) => 1000 + i)];
-    const hit = await cache.lookup(longer);
+    const hit = await cache.lookup(cache.keys(longer));
     expect(hit.tokens).toBe(32);
     expect(hit.blocks.map((v) => v[0])).toEqual([1, 2]);
-    expect(await cache.lookup(prompt, "another-tenant")).toMatchObject({ tokens: 0 });
+    expect(await cache.lookup(cache.keys(prompt, "another-tenant"))).toMatchObject({ tokens: 0 });
     expect(cache.stats()).toMatchObject({ queries: 3, hits: 1, hitTokens: 32, blocks: 2, blockSize: 16 });
   });
 });

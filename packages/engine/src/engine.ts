@@ -1,0 +1,392 @@
+// The continuous-batching engine: one loop that, every step, admits waiting requests (batch slots, KV
+// budget), runs one prefill chunk per prefilling request, runs ONE batched decode forward for all running
+// requests, samples every produced position in one sampler call, and retires finished requests at once.
+import { join } from "node:path";
+import { LlmError, toLlmError } from "@llm/errors";
+import { MemoryBlockStore, PrefixCache } from "@llm/prefix-cache";
+import { DecodeBatch } from "./decode-batch.js";
+import { Decoder } from "./decoder.js";
+import { EventStream } from "./event-stream.js";
+import { fromBlocks, type KvShape, KvState, toBlocks } from "./kv-state.js";
+import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+import type { SampleResult, Sampler } from "./sampler.js";
+import { Sequence } from "./sequence.js";
+import { createSession, type EngineLogger, type ExecutionProvider, type ProviderAttempt } from "./session.js";
+import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent } from "./types.js";
+
+export interface EngineOptions<P> {
+  /** A Hugging Face ONNX export folder (design §4). */
+  modelDir: string;
+  sampler: Sampler<P>;
+  /** Tried in order; the first that starts is used. Default ["cpu"]. */
+  providers?: ExecutionProvider[];
+  maxBatchSize?: number;
+  /** Tokens one step may compute (decode rows + prefill chunk tokens); bounds a step's latency. */
+  maxStepTokens?: number;
+  /** Longest piece of a prompt prefilled in one step, so running streams keep flowing. */
+  prefillChunkTokens?: number;
+  /** KV memory bound: requests wait for room instead of exceeding it. */
+  kvCacheBytes?: number;
+  /** A prefix cache over any tier; default: a memory tier of `prefixCacheBytes`. */
+  prefixCache?: PrefixCache;
+  prefixCacheBytes?: number;
+  intraOpThreads?: number;
+  logger?: EngineLogger;
+}
+
+const DEFAULTS = {
+  providers: ["cpu"] as ExecutionProvider[],
+  maxBatchSize: 32,
+  maxStepTokens: 512,
+  prefillChunkTokens: 256,
+  kvCacheBytes: 2 * 1024 ** 3,
+  prefixCacheBytes: 256 * 1024 ** 2,
+};
+
+const consoleLogger: EngineLogger = {
+  info: (message) => console.info(`[engine] ${message}`),
+  warn: (message) => console.warn(`[engine] ${message}`),
+};
+
+interface Produced<P> {
+  seq: Sequence<P>;
+  logits: Float32Array;
+}
+
+export class Engine<P> {
+  readonly providerAttempts: ProviderAttempt[];
+  private readonly waiting: Sequence<P>[] = [];
+  private readonly prefilling: Sequence<P>[] = [];
+  private readonly active = new Map<string, Sequence<P>>();
+  private readonly batch: DecodeBatch<P>;
+  private readonly shape: KvShape;
+  private readonly bytesPerToken: number;
+  private joining: Sequence<P>[] = [];
+  private kvReserved = 0;
+  private looping = false;
+  private idle: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly config: ModelConfig,
+    private readonly decoder: Decoder,
+    private readonly provider: ExecutionProvider,
+    attempts: ProviderAttempt[],
+    private readonly options: Required<Omit<EngineOptions<P>, "prefixCache" | "intraOpThreads">>,
+    private readonly prefixCache: PrefixCache,
+  ) {
+    this.providerAttempts = attempts;
+    this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
+    this.bytesPerToken = kvBytesPerToken(config);
+    this.batch = new DecodeBatch(this.shape);
+  }
+
+  static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
+    const settings = { ...DEFAULTS, logger: consoleLogger, ...options };
+    if (settings.maxStepTokens <= settings.maxBatchSize) {
+      throw new Error(`maxStepTokens (${settings.maxStepTokens}) must exceed maxBatchSize (${settings.maxBatchSize})`);
+    }
+    const config = await readModelConfig(options.modelDir);
+    const { session, provider, attempts } = await createSession(join(options.modelDir, "onnx", "model.onnx"), {
+      providers: settings.providers,
+      intraOpThreads: options.intraOpThreads,
+      logger: settings.logger,
+    });
+    const decoder = new Decoder(session, { ...config }, config.vocabSize);
+    const prefixCache =
+      options.prefixCache ?? new PrefixCache(new MemoryBlockStore(settings.prefixCacheBytes), config.modelId);
+    return new Engine(config, decoder, provider, attempts, settings, prefixCache);
+  }
+
+  /**
+   * Queues a request; its events arrive on the returned stream, which always ends with one final event.
+   * Throws LlmError(invalid_argument) for a request the engine can never serve. Ending the iteration
+   * early cancels the request.
+   */
+  submit(request: GenerateRequest<P>): AsyncIterable<GenerationEvent> {
+    this.validate(request);
+    const stream = new EventStream<GenerationEvent>(() => this.cancel(request.requestId));
+    const reservation = (request.promptIds.length + request.maxTokens) * this.bytesPerToken;
+    const seq = new Sequence(request, stream, reservation);
+    this.active.set(request.requestId, seq);
+    if (request.signal?.aborted) {
+      this.finish(seq, "cancelled");
+      return stream;
+    }
+    request.signal?.addEventListener("abort", () => this.cancel(request.requestId), { once: true });
+    this.waiting.push(seq);
+    this.kick();
+    return stream;
+  }
+
+  /** Cancels an active request; false when it is unknown or already finished. */
+  cancel(requestId: string): boolean {
+    const seq = this.active.get(requestId);
+    if (seq === undefined || seq.state === "done") return false;
+    if (seq.state === "waiting") this.finish(seq, "cancelled");
+    else seq.cancelRequested = true; // retired at the next step boundary
+    return true;
+  }
+
+  info(): EngineInfo {
+    return {
+      modelId: this.config.modelId,
+      contextLength: this.config.contextLength,
+      blockSize: this.prefixCache.blockSize,
+      vocabSize: this.config.vocabSize,
+      provider: this.provider,
+      maxBatchSize: this.options.maxBatchSize,
+      running: this.active.size - this.waiting.length,
+      waiting: this.waiting.length,
+      kvBytesUsed: this.kvReserved,
+      kvBytesLimit: this.options.kvCacheBytes,
+      kvBytesAllocated: this.batch.bytes + this.prefilling.reduce((sum, seq) => sum + (seq.kv?.bytes ?? 0), 0),
+      prefixCache: this.prefixCache.stats(),
+    };
+  }
+
+  /** Cancels everything, waits for the loop to stop and releases the ONNX session. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of [...this.active.keys()]) this.cancel(id);
+    await this.idle;
+    for (const seq of [...this.active.values()]) this.finish(seq, "cancelled");
+    await this.decoder.release();
+  }
+
+  private validate(request: GenerateRequest<P>): void {
+    const fail = (message: string) => {
+      throw new LlmError("invalid_argument", `request ${JSON.stringify(request.requestId)}: ${message}`);
+    };
+    if (this.closed) throw new LlmError("unavailable", "the engine is shut down");
+    if (!request.requestId) fail("request_id is empty");
+    if (this.active.has(request.requestId)) fail("a request with this id is already running");
+    const prompt = request.promptIds;
+    if (prompt.length === 0) fail("the prompt has no tokens");
+    const vocab = this.config.vocabSize;
+    const bad = prompt.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (bad >= 0) fail(`prompt token ${bad} (${prompt[bad]}) is not an id in this model's vocabulary [0, ${vocab})`);
+    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) fail("max_tokens must be an integer >= 1");
+    const total = prompt.length + request.maxTokens;
+    if (total > this.config.contextLength) {
+      fail(
+        `prompt (${prompt.length} tokens) + max_tokens (${request.maxTokens}) exceeds the model's context of ${this.config.contextLength} tokens`,
+      );
+    }
+    const bytes = total * this.bytesPerToken;
+    if (bytes > this.options.kvCacheBytes) {
+      fail(
+        `needs ${bytes} bytes of KV cache (${total} tokens x ${this.bytesPerToken}), more than this runner's whole KV budget of ${this.options.kvCacheBytes} bytes: lower max_tokens or shorten the prompt`,
+      );
+    }
+  }
+
+  // --- the loop ---
+
+  private kick(): void {
+    if (this.looping) return;
+    this.looping = true;
+    this.idle = this.runLoop();
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      while (this.active.size > 0) {
+        try {
+          await this.step();
+        } catch (error) {
+          // A fault outside any one request (a bug, a dead session): fail the running requests, keep serving.
+          this.options.logger.warn(`engine step failed: ${error instanceof Error ? error.stack : String(error)}`);
+          for (const seq of [...this.active.values()]) if (seq.state !== "waiting") this.fail(seq, error);
+        }
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private async step(): Promise<void> {
+    const startedAt = performance.now();
+    for (const seq of [...this.active.values()]) if (seq.cancelRequested) this.finish(seq, "cancelled");
+    await this.admit();
+    const produced = await this.prefillChunks();
+    // A joiner cancelled since its prefill ended is already done: it must not enter the batch.
+    this.batch.update(this.joining.filter((seq) => seq.state === "decode"));
+    this.joining = [];
+    produced.push(...(await this.decodeStep()));
+    if (produced.length === 0) return;
+    const results = await this.sampleAll(produced);
+    const stepMs = performance.now() - startedAt;
+    produced.forEach(({ seq }, i) => this.accept(seq, results[i], stepMs));
+  }
+
+  private async admit(): Promise<void> {
+    while (this.waiting.length > 0 && this.active.size - this.waiting.length < this.options.maxBatchSize) {
+      const seq = this.waiting[0];
+      if (this.kvReserved + seq.kvReservation > this.options.kvCacheBytes) return; // wait for room, in order
+      this.waiting.shift();
+      this.kvReserved += seq.kvReservation;
+      seq.state = "prefill";
+      seq.admittedAt = performance.now();
+      this.prefilling.push(seq);
+      try {
+        await this.start(seq);
+      } catch (error) {
+        this.fail(seq, error);
+      }
+    }
+  }
+
+  /** Opens the sampler state and reuses the longest cached prefix of the prompt. */
+  private async start(seq: Sequence<P>): Promise<void> {
+    const { promptIds, sampling, cacheSalt } = seq.request;
+    await this.options.sampler.open(seq.id, sampling, promptIds);
+    seq.samplerOpen = true;
+    seq.blockKeys = this.prefixCache.keys(promptIds, cacheSalt);
+    // At least the last prompt token is always computed: its logits give the first output token.
+    const reusable = Math.floor((promptIds.length - 1) / this.prefixCache.blockSize);
+    const match = await this.prefixCache.lookup(seq.blockKeys.slice(0, reusable));
+    seq.kv =
+      match.blocks.length > 0
+        ? fromBlocks(this.shape, match.blocks, this.prefixCache.blockSize)
+        : KvState.empty(this.shape, 1);
+    seq.kvLength = match.tokens;
+    seq.cachedPromptTokens = match.tokens;
+  }
+
+  /** One chunk for each prefilling sequence, within the step's token budget left by the decode rows. */
+  private async prefillChunks(): Promise<Produced<P>[]> {
+    const produced: Produced<P>[] = [];
+    let budget = Math.max(1, this.options.maxStepTokens - this.batch.size - this.joining.length);
+    for (const seq of [...this.prefilling]) {
+      if (budget <= 0) break;
+      if (seq.state !== "prefill" || seq.kv === undefined) continue;
+      const chunk = Math.min(this.options.prefillChunkTokens, seq.promptLength - seq.kvLength, budget);
+      budget -= chunk;
+      try {
+        const { logits, present } = await this.decoder.forward({
+          tokenIds: seq.request.promptIds.slice(seq.kvLength, seq.kvLength + chunk),
+          newTokens: chunk,
+          past: seq.kv,
+          pastLengths: [seq.kvLength],
+        });
+        seq.kv = present;
+        seq.kvLength += chunk;
+        if (seq.kvLength === seq.promptLength) {
+          seq.prefilledAt = performance.now();
+          this.remember(seq);
+          produced.push({ seq, logits });
+        }
+      } catch (error) {
+        this.fail(seq, error);
+      }
+    }
+    return produced;
+  }
+
+  /** Stores the prompt's full blocks that the prefix cache does not have yet. */
+  private remember(seq: Sequence<P>): void {
+    const blockSize = this.prefixCache.blockSize;
+    const from = seq.cachedPromptTokens / blockSize;
+    const to = seq.blockKeys.length;
+    if (seq.kv === undefined || to <= from) return;
+    const values = toBlocks(seq.kv, from, to, blockSize);
+    this.prefixCache.insert(seq.blockKeys, from, values).catch((error: unknown) => {
+      this.options.logger.warn(`prefix cache insert failed: ${error instanceof Error ? error.message : error}`);
+    });
+  }
+
+  private async decodeStep(): Promise<Produced<P>[]> {
+    if (this.batch.size === 0) return [];
+    const vocab = this.config.vocabSize;
+    const { rows, logits } = await this.batch.step(this.decoder);
+    return rows.map((seq, r) => ({ seq, logits: logits.subarray(r * vocab, (r + 1) * vocab) }));
+  }
+
+  private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {
+    try {
+      const results = await this.options.sampler.sample(produced.map(({ seq, logits }) => ({ seqId: seq.id, logits })));
+      if (results.length !== produced.length) {
+        throw new Error(`sampler returned ${results.length} results for ${produced.length} sequences`);
+      }
+      return results;
+    } catch (error) {
+      return produced.map(() => ({ error: error instanceof Error ? error : new Error(String(error)) }));
+    }
+  }
+
+  /** Emits a sampled token and decides whether the sequence goes on. */
+  private accept(seq: Sequence<P>, result: SampleResult, stepMs: number): void {
+    if (seq.state === "done") return;
+    if (seq.cancelRequested) return this.finish(seq, "cancelled");
+    if ("error" in result) return this.fail(seq, result.error);
+    const now = performance.now();
+    const first = seq.generated === 0;
+    seq.stream.push({
+      type: "token",
+      index: seq.generated,
+      tokenId: result.tokenId,
+      logprob: result.logprob,
+      topLogprobs: result.topLogprobs,
+      timing: {
+        stepMs,
+        sincePreviousMs: now - (first ? seq.submittedAt : seq.lastTokenAt),
+        sinceStartMs: now - seq.submittedAt,
+        ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
+      },
+    });
+    seq.generated++;
+    seq.lastTokenAt = now;
+    seq.pendingToken = result.tokenId;
+    const reason = this.finishReason(seq, result.tokenId);
+    if (reason !== undefined) return this.finish(seq, reason);
+    if (seq.state === "prefill") {
+      seq.state = "decode";
+      this.prefilling.splice(this.prefilling.indexOf(seq), 1);
+      this.joining.push(seq);
+    }
+  }
+
+  private finishReason(seq: Sequence<P>, tokenId: number): FinishReason | undefined {
+    const { request } = seq;
+    if (!request.ignoreEos && this.config.eosTokenIds.includes(tokenId)) return "eos";
+    if (request.stopTokenIds?.includes(tokenId)) return "stop";
+    if (seq.generated >= request.maxTokens) return "length";
+    return undefined;
+  }
+
+  private fail(seq: Sequence<P>, error: unknown): void {
+    const llmError = toLlmError(error);
+    if (llmError.code === "internal") {
+      this.options.logger.warn(`request ${seq.id} failed: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    this.finish(seq, "error", llmError);
+  }
+
+  private finish(seq: Sequence<P>, reason: FinishReason, error?: LlmError): void {
+    if (seq.state === "done") return;
+    if (seq.state === "waiting") {
+      const index = this.waiting.indexOf(seq);
+      if (index >= 0) this.waiting.splice(index, 1);
+    } else {
+      this.kvReserved -= seq.kvReservation;
+    }
+    const prefillIndex = this.prefilling.indexOf(seq);
+    if (prefillIndex >= 0) this.prefilling.splice(prefillIndex, 1);
+    seq.state = "done"; // the decode batch drops it at its next update
+    seq.kv = undefined;
+    if (seq.samplerOpen) this.options.sampler.close(seq.id);
+    this.active.delete(seq.id);
+    seq.stream.push({
+      type: "final",
+      finishReason: reason,
+      usage: {
+        promptTokens: seq.promptLength,
+        completionTokens: seq.generated,
+        cachedPromptTokens: seq.cachedPromptTokens,
+      },
+      ...(error ? { error } : {}),
+    });
+    seq.stream.end();
+  }
+}

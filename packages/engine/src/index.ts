@@ -1,0 +1,14 @@
+export { Engine, type EngineOptions } from "./engine.js";
+export { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+export type { SampledToken, SampleInput, SampleResult, Sampler, TopLogprob } from "./sampler.js";
+export type { EngineLogger, ExecutionProvider, ProviderAttempt } from "./session.js";
+export type {
+  EngineInfo,
+  FinalEvent,
+  FinishReason,
+  GenerateRequest,
+  GenerationEvent,
+  TokenEvent,
+  TokenTiming,
+  Usage,
+} from "./types.js";

@@ -1,0 +1,104 @@
+// Key/value cache tensors in the graph's layout: per layer, K and V of shape [batch, heads, length, headDim].
+// Rows of a batch may hold fewer real positions than `length`: they are left-padded (padding first),
+// and the attention mask hides the padding.
+
+export interface KvShape {
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+}
+
+export class KvState {
+  constructor(
+    readonly shape: KvShape,
+    readonly batch: number,
+    readonly length: number,
+    /** Per layer: K then V, each [batch, heads, length, headDim]. */
+    readonly tensors: Float32Array[],
+  ) {}
+
+  static empty(shape: KvShape, batch: number, length = 0): KvState {
+    const size = batch * shape.numHeads * length * shape.headDim;
+    return new KvState(
+      shape,
+      batch,
+      length,
+      Array.from({ length: 2 * shape.numLayers }, () => new Float32Array(size)),
+    );
+  }
+
+  get bytes(): number {
+    return this.tensors.length * this.batch * this.shape.numHeads * this.length * this.shape.headDim * 4;
+  }
+
+  /** Offset of position `position` of head `head` in row `row`. */
+  offset(row: number, head: number, position: number): number {
+    return ((row * this.shape.numHeads + head) * this.length + position) * this.shape.headDim;
+  }
+}
+
+/** Positions [start, start + length) of one row of a state. */
+export interface RowSlice {
+  state: KvState;
+  row: number;
+  start: number;
+  length: number;
+}
+
+/** A new batch whose row r holds `rows[r]`, right-aligned (left-padded) to `length` positions. */
+export function gatherRows(shape: KvShape, rows: readonly RowSlice[], length: number): KvState {
+  const target = KvState.empty(shape, rows.length, length);
+  const { numHeads, headDim } = shape;
+  rows.forEach((slice, r) => {
+    const padding = length - slice.length;
+    for (let t = 0; t < target.tensors.length; t++) {
+      const from = slice.state.tensors[t];
+      const to = target.tensors[t];
+      for (let h = 0; h < numHeads; h++) {
+        const begin = slice.state.offset(slice.row, h, slice.start);
+        to.set(from.subarray(begin, begin + slice.length * headDim), target.offset(r, h, padding));
+      }
+    }
+  });
+  return target;
+}
+
+/**
+ * Prefix-cache block values of a single-row state: block b covers positions [b*blockSize, (b+1)*blockSize),
+ * laid out [layer][K|V][head][position][headDim].
+ */
+export function toBlocks(state: KvState, fromBlock: number, toBlock: number, blockSize: number): Float32Array[] {
+  const { numHeads, headDim } = state.shape;
+  const headSpan = blockSize * headDim;
+  const blocks: Float32Array[] = [];
+  for (let b = fromBlock; b < toBlock; b++) {
+    const block = new Float32Array(state.tensors.length * numHeads * headSpan);
+    state.tensors.forEach((tensor, t) => {
+      for (let h = 0; h < numHeads; h++) {
+        const begin = state.offset(0, h, b * blockSize);
+        block.set(tensor.subarray(begin, begin + headSpan), (t * numHeads + h) * headSpan);
+      }
+    });
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+/** The single-row state that `toBlocks` values describe, block after block. */
+export function fromBlocks(shape: KvShape, blocks: readonly Float32Array[], blockSize: number): KvState {
+  const state = KvState.empty(shape, 1, blocks.length * blockSize);
+  const headSpan = blockSize * shape.headDim;
+  const expected = 2 * shape.numLayers * shape.numHeads * headSpan;
+  blocks.forEach((block, b) => {
+    if (block.length !== expected) {
+      throw new Error(`prefix-cache block holds ${block.length} floats, this model needs ${expected}`);
+    }
+    state.tensors.forEach((tensor, t) => {
+      for (let h = 0; h < shape.numHeads; h++) {
+        const begin = (t * shape.numHeads + h) * headSpan;
+        tensor.set(block.subarray(begin, begin + headSpan), state.offset(0, h, b * blockSize));
+      }
+    });
+  });
+  return state;
+}

@@ -1,0 +1,78 @@
+// The engine's request and event shapes (mirroring llm.v1 ModelRunnerService, so the gRPC service maps 1:1).
+import type { LlmError } from "@llm/errors";
+import type { PrefixCacheStats } from "@llm/prefix-cache";
+import type { TopLogprob } from "./sampler.js";
+import type { ExecutionProvider } from "./session.js";
+
+export interface GenerateRequest<P> {
+  /** Unique among the engine's active requests. */
+  requestId: string;
+  promptIds: readonly number[];
+  maxTokens: number;
+  /** Passed to the sampler untouched. */
+  sampling: P;
+  stopTokenIds?: readonly number[];
+  /** Keep generating past the model's end-of-sequence token. */
+  ignoreEos?: boolean;
+  /** Tenant isolation of the prefix cache. */
+  cacheSalt?: string;
+  /** Aborting frees the request's batch slot within one engine step. */
+  signal?: AbortSignal;
+}
+
+export interface TokenTiming {
+  /** The engine step (forward passes + sampling) that produced the token. */
+  stepMs: number;
+  sincePreviousMs: number;
+  sinceStartMs: number;
+  /** First token only: time spent waiting for a slot. */
+  queueMs?: number;
+  /** First token only: time from admission to the end of the prompt's prefill. */
+  prefillMs?: number;
+}
+
+export interface TokenEvent {
+  type: "token";
+  index: number;
+  tokenId: number;
+  logprob: number;
+  topLogprobs?: TopLogprob[];
+  timing: TokenTiming;
+}
+
+export type FinishReason = "eos" | "length" | "stop" | "cancelled" | "error";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens whose K/V came from the prefix cache. */
+  cachedPromptTokens: number;
+}
+
+export interface FinalEvent {
+  type: "final";
+  finishReason: FinishReason;
+  usage: Usage;
+  /** Set when finishReason is "error". */
+  error?: LlmError;
+}
+
+export type GenerationEvent = TokenEvent | FinalEvent;
+
+export interface EngineInfo {
+  modelId: string;
+  contextLength: number;
+  blockSize: number;
+  vocabSize: number;
+  provider: ExecutionProvider;
+  maxBatchSize: number;
+  /** Requests holding a batch slot (prefilling or decoding). */
+  running: number;
+  waiting: number;
+  /** KV bytes reserved by admitted requests (prompt + max tokens each). */
+  kvBytesUsed: number;
+  kvBytesLimit: number;
+  /** KV bytes actually held now, left padding of the decode batch included. */
+  kvBytesAllocated: number;
+  prefixCache: PrefixCacheStats;
+}
