@@ -217,7 +217,9 @@ export class Engine<P> {
     if (produced.length === 0) return;
     const results = await this.sampleAll(produced);
     const stepMs = performance.now() - startedAt;
-    produced.forEach(({ seq }, i) => this.accept(seq, results[i], stepMs));
+    produced.forEach(({ seq }, i) => {
+      this.accept(seq, results[i], stepMs);
+    });
   }
 
   private async admit(): Promise<void> {
@@ -318,8 +320,14 @@ export class Engine<P> {
   /** Emits a sampled token and decides whether the sequence goes on. */
   private accept(seq: Sequence<P>, result: SampleResult, stepMs: number): void {
     if (seq.state === "done") return;
-    if (seq.cancelRequested) return this.finish(seq, "cancelled");
-    if ("error" in result) return this.fail(seq, result.error);
+    if (seq.cancelRequested) {
+      this.finish(seq, "cancelled");
+      return;
+    }
+    if ("error" in result) {
+      this.fail(seq, result.error);
+      return;
+    }
     const now = performance.now();
     const first = seq.generated === 0;
     seq.stream.push({
@@ -339,8 +347,9 @@ export class Engine<P> {
     seq.lastTokenAt = now;
     seq.pendingToken = result.tokenId;
     const reason = this.finishReason(seq, result.tokenId);
-    if (reason !== undefined) return this.finish(seq, reason);
-    if (seq.state === "prefill") {
+    if (reason !== undefined) {
+      this.finish(seq, reason);
+    } else if (seq.state === "prefill") {
       seq.state = "decode";
       this.prefilling.splice(this.prefilling.indexOf(seq), 1);
       this.joining.push(seq);
