@@ -1,0 +1,121 @@
+// Real ONNX Runtime on the tiny model: the engine's batching, caching and chunking must not change tokens.
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine, GenerateRequest, TokenEvent } from "../src/index.js";
+import { argmax, collect, promptOf, type TestParams, tinyEngine, tinyModelDir } from "./helpers.js";
+
+let engine: Engine<TestParams>;
+beforeAll(async () => {
+  engine = await tinyEngine({ prefillChunkTokens: 32, maxStepTokens: 64 });
+});
+afterAll(() => engine.close());
+
+const request = (
+  id: string,
+  prompt: number[],
+  maxTokens: number,
+  sampling: TestParams = {},
+): GenerateRequest<TestParams> => ({
+  requestId: id,
+  promptIds: prompt,
+  maxTokens,
+  sampling,
+  ignoreEos: true,
+});
+
+/** Greedy generation recomputing the whole sequence every step with raw ORT: no KV cache at all. */
+async function fullRecompute(prompt: number[], steps: number): Promise<number[]> {
+  const session = await ort.InferenceSession.create(join(await tinyModelDir(), "onnx", "model.onnx"));
+  const ids = [...prompt];
+  for (let s = 0; s < steps; s++) {
+    const n = ids.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, n]),
+      attention_mask: new ort.Tensor("int64", new BigInt64Array(n).fill(1n), [1, n]),
+      position_ids: new ort.Tensor("int64", BigInt64Array.from(ids.keys(), BigInt), [1, n]),
+      num_logits_to_keep: new ort.Tensor("int64", new BigInt64Array([1n]), []),
+    };
+    for (const name of session.inputNames.filter((input) => input.startsWith("past_key_values."))) {
+      feeds[name] = new ort.Tensor("float32", new Float32Array(0), [1, 4, 0, 16]);
+    }
+    const { logits } = await session.run(feeds);
+    ids.push(argmax(logits.data as Float32Array));
+  }
+  await session.release();
+  return ids.slice(prompt.length);
+}
+
+describe("engine correctness (tiny model, real ORT)", () => {
+  it("KV-cached greedy generation equals full recompute for 32 tokens", async () => {
+    const prompt = promptOf(20, 1);
+    const { tokens, final } = await collect(engine.submit(request("kv", prompt, 32)));
+    expect(final).toMatchObject({ finishReason: "length", usage: { promptTokens: 20, completionTokens: 32 } });
+    expect(tokens).toEqual(await fullRecompute(prompt, 32));
+  });
+
+  for (const [mode, sampling] of [
+    ["greedy", {}],
+    ["seeded sampling", { temperature: 1.3, seed: 42 }],
+  ] as const) {
+    it(`gives each sequence the same tokens alone and batched with others joining and leaving (${mode})`, async () => {
+      const specs = [
+        { id: "main", prompt: promptOf(23, 2), max: 40, joinAfter: -1 },
+        { id: "short", prompt: promptOf(5, 3), max: 6, joinAfter: -1 },
+        { id: "late", prompt: promptOf(11, 4), max: 12, joinAfter: 5 },
+        { id: "long-prompt", prompt: promptOf(150, 5), max: 8, joinAfter: 10 },
+      ];
+      const run = (spec: (typeof specs)[number], id: string, onToken?: (e: TokenEvent) => void) =>
+        collect(engine.submit(request(id, spec.prompt, spec.max, { ...sampling, seed: specs.indexOf(spec) })), onToken);
+      const alone: Record<string, number[]> = {};
+      for (const spec of specs) alone[spec.id] = (await run(spec, `${spec.id}-alone`)).tokens;
+
+      const batched: Record<string, number[]> = {};
+      const others: Promise<void>[] = [];
+      const launch = (spec: (typeof specs)[number]) => {
+        others.push(
+          run(spec, spec.id).then((c) => {
+            batched[spec.id] = c.tokens;
+          }),
+        );
+      };
+      let peakRunning = 0;
+      const main = run(specs[0], "main", (e) => {
+        peakRunning = Math.max(peakRunning, engine.info().running);
+        for (const spec of specs) if (spec.joinAfter === e.index) launch(spec);
+      });
+      launch(specs[1]);
+      batched.main = (await main).tokens;
+      await Promise.all(others);
+      expect(peakRunning).toBeGreaterThanOrEqual(2);
+      for (const spec of specs) expect(batched[spec.id], spec.id).toEqual(alone[spec.id]);
+    });
+  }
+
+  it("chunked prefill equals unchunked prefill", async () => {
+    const prompt = promptOf(150, 6);
+    const chunked = await collect(engine.submit(request("chunked", prompt, 16)));
+    const whole = await tinyEngine({ prefillChunkTokens: 512, maxStepTokens: 1024, prefixCacheBytes: 0 });
+    try {
+      expect((await collect(whole.submit(request("whole", prompt, 16)))).tokens).toEqual(chunked.tokens);
+    } finally {
+      await whole.close();
+    }
+  });
+
+  it("reuses a cached prefix, reports it, and yields the same tokens as a miss", async () => {
+    const prompt = promptOf(45, 7);
+    const miss = await collect(engine.submit(request("miss", prompt, 12)));
+    expect(miss.final.usage.cachedPromptTokens).toBe(0);
+    const hitsBefore = engine.info().prefixCache.hits;
+    const hit = await collect(engine.submit(request("hit", prompt, 12)));
+    expect(hit.final.usage.cachedPromptTokens).toBe(32);
+    expect(hit.tokens).toEqual(miss.tokens);
+    expect(engine.info().prefixCache.hits).toBe(hitsBefore + 1);
+
+    // Another tenant's salt never sees these blocks.
+    const other = await collect(engine.submit({ ...request("salted", prompt, 12), cacheSalt: "tenant-b" }));
+    expect(other.final.usage.cachedPromptTokens).toBe(0);
+    expect(other.tokens).toEqual(miss.tokens);
+  });
+});
