@@ -1,0 +1,31 @@
+// A hash of everything that decides a built folder's bytes besides the preset: this package's source and
+// the versions of the packages it writes with. A folder stamped with another recipe is rebuilt, so editing
+// the generator can never leave a stale model in use.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const SOURCE_DIR = fileURLToPath(new URL(".", import.meta.url));
+const WRITER_PACKAGES = ["onnx-proto", "gpt-3-encoder"];
+
+let cached: string | undefined;
+
+export function generatorRecipe(): string {
+  if (cached) return cached;
+  const hash = createHash("sha256");
+  for (const file of readdirSync(SOURCE_DIR).sort()) {
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(SOURCE_DIR, file)))
+      .update("\0");
+  }
+  for (const name of WRITER_PACKAGES) {
+    const { version } = require(`${name}/package.json`) as { version: string };
+    hash.update(`${name}@${version}\0`);
+  }
+  cached = hash.digest("hex");
+  return cached;
+}
