@@ -1,0 +1,121 @@
+// Real ONNX Runtime on the tiny model: slots, cancellation, the KV budget, error isolation, provider fallback.
+import { LlmError } from "@llm/errors";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Engine, type GenerateRequest, kvBytesPerToken, readModelConfig } from "../src/index.js";
+import { collect, promptOf, type TestParams, tinyEngine, tinyModelDir } from "./helpers.js";
+
+const request = (
+  id: string,
+  prompt: number[],
+  maxTokens: number,
+  sampling: TestParams = {},
+): GenerateRequest<TestParams> => ({
+  requestId: id,
+  promptIds: prompt,
+  maxTokens,
+  sampling,
+  ignoreEos: true,
+});
+
+describe("engine scheduling (tiny model, real ORT)", () => {
+  let engine: Engine<TestParams>;
+  beforeAll(async () => {
+    engine = await tinyEngine();
+  });
+  afterAll(() => engine.close());
+
+  it("frees a cancelled request's slot within one step", async () => {
+    const controller = new AbortController();
+    let tokensAfterAbort = 0;
+    const run = collect(
+      engine.submit({ ...request("cancel-me", promptOf(10, 1), 900), signal: controller.signal }),
+      (e) => {
+        if (controller.signal.aborted) tokensAfterAbort++;
+        else if (e.index === 3) controller.abort();
+      },
+    );
+    const { final, tokens } = await run;
+    expect(final.finishReason).toBe("cancelled");
+    expect(tokensAfterAbort).toBeLessThanOrEqual(1); // at most the step already in flight
+    expect(final.usage.completionTokens).toBe(tokens.length);
+    expect(engine.info()).toMatchObject({ running: 0, waiting: 0, kvBytesUsed: 0 });
+  });
+
+  it("cancels when the consumer stops reading", async () => {
+    for await (const event of engine.submit(request("dropped", promptOf(8, 2), 500))) {
+      if (event.type === "token" && event.index === 2) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(engine.info().running).toBe(0);
+  });
+
+  it("ends a bad request with an error and leaves the others' tokens unchanged", async () => {
+    const prompts = [promptOf(12, 3), promptOf(30, 4)];
+    const alone = await Promise.all(prompts.map((p, i) => collect(engine.submit(request(`ok-alone-${i}`, p, 20)))));
+    const [first, bad, second] = await Promise.all([
+      collect(engine.submit(request("ok-0", prompts[0], 20))),
+      collect(engine.submit(request("bad", promptOf(9, 5), 20, { temperature: 7 }))),
+      collect(engine.submit(request("ok-1", prompts[1], 20))),
+    ]);
+    expect(bad.final.finishReason).toBe("error");
+    expect(bad.final.error).toBeInstanceOf(LlmError);
+    expect(bad.final.error?.code).toBe("invalid_argument");
+    expect(bad.final.error?.message).toMatch(/temperature/);
+    expect(first.tokens).toEqual(alone[0].tokens);
+    expect(second.tokens).toEqual(alone[1].tokens);
+  });
+
+  it("rejects requests it can never serve with actionable messages", () => {
+    const submit = (r: Partial<GenerateRequest<TestParams>>) => () =>
+      engine.submit({ ...request("invalid", promptOf(4, 6), 4), ...r });
+    expect(submit({ promptIds: [] })).toThrow(/no tokens/);
+    expect(submit({ promptIds: [1, 50257] })).toThrow(/vocabulary \[0, 50257\)/);
+    expect(submit({ maxTokens: 0 })).toThrow(/max_tokens/);
+    expect(submit({ maxTokens: 1021 })).toThrow(/exceeds the model's context of 1024/);
+  });
+});
+
+describe("KV budget", () => {
+  it("makes requests wait for room, then runs them all with unchanged tokens", async () => {
+    const bytesPerToken = kvBytesPerToken(await readModelConfig(await tinyModelDir()));
+    const prompt = (i: number) => promptOf(20, 10 + i);
+    // Room for exactly one request of 20 + 30 tokens at a time.
+    const engine = await tinyEngine({ kvCacheBytes: 50 * bytesPerToken });
+    try {
+      const alone = [];
+      for (let i = 0; i < 3; i++)
+        alone.push((await collect(engine.submit(request(`alone-${i}`, prompt(i), 30)))).tokens);
+      const runs = [0, 1, 2].map((i) => collect(engine.submit(request(`r${i}`, prompt(i), 30))));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const info = engine.info();
+      expect(info.running + info.waiting).toBe(3);
+      expect(info.running).toBeLessThanOrEqual(1);
+      expect(info.kvBytesUsed).toBeLessThanOrEqual(info.kvBytesLimit);
+      const results = await Promise.all(runs);
+      expect(results.map((r) => r.tokens)).toEqual(alone);
+      expect(results.map((r) => r.final.finishReason)).toEqual(["length", "length", "length"]);
+
+      expect(() => engine.submit(request("too-big", prompt(9), 31))).toThrow(/whole KV budget/);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe("execution providers", () => {
+  it("falls back from an unavailable provider to the next one and logs why", async () => {
+    const warnings: string[] = [];
+    const engine = await tinyEngine({
+      providers: ["cuda", "cpu"],
+      logger: { info: () => {}, warn: (message) => warnings.push(message) },
+    });
+    try {
+      expect(engine.info().provider).toBe("cpu");
+      expect(engine.providerAttempts.map((a) => a.provider)).toEqual(["cuda", "cpu"]);
+      expect(engine.providerAttempts[0].error).toBeTruthy();
+      expect(warnings.join("\n")).toMatch(/"cuda" failed to start.*: \S+/);
+    } finally {
+      await engine.close();
+    }
+  });
+});
