@@ -1,0 +1,164 @@
+// Serving a protobuf-es service on a grpc-js server with typed async handlers.
+import { type EventEmitter, once } from "node:events";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type {
+  Metadata,
+  Server,
+  ServerDuplexStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { isLlmError, LlmError, toGrpcError } from "@llm/errors";
+import { type In, methodDefinition, type OutInit } from "./descriptors.js";
+import { type Log, stderrLog } from "./log.js";
+
+export interface CallContext {
+  /** `/package.Service/Method`. */
+  readonly method: string;
+  readonly metadata: Metadata;
+  /** Milliseconds since the epoch, or undefined when the client set no deadline. */
+  readonly deadline: number | undefined;
+  /** Fires when the client cancels or the deadline passes; the reason is an LlmError (cancelled/deadline_exceeded). */
+  readonly signal: AbortSignal;
+  readonly peer: string;
+}
+
+export type Handler<M extends DescMethod> = M["methodKind"] extends "unary"
+  ? (request: In<M>, ctx: CallContext) => Promise<OutInit<M>>
+  : M["methodKind"] extends "server_streaming"
+    ? (request: In<M>, ctx: CallContext) => AsyncIterable<OutInit<M>>
+    : M["methodKind"] extends "bidi_streaming"
+      ? (requests: AsyncIterable<In<M>>, ctx: CallContext) => AsyncIterable<OutInit<M>>
+      : never;
+
+/** One handler per method, keyed by the method's local name (`encode`, `countTokens`, …). */
+export type ServiceImpl<S extends DescService> = { [K in keyof S["method"]]: Handler<S["method"][K]> };
+
+type AnyCall =
+  | ServerUnaryCall<unknown, unknown>
+  | ServerWritableStream<unknown, unknown>
+  | ServerDuplexStream<unknown, unknown>;
+type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+
+export function addService<S extends DescService>(
+  server: Server,
+  service: S,
+  impl: ServiceImpl<S>,
+  log: Log = stderrLog,
+): void {
+  const definition: Record<string, ReturnType<typeof methodDefinition>> = {};
+  const implementation: UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    const handler = (impl as Record<string, AnyHandler | undefined>)[method.localName];
+    if (typeof handler !== "function") throw new TypeError(`${service.typeName}: no handler for ${method.localName}`);
+    definition[method.localName] = methodDefinition(method);
+    implementation[method.localName] = serve(method, handler.bind(impl), log);
+  }
+  server.addService(definition, implementation);
+}
+
+function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServiceImplementation[string] {
+  const fail = (call: AnyCall, err: unknown) => {
+    if (!isLlmError(err)) log({ level: "error", msg: "handler failed", method: call.getPath(), err });
+    return toGrpcError(err);
+  };
+  switch (method.methodKind) {
+    case "unary":
+      return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const ctx = contextOf(call);
+        // Through a promise so that a handler throwing synchronously is reported like a rejection.
+        Promise.resolve(call.request)
+          .then((request) => handler(request, ctx))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => callback(fail(call, err)),
+          );
+      };
+    case "server_streaming":
+      return (call: ServerWritableStream<unknown, unknown>) => {
+        const ctx = contextOf(call);
+        stream(
+          call,
+          () => handler(call.request, ctx) as AsyncIterable<unknown>,
+          ctx.signal,
+          (err) => fail(call, err),
+        );
+      };
+    case "bidi_streaming":
+      return (call: ServerDuplexStream<unknown, unknown>) => {
+        const ctx = contextOf(call);
+        // destroyOnReturn: false, so a handler that stops reading early does not tear down the response side.
+        const requests = untilAborted(call.iterator({ destroyOnReturn: false }), ctx.signal);
+        stream(
+          call,
+          () => handler(requests, ctx) as AsyncIterable<unknown>,
+          ctx.signal,
+          (err) => fail(call, err),
+        );
+      };
+    default:
+      throw new TypeError(`${method.parent.typeName}.${method.name}: unsupported method kind ${method.methodKind}`);
+  }
+}
+
+/** Writes every response (waiting for `drain` under backpressure), then ends the call with OK or the error's status. */
+async function stream(
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  start: () => AsyncIterable<unknown>,
+  signal: AbortSignal,
+  fail: (err: unknown) => ReturnType<typeof toGrpcError>,
+): Promise<void> {
+  try {
+    for await (const response of start()) {
+      if (signal.aborted) break; // Nobody is listening; `break` also finalizes the handler's generator.
+      if (!call.write(response)) await once(call, "drain", { signal });
+    }
+    if (!signal.aborted) call.end();
+  } catch (err) {
+    if (!signal.aborted) call.emit("error", fail(err));
+  }
+}
+
+function contextOf(call: AnyCall): CallContext {
+  const controller = new AbortController();
+  const rawDeadline = call.getDeadline();
+  const deadline = rawDeadline instanceof Date ? rawDeadline.getTime() : rawDeadline;
+  const finiteDeadline = Number.isFinite(deadline) ? deadline : undefined;
+  // grpc-js reports both client cancellation and an expired deadline as `cancelled`; the clock tells them apart.
+  (call as EventEmitter).once("cancelled", () => {
+    const expired = finiteDeadline !== undefined && Date.now() >= finiteDeadline;
+    controller.abort(
+      expired
+        ? new LlmError("deadline_exceeded", `deadline exceeded for ${call.getPath()}`)
+        : new LlmError("cancelled", `${call.getPath()} cancelled by the client`),
+    );
+  });
+  return {
+    method: call.getPath(),
+    metadata: call.metadata,
+    deadline: finiteDeadline,
+    signal: controller.signal,
+    peer: call.getPeer(),
+  };
+}
+
+/** Iterates `source` until it ends or `signal` aborts (then throws the abort reason), so a stalled read never hangs. */
+async function* untilAborted<T>(source: AsyncIterator<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {}); // Observed through the race below; this only silences "unhandled rejection".
+  try {
+    for (;;) {
+      const next = await Promise.race([source.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: a Node stream iterator queues return() behind a pending next(), which may never settle.
+    void Promise.resolve(source.return?.()).catch(() => {});
+  }
+}
