@@ -8,7 +8,8 @@ export interface TopLogprob {
 
 export interface SampledToken {
   tokenId: number;
-  logprob: number;
+  /** Present when the sampling params ask for logprobs. */
+  logprob?: number;
   /** The most likely alternatives, best first, when the params ask for them. */
   topLogprobs?: TopLogprob[];
 }

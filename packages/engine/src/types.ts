@@ -35,7 +35,8 @@ export interface TokenEvent {
   type: "token";
   index: number;
   tokenId: number;
-  logprob: number;
+  /** Present when the sampling params ask for logprobs. */
+  logprob?: number;
   topLogprobs?: TopLogprob[];
   timing: TokenTiming;
 }

@@ -1,28 +1,16 @@
 // Real ONNX Runtime on the tiny model: the engine's batching, caching and chunking must not change tokens.
 import { join } from "node:path";
+import type { SamplingParams } from "@llm/sampling";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine, GenerateRequest, TokenEvent } from "../src/index.js";
-import { argmax, collect, promptOf, type TestParams, tinyEngine, tinyModelDir } from "./helpers.js";
+import type { Engine, TokenEvent } from "../src/index.js";
+import { argmax, collect, promptOf, request, tinyEngine, tinyModelDir } from "./helpers.js";
 
-let engine: Engine<TestParams>;
+let engine: Engine<SamplingParams>;
 beforeAll(async () => {
   engine = await tinyEngine({ prefillChunkTokens: 32, maxStepTokens: 64 });
 });
 afterAll(() => engine.close());
-
-const request = (
-  id: string,
-  prompt: number[],
-  maxTokens: number,
-  sampling: TestParams = {},
-): GenerateRequest<TestParams> => ({
-  requestId: id,
-  promptIds: prompt,
-  maxTokens,
-  sampling,
-  ignoreEos: true,
-});
 
 /** Greedy generation recomputing the whole sequence every step with raw ORT: no KV cache at all. */
 async function fullRecompute(prompt: number[], steps: number): Promise<number[]> {
@@ -55,7 +43,7 @@ describe("engine correctness (tiny model, real ORT)", () => {
   });
 
   for (const [mode, sampling] of [
-    ["greedy", {}],
+    ["greedy", { temperature: 0 }],
     ["seeded sampling", { temperature: 1.3, seed: 42 }],
   ] as const) {
     it(`gives each sequence the same tokens alone and batched with others joining and leaving (${mode})`, async () => {
@@ -117,5 +105,15 @@ describe("engine correctness (tiny model, real ORT)", () => {
     const other = await collect(engine.submit({ ...request("salted", prompt, 12), cacheSalt: "tenant-b" }));
     expect(other.final.usage.cachedPromptTokens).toBe(0);
     expect(other.tokens).toEqual(miss.tokens);
+  });
+
+  it("passes the sampler's logprobs and alternatives through to token events", async () => {
+    const sampling = { temperature: 0, logprobs: true, topLogprobs: 3 };
+    const { events } = await collect(engine.submit(request("logprobs", promptOf(9, 8), 4, sampling)));
+    for (const event of events) {
+      expect(event.logprob).toBeLessThanOrEqual(0);
+      expect(event.topLogprobs?.map((t) => t.tokenId)[0]).toBe(event.tokenId); // greedy picks the top one
+      expect(event.topLogprobs).toHaveLength(3);
+    }
   });
 });

@@ -1,24 +1,12 @@
 // Real ONNX Runtime on the tiny model: slots, cancellation, the KV budget, error isolation, provider fallback.
 import { LlmError } from "@llm/errors";
+import type { SamplingParams } from "@llm/sampling";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, type GenerateRequest, kvBytesPerToken, readModelConfig } from "../src/index.js";
-import { collect, promptOf, type TestParams, tinyEngine, tinyModelDir } from "./helpers.js";
-
-const request = (
-  id: string,
-  prompt: number[],
-  maxTokens: number,
-  sampling: TestParams = {},
-): GenerateRequest<TestParams> => ({
-  requestId: id,
-  promptIds: prompt,
-  maxTokens,
-  sampling,
-  ignoreEos: true,
-});
+import { collect, promptOf, request, tinyEngine, tinyModelDir } from "./helpers.js";
 
 describe("engine scheduling (tiny model, real ORT)", () => {
-  let engine: Engine<TestParams>;
+  let engine: Engine<SamplingParams>;
   beforeAll(async () => {
     engine = await tinyEngine();
   });
@@ -66,7 +54,7 @@ describe("engine scheduling (tiny model, real ORT)", () => {
   });
 
   it("rejects requests it can never serve with actionable messages", () => {
-    const submit = (r: Partial<GenerateRequest<TestParams>>) => () =>
+    const submit = (r: Partial<GenerateRequest<SamplingParams>>) => () =>
       engine.submit({ ...request("invalid", promptOf(4, 6), 4), ...r });
     expect(submit({ promptIds: [] })).toThrow(/no tokens/);
     expect(submit({ promptIds: [1, 50257] })).toThrow(/vocabulary \[0, 50257\)/);
