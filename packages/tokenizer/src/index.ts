@@ -1,0 +1,9 @@
+export type { ChatMessage, ChatTemplateOptions } from "./chat-template.js";
+export { DEFAULT_CHAT_TEMPLATE } from "./chat-template.js";
+export {
+  DEFAULT_MAX_INPUT_BYTES,
+  type DecodeOptions,
+  type EncodeOptions,
+  Tokenizer,
+  type TokenizerOptions,
+} from "./tokenizer.js";

@@ -1,0 +1,242 @@
+// The public tokenizer: Hugging Face byte-level BPE `tokenizer.json` in, token ids out and back.
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { LlmError } from "@llm/errors";
+import { AddedTokenMatcher } from "./added-tokens.js";
+import { BpeMerger, MAX_WORD_SYMBOLS } from "./bpe.js";
+import { ChatFormatter, type ChatMessage, type ChatTemplateOptions } from "./chat-template.js";
+import { IdBuffer } from "./id-buffer.js";
+import { PieceEncoder } from "./piece-encoder.js";
+import { SpanEncoder } from "./span-encoder.js";
+import { parseTokenizerConfig, type TokenizerConfig } from "./tokenizer-config.js";
+import { parseTokenizerJson, type TokenizerSpec } from "./tokenizer-json.js";
+import { invalidUtf8Offset, loneSurrogateIndex } from "./utf8.js";
+import { buildVocabulary, tokenIdOf, type Vocabulary } from "./vocabulary.js";
+
+export interface TokenizerOptions {
+  /** Largest input accepted by encode, in UTF-8 bytes (default 8 MiB); larger input is RESOURCE_EXHAUSTED. */
+  maxInputBytes?: number;
+  /** Most distinct pre-tokens remembered between calls (default 65,536). */
+  cacheSize?: number;
+}
+
+export interface EncodeOptions {
+  /** Recognise special tokens such as `<|endoftext|>` in the text (default false: they are plain text). */
+  allowSpecial?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Leave special tokens (`<|endoftext|>`, ...) out of the text. */
+  skipSpecialTokens?: boolean;
+}
+
+export const DEFAULT_MAX_INPUT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CACHE_SIZE = 65_536;
+
+const lossyUtf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // invalid bytes → U+FFFD, as `tokenizers` does
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+export class Tokenizer {
+  /** Number of token ids (highest id + 1, added tokens included). */
+  readonly vocabSize: number;
+  readonly bosTokenId: number | undefined;
+  readonly eosTokenId: number | undefined;
+  /** Special tokens by content (`<|endoftext|>` → 50256 for GPT-2). */
+  readonly specialTokens: ReadonlyMap<string, number>;
+  readonly maxInputBytes: number;
+
+  private readonly vocabulary: Vocabulary;
+  private readonly addedTokens: AddedTokenMatcher;
+  private readonly spans: SpanEncoder;
+  private readonly normalization: TokenizerSpec["normalization"];
+  private readonly chat: ChatFormatter;
+
+  private constructor(spec: TokenizerSpec, config: TokenizerConfig, options: TokenizerOptions) {
+    this.maxInputBytes = checkMaxInputBytes(options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+    this.vocabulary = buildVocabulary(spec);
+    this.vocabSize = this.vocabulary.size;
+    this.normalization = spec.normalization;
+    this.addedTokens = new AddedTokenMatcher(spec.addedTokens);
+    const pieces = new PieceEncoder({
+      byteIds: this.vocabulary.byteIds,
+      merger: new BpeMerger(this.vocabulary.merges),
+      wholePieceIds: this.vocabulary.wholePieceIds,
+      cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+    });
+    this.spans = new SpanEncoder(spec.preTokenizer, pieces);
+    this.specialTokens = new Map(spec.addedTokens.filter((t) => t.special).map((t) => [t.content, t.id]));
+    const idOf = (content: string | undefined) => (content === undefined ? undefined : tokenIdOf(spec, content));
+    this.bosTokenId = idOf(config.bosToken);
+    this.eosTokenId = idOf(config.eosToken);
+    this.chat = new ChatFormatter(config.chatTemplate, {
+      bos_token: config.bosToken,
+      eos_token: config.eosToken,
+      unk_token: config.unkToken,
+      pad_token: config.padToken,
+    });
+  }
+
+  /**
+   * A tokenizer from a parsed `tokenizer.json` object and, optionally, a parsed `tokenizer_config.json`
+   * (bos/eos tokens, chat template).
+   */
+  static fromJson(tokenizerJson: unknown, tokenizerConfig?: unknown, options: TokenizerOptions = {}): Tokenizer {
+    const config = tokenizerConfig === undefined ? {} : parseTokenizerConfig(tokenizerConfig);
+    return new Tokenizer(parseTokenizerJson(tokenizerJson), config, options);
+  }
+
+  /**
+   * A tokenizer from a model directory or a `tokenizer.json` path; `tokenizer_config.json` in the same
+   * directory is read when present.
+   */
+  static async fromFile(path: string, options: TokenizerOptions = {}): Promise<Tokenizer> {
+    const info = await stat(path).catch((err: unknown) => {
+      throw new LlmError("not_found", `tokenizer path ${path} does not exist`, { cause: err });
+    });
+    const jsonPath = info.isDirectory() ? join(path, "tokenizer.json") : path;
+    const tokenizerJson = await readJson(jsonPath, true);
+    const tokenizerConfig = await readJson(join(dirname(jsonPath), "tokenizer_config.json"), false);
+    return Tokenizer.fromJson(tokenizerJson, tokenizerConfig, options);
+  }
+
+  /**
+   * Token ids of `text`. Returns a Uint32Array (compact, no boxing; what tiktoken returns too).
+   * Throws INVALID_ARGUMENT for lone surrogates, RESOURCE_EXHAUSTED above `maxInputBytes`.
+   */
+  encode(text: string, options: EncodeOptions = {}): Uint32Array {
+    if (typeof text !== "string") throw new LlmError("invalid_argument", `text must be a string, got ${typeof text}`);
+    this.checkSize(utf8Length(text, this.maxInputBytes));
+    const surrogate = loneSurrogateIndex(text);
+    if (surrogate >= 0) {
+      throw new LlmError(
+        "invalid_argument",
+        `text has a lone UTF-16 surrogate 0x${text.charCodeAt(surrogate).toString(16)} at index ${surrogate} (not valid Unicode)`,
+        { details: { index: surrogate } },
+      );
+    }
+    return this.encodeValid(text, options.allowSpecial === true);
+  }
+
+  /** Token ids of UTF-8 `bytes`; invalid UTF-8 is INVALID_ARGUMENT naming the byte offset. */
+  encodeBytes(bytes: Uint8Array, options: EncodeOptions = {}): Uint32Array {
+    this.checkSize(bytes.length);
+    const offset = invalidUtf8Offset(bytes);
+    if (offset >= 0) {
+      throw new LlmError("invalid_argument", `input is not valid UTF-8: bad byte sequence at byte offset ${offset}`, {
+        details: { byteOffset: offset },
+      });
+    }
+    return this.encodeValid(strictUtf8.decode(bytes), options.allowSpecial === true);
+  }
+
+  /** Number of tokens `text` encodes to. */
+  count(text: string, options: EncodeOptions = {}): number {
+    return this.encode(text, options).length;
+  }
+
+  /** Text of `ids`; bytes that do not form valid UTF-8 (a cut multi-byte character) become U+FFFD. */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    return lossyUtf8.decode(this.decodeBytes(ids, options));
+  }
+
+  /** The raw bytes of `ids` concatenated (an incremental detokenizer holds back incomplete UTF-8 itself). */
+  decodeBytes(ids: ArrayLike<number>, options: DecodeOptions = {}): Uint8Array {
+    const { pool, starts, special } = this.vocabulary;
+    const skipSpecial = options.skipSpecialTokens === true;
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      this.checkId(id);
+      if (!(skipSpecial && special[id] === 1)) total += starts[id + 1] - starts[id];
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (skipSpecial && special[id] === 1) continue;
+      for (let b = starts[id], end = starts[id + 1]; b < end; b++) out[at++] = pool[b];
+    }
+    return out;
+  }
+
+  /** The bytes of one token (a view; do not modify). */
+  tokenBytes(id: number): Uint8Array {
+    this.checkId(id);
+    const { pool, starts } = this.vocabulary;
+    return pool.subarray(starts[id], starts[id + 1]);
+  }
+
+  isSpecial(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize && this.vocabulary.special[id] === 1;
+  }
+
+  /**
+   * The prompt text for a conversation, from the model's `chat_template` (or `options.template`), else
+   * DEFAULT_CHAT_TEMPLATE (ChatML). Encode the result with `{ allowSpecial: true }` so the template's
+   * special tokens become their ids.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
+    return this.chat.render(messages, options);
+  }
+
+  private encodeValid(text: string, allowSpecial: boolean): Uint32Array {
+    const input = this.normalization === undefined ? text : text.normalize(this.normalization);
+    const out = new IdBuffer((input.length >> 2) + 16);
+    const spans = this.spans;
+    this.addedTokens.split(input, allowSpecial, {
+      text: (start, end) => spans.encode(input, start, end, out),
+      token: (id) => out.push(id),
+    });
+    return out.toArray();
+  }
+
+  private checkSize(bytes: number): void {
+    if (bytes > this.maxInputBytes) {
+      throw new LlmError(
+        "resource_exhausted",
+        `input is ${bytes} bytes of UTF-8; the tokenizer accepts at most ${this.maxInputBytes} bytes`,
+        { details: { limitBytes: this.maxInputBytes } },
+      );
+    }
+  }
+
+  private checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.vocabulary.known[id] !== 1) {
+      throw new LlmError(
+        "invalid_argument",
+        `unknown token id ${id}: ids run from 0 to ${this.vocabSize - 1} (vocabulary size ${this.vocabSize})`,
+        { details: { id, vocabSize: this.vocabSize } },
+      );
+    }
+  }
+}
+
+/** UTF-8 length of `text`, or a smaller stand-in when even 3 bytes per UTF-16 unit stay within `limit`. */
+function utf8Length(text: string, limit: number): number {
+  return text.length * 3 <= limit ? text.length : Buffer.byteLength(text, "utf8");
+}
+
+function checkMaxInputBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_WORD_SYMBOLS) {
+    throw new LlmError(
+      "invalid_argument",
+      `maxInputBytes must be an integer from 1 to ${MAX_WORD_SYMBOLS}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+async function readJson(path: string, required: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new LlmError("not_found", `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new LlmError("failed_precondition", `${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
