@@ -1,0 +1,111 @@
+// A service as a real child process: `node --import tsx <entry>`, found through its `listening` line, health-gated.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { waitForServing } from "@llm/rpc";
+
+export interface StartServiceOptions {
+  /** Added to the parent's environment; LLM_PORT defaults to 0 (a free port). */
+  env?: Record<string, string>;
+  /** For error messages; defaults to the entry file. */
+  name?: string;
+  /** How long the child may take to print `listening` and report SERVING. */
+  timeoutMs?: number;
+}
+
+export interface RunningService {
+  /** host:port from the child's `listening` line. */
+  address: string;
+  process: ChildProcess;
+  /** What the child wrote to stderr so far (its logs). */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with how the child exited. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const STDERR_KEPT = 64 * 1024;
+
+export async function startService(entryFile: string, options: StartServiceOptions = {}): Promise<RunningService> {
+  const { env = {}, name = entryFile, timeoutMs = 20_000 } = options;
+  // cwd at the repository root, so `--import tsx` and relative model paths resolve as under `npm start`.
+  const child = spawn(process.execPath, ["--import", "tsx", entryFile], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LLM_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit); // Never leave an orphan behind if the test run dies.
+  const exited = once(child, "exit").then(([code, signal]) => {
+    process.off("exit", killOnExit);
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
+
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_KEPT);
+  });
+  const fail = (why: string) => new Error(`${name}: ${why}\n--- stderr ---\n${stderr || "(empty)"}`);
+
+  const running: RunningService = {
+    address: "",
+    process: child,
+    stderr: () => stderr,
+    async stop(graceMs = 5000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        await exited.finally(() => clearTimeout(timer));
+      }
+      return exited;
+    },
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    running.address = await Promise.race([
+      listeningAddress(child),
+      exited.then(({ code, signal }) =>
+        Promise.reject(fail(`exited (code ${code}, signal ${signal}) before listening`)),
+      ),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(fail(`no "listening" line on stdout within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    await waitForServing(running.address, "", Math.max(deadline - Date.now(), 1)).catch((err: Error) => {
+      throw fail(`listening on ${running.address} but not SERVING: ${err.message}`);
+    });
+    return running;
+  } catch (err) {
+    await running.stop(1000);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The address in the first `{"event":"listening",…}` line; other stdout lines are ignored. */
+async function listeningAddress(child: ChildProcess): Promise<string> {
+  const stdout = child.stdout;
+  if (!stdout) throw new Error("child has no stdout pipe");
+  for await (const line of createInterface({ input: stdout })) {
+    const event = parseJson(line);
+    if (event?.event === "listening" && typeof event.address === "string") {
+      // Leaving the loop closes readline, which pauses stdout: keep draining so a chatty child never blocks.
+      setImmediate(() => stdout.resume());
+      return event.address;
+    }
+  }
+  return new Promise<never>(() => {}); // stdout closed without the line: the exit branch reports it.
+}
+
+function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,40 @@
+import { fileURLToPath } from "node:url";
+import { TokenizerService } from "@llm/proto";
+import { checkHealth, createClient } from "@llm/rpc";
+import { describe, expect, it } from "vitest";
+import { startService } from "../src/index.js";
+
+const ENTRY = fileURLToPath(new URL("./fixtures/tokenizer-server.ts", import.meta.url));
+
+describe("startService", () => {
+  it("runs a service as a child process on a free port, health-gated, and stops it gracefully", async () => {
+    const service = await startService(ENTRY, { name: "test-tokenizer" });
+    try {
+      expect(service.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(service.process.pid).not.toBe(process.pid);
+      expect(await checkHealth(service.address)).toBe("SERVING");
+      const client = createClient(TokenizerService, service.address);
+      try {
+        expect(await client.countTokens({ text: "four" })).toMatchObject({ count: 4 });
+      } finally {
+        client.close();
+      }
+    } finally {
+      // SIGTERM → server drains → exit code 0 (a SIGKILL would show as signal, not code 0).
+      expect(await service.stop()).toEqual({ code: 0, signal: null });
+    }
+    expect(service.stderr()).toContain('"msg":"shutting down"');
+  });
+
+  it("reports a child that dies before listening, with its stderr", async () => {
+    await expect(startService(ENTRY, { name: "bad-port", env: { LLM_PORT: "not-a-port" } })).rejects.toThrow(
+      /bad-port: exited \(code 1, signal null\) before listening[\s\S]*--- stderr ---[\s\S]*LLM_PORT="not-a-port": expected an integer/,
+    );
+  });
+
+  it("gives up after timeoutMs and kills the child", async () => {
+    const started = Date.now();
+    await expect(startService(ENTRY, { name: "slow", timeoutMs: 1 })).rejects.toThrow(/slow: no "listening" line/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
