@@ -37,9 +37,9 @@ export const REGISTRY = {
     "models",
   ),
   LLM_MODEL_ID: variable(
-    "Id of the model to serve; its folder is LLM_MODELS_DIR/<id> unless LLM_MODEL_DIR is set.",
+    "Id of the model to serve; its folder is LLM_MODELS_DIR/<id> unless LLM_MODEL_DIR is set. " +
+      "Unset: the folder name of LLM_MODEL_DIR, else the bundled `tiny` model.",
     string,
-    "tiny",
   ),
   LLM_MODEL_DIR: variable(
     "Folder of the model to serve, in the Hugging Face ONNX layout; overrides LLM_MODELS_DIR/LLM_MODEL_ID.",
