@@ -25,6 +25,7 @@ export {
   type ReferenceOutput,
   referenceForward,
 } from "./reference.js";
+export { type ServedModel, type ServedModelOptions, servedModel } from "./served-model.js";
 export {
   END_OF_TEXT,
   END_OF_TEXT_ID,
