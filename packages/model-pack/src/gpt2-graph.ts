@@ -10,6 +10,7 @@ export const LAYER_NORM_EPSILON = 1e-5;
 
 const PAST = "past_sequence_length";
 const TOTAL = "past_sequence_length + sequence_length";
+const INT64_MAX = 2n ** 63n - 1n;
 
 export const pastKeyName = (layer: number) => `past_key_values.${layer}.key`;
 export const pastValueName = (layer: number) => `past_key_values.${layer}.value`;
@@ -46,7 +47,7 @@ export function encodeGpt2Model(weights: Gpt2Weights): Uint8Array {
   const normed = layerNorm(g, x, weights.lnFGamma, weights.lnFBeta);
   // Keep only the last N positions BEFORE the vocabulary projection: that projection is most of a prefill's cost.
   const start = g.op("Neg", [g.op("Unsqueeze", [numLogitsToKeep, g.int64([0])])]);
-  const kept = g.op("Slice", [normed, start, g.int64([BigInt.asIntN(64, (1n << 63n) - 1n)]), g.int64([1])]);
+  const kept = g.op("Slice", [normed, start, g.int64([INT64_MAX]), g.int64([1])]);
   // The LM head is tied to the token embedding.
   g.op("MatMul", [kept, g.op("Transpose", [wte], { perm: ints([1, 0]) })], {}, "logits");
 

@@ -56,18 +56,15 @@ export async function buildModel(preset: string, dir: string, { force = false } 
     const existing = await upToDate(spec, target);
     if (existing) return existing;
   }
-  // Write into a sibling folder and rename it into place, so a reader (or a concurrent build) never sees a
-  // half-written model.
+  // Write into a sibling folder and rename it into place, so a reader never sees a half-written model.
   const partial = `${target}.partial-${process.pid}-${Date.now()}`;
   try {
     await writeFolder(spec, partial);
-    await rm(target, { recursive: true, force: true });
-    await rename(partial, target);
+    await moveIntoPlace(spec, partial, target, force);
   } catch (error) {
-    await rm(partial, { recursive: true, force: true });
-    const concurrent = await upToDate(spec, target);
-    if (concurrent) return concurrent;
     throw new Error(`Could not build model "${preset}" into ${target}: ${(error as Error).message}`);
+  } finally {
+    await rm(partial, { recursive: true, force: true });
   }
   const { fingerprint, sizeBytes } = await fingerprintFolder(target);
   return { dir: target, preset: spec.name, fingerprint, sizeBytes, built: true };
@@ -90,6 +87,23 @@ async function writeFolder(spec: ModelPreset, dir: string): Promise<void> {
   const { fingerprint } = await fingerprintFolder(dir);
   const stamp: Stamp = { preset: spec.name, seed: spec.seed, recipe: generatorRecipe(), fingerprint };
   await writeFile(join(dir, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`);
+}
+
+/**
+ * Renames `partial` to `target`. A target that appeared meanwhile (a concurrent build of the same preset)
+ * is kept if it is up to date, since readers may already use it; a stale one, or any under `force`, is replaced.
+ */
+async function moveIntoPlace(spec: ModelPreset, partial: string, target: string, force: boolean): Promise<void> {
+  try {
+    await rename(partial, target);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+  }
+  if (!force && (await upToDate(spec, target))) return;
+  await rm(target, { recursive: true, force: true });
+  await rename(partial, target);
 }
 
 async function upToDate(spec: ModelPreset, dir: string): Promise<BuiltModel | undefined> {

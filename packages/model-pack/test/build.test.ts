@@ -1,7 +1,7 @@
 // Building model folders: byte-identical rebuilds, the Hugging Face layout, and keep-or-rebuild decisions.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,6 +92,14 @@ describe("buildModel", () => {
 
     await rm(join(dir, STAMP_FILE));
     expect((await ensureModel("tiny", dir)).built).toBe(true);
+  });
+
+  test("concurrent builds into one folder both succeed and leave one intact model", async () => {
+    const dir = join(scratch, "concurrent");
+    const [a, b] = await Promise.all([ensureModel("tiny", dir), ensureModel("tiny", dir)]);
+    expect(b.fingerprint).toBe(a.fingerprint);
+    expect(await modelFingerprint(dir)).toBe(a.fingerprint);
+    expect((await readdir(scratch)).filter((name) => name.startsWith("concurrent"))).toEqual(["concurrent"]);
   });
 
   test("rejects an unknown preset with the known ones in the message", async () => {
