@@ -316,3 +316,53 @@ describe("reflection", () => {
     }
   });
 });
+
+describe("shutdown", () => {
+  const collect = async (stream: AsyncIterable<{ event: { case: string | undefined } }>) => {
+    const cases: (string | undefined)[] = [];
+    for await (const { event } of stream) cases.push(event.case);
+    return cases;
+  };
+  const startRunner = () =>
+    startServer({ name: "drain-test", host: "127.0.0.1", port: 0, services: [runnerImpl], log: () => {} });
+
+  it("marks NOT_SERVING and lets an in-flight stream finish within the grace period", async () => {
+    const drained = await startRunner();
+    const client = createClient(ModelRunnerService, drained.address);
+    const watcher = createClient(Health, drained.address);
+    try {
+      const statuses: ServingStatus[] = [];
+      const watching = (async () => {
+        for await (const { status } of watcher.watch({ service: "llm.v1.ModelRunnerService" })) statuses.push(status);
+      })();
+      await expect.poll(() => statuses.length).toBe(1);
+      const seen = generateSignals.length;
+      const inFlight = collect(client.generate({ promptTokenIds: [1], maxTokens: 5 }));
+      await expect.poll(() => generateSignals.length > seen).toBe(true);
+      const stopping = drained.shutdown(5000);
+      expect(await inFlight).toEqual(["token", "token", "token", "token", "token", "final"]);
+      await stopping;
+      await watching; // Watch streams are ended by shutdown, after the NOT_SERVING update.
+      expect(statuses).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+    } finally {
+      client.close();
+      watcher.close();
+    }
+  });
+
+  it("cuts off calls still running after the grace period", async () => {
+    const forced = await startRunner();
+    const client = createClient(ModelRunnerService, forced.address);
+    try {
+      const inFlight = collect(client.generate({ promptTokenIds: [1], maxTokens: 1000 }));
+      inFlight.catch(() => {});
+      await sleep(50);
+      const started = Date.now();
+      await forced.shutdown(100);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await expect(inFlight).rejects.toBeInstanceOf(LlmError);
+    } finally {
+      client.close();
+    }
+  });
+});
