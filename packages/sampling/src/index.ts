@@ -1,0 +1,55 @@
+export { allCandidates, Candidates, collectAtLeast, selectLargest, sortByValue } from "./candidates.js";
+export { expNonPositive, logSumExp, maxOf, sumExpBelow } from "./fast-exp.js";
+export { TokenHistory } from "./history.js";
+export { type TokenLogprobs, type TopLogprob, tokenLogprobs } from "./logprobs.js";
+export {
+  DEFAULT_STRATEGY,
+  MAX_TOP_LOGPROBS,
+  type ResolvedSamplingParams,
+  resolveSamplingParams,
+  type SamplingParams,
+} from "./params.js";
+export {
+  adjustLogits,
+  applyLogitBias,
+  applyPresenceFrequencyPenalties,
+  applyRepetitionPenalty,
+} from "./penalties.js";
+export { randomSeed64, type Seed, toSeed64, Xoshiro128StarStar } from "./prng.js";
+export { BUILTIN_STRATEGIES, createStrategyRegistry } from "./registry.js";
+export {
+  type BatchFailure,
+  type BatchItem,
+  type BatchResult,
+  type BatchSample,
+  isBatchFailure,
+  Sampler,
+  type SamplerOptions,
+  type SequenceId,
+} from "./sampler.js";
+export {
+  argmax,
+  createMassHistogram,
+  drawCandidate,
+  truncateMinP,
+  truncateTopP,
+  weighCandidates,
+} from "./selection.js";
+export { type OpenSequenceOptions, type SampledToken, SequenceSampler } from "./sequence-sampler.js";
+export { greedy } from "./strategies/greedy.js";
+export { standard } from "./strategies/standard.js";
+export {
+  type SamplingStrategy,
+  type StrategyContext,
+  type StrategyInfo,
+  StrategyRegistry,
+} from "./strategy.js";
+export {
+  type ParamProblem,
+  SAMPLING_LIMITS,
+  type StrategyNames,
+  samplingParamProblems,
+  seedProblemOf,
+  validateSamplingParams,
+} from "./validate.js";
+export { Workspace } from "./workspace.js";

@@ -1,0 +1,144 @@
+import { type Candidates, sortByValue } from "./candidates.js";
+import { expNonPositive } from "./fast-exp.js";
+
+// Building blocks that turn (adjusted) logits into a token: argmax, weighing, truncation filters and the
+// draw. Every filter is tie-inclusive: a token is kept or dropped together with all tokens of equal logit.
+
+/** Index of the largest value; ties go to the lowest id. */
+export function argmax(values: Float32Array): number {
+  let best = 0;
+  let bestValue = values[0];
+  for (let i = 1; i < values.length; i++) {
+    if (values[i] > bestValue) {
+      bestValue = values[i];
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * Temperature and softmax numerator in one: weight = exp((logit − best)/T), so the best candidate weighs 1.
+ * Returns the total weight, the normaliser of the candidates' distribution.
+ */
+export function weighCandidates(values: Float32Array, candidates: Candidates, inverseTemperature: number): number {
+  const { ids, weights, size } = candidates;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < size; i++) {
+    const v = values[ids[i]];
+    if (v > best) best = v;
+  }
+  candidates.best = best;
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    const weight = expNonPositive((values[ids[i]] - best) * inverseTemperature);
+    weights[i] = weight;
+    total += weight;
+  }
+  return total;
+}
+
+/** Histogram bins per nat of (temperature-scaled) distance below the best candidate. */
+const BINS_PER_NAT = 128;
+/** 32 nats: beyond that a token weighs < 1.3e-14 of the best one; the last bin takes all the rest. */
+const BINS = 32 * BINS_PER_NAT;
+
+/** Scratch for truncateTopP, allocated once per workspace. */
+export function createMassHistogram(): Float64Array {
+  return new Float64Array(BINS);
+}
+
+/**
+ * Nucleus filter over weighed candidates: a token stays iff the mass of tokens strictly more likely than it
+ * is below topP·total. That is the smallest most-likely set reaching topP, extended by ties at its edge.
+ *
+ * No sort of the candidates: one pass bins their mass by distance below the best one, which locates the
+ * boundary bin; tokens in nearer bins are kept, farther ones dropped, and only the boundary bin (plus one
+ * bin of slack for rounding in the bin sums) is sorted to place the edge exactly.
+ */
+export function truncateTopP(
+  values: Float32Array,
+  candidates: Candidates,
+  inverseTemperature: number,
+  topP: number,
+  histogram: Float64Array,
+): void {
+  const { ids, weights, boundary, bins, best } = candidates;
+  const size = candidates.size;
+  const lastBin = BINS - 1;
+  const binScale = inverseTemperature * BINS_PER_NAT;
+
+  // The last bin is never summed: the search below stops there anyway, and its shared slot would chain
+  // every far-off token's add into one serial dependency.
+  histogram.fill(0);
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    const scaled = (best - values[ids[i]]) * binScale;
+    const bin = scaled < lastBin ? scaled | 0 : lastBin;
+    bins[i] = bin;
+    if (bin < lastBin) histogram[bin] += weights[i];
+    total += weights[i];
+  }
+  const target = topP * total;
+  let edgeBin = 0;
+  for (let cumulative = histogram[0]; cumulative < target && edgeBin < lastBin; ) cumulative += histogram[++edgeBin];
+
+  // Keep the nearer bins in place, set the boundary ones aside, drop the rest.
+  let kept = 0;
+  let boundarySize = 0;
+  let keptMass = 0;
+  for (let i = 0; i < size; i++) {
+    const bin = bins[i];
+    if (bin < edgeBin) {
+      ids[kept] = ids[i];
+      weights[kept] = weights[i];
+      keptMass += weights[i];
+      kept++;
+    } else if (bin <= edgeBin + 1) {
+      boundary[boundarySize++] = ids[i];
+    }
+  }
+
+  // Walk the boundary tokens best first, a group of equal logits at a time, until the mass above reaches topP.
+  const edge = boundary.subarray(0, boundarySize);
+  sortByValue(values, edge);
+  let i = 0;
+  while (i < boundarySize && keptMass < target) {
+    const value = values[edge[i]];
+    for (; i < boundarySize && values[edge[i]] === value; i++) {
+      const weight = expNonPositive((value - best) * inverseTemperature);
+      ids[kept] = edge[i];
+      weights[kept] = weight;
+      keptMass += weight;
+      kept++;
+    }
+  }
+  candidates.size = kept;
+}
+
+/** Min-p filter over weighed candidates: keeps p >= minP · p_best, i.e. weight >= minP. */
+export function truncateMinP(candidates: Candidates, minP: number): void {
+  const { ids, weights } = candidates;
+  let kept = 0;
+  for (let i = 0; i < candidates.size; i++) {
+    if (weights[i] >= minP) {
+      ids[kept] = ids[i];
+      weights[kept] = weights[i];
+      kept++;
+    }
+  }
+  candidates.size = kept;
+}
+
+/** Draws a candidate with probability proportional to its weight, from a uniform u in [0, 1). */
+export function drawCandidate(candidates: Candidates, u: number): number {
+  const target = u * candidates.totalWeight();
+  let cumulative = 0;
+  for (let i = 0; i < candidates.size; i++) {
+    cumulative += candidates.weights[i];
+    if (target < cumulative) return candidates.ids[i];
+  }
+  // Only reachable through rounding as u → 1: the last candidate with any weight.
+  for (let i = candidates.size - 1; i > 0; i--) if (candidates.weights[i] > 0) return candidates.ids[i];
+  return candidates.ids[0];
+}

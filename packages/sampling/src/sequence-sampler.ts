@@ -1,0 +1,93 @@
+import { LlmError } from "@llm/errors";
+import { TokenHistory } from "./history.js";
+import { type TopLogprob, tokenLogprobs } from "./logprobs.js";
+import type { ResolvedSamplingParams, SamplingParams } from "./params.js";
+import { randomSeed64, type Seed, toSeed64, Xoshiro128StarStar } from "./prng.js";
+import type { SamplingStrategy, StrategyContext, StrategyRegistry } from "./strategy.js";
+import { seedProblemOf, validateSamplingParams } from "./validate.js";
+import type { Workspace } from "./workspace.js";
+
+export interface OpenSequenceOptions {
+  params?: SamplingParams;
+  /** Seed of the sequence's generator; takes precedence over params.seed. Neither: a random one (see .seed). */
+  seed?: Seed;
+  /** Prompt token ids: the repetition penalty counts them as seen. */
+  promptTokenIds?: Iterable<number>;
+}
+
+export interface SampledToken {
+  tokenId: number;
+  /** Log probability under the model's distribution (see logprobs.ts); present when params.logprobs. */
+  logprob?: number;
+  topLogprobs?: TopLogprob[];
+}
+
+/**
+ * One sequence's sampling state: validated params, its strategy, its own seeded generator, and the tokens
+ * it has seen. Its results depend only on its own inputs, never on the other sequences of a batch.
+ */
+export class SequenceSampler {
+  /** The unsigned 64-bit seed in use; pass it back when opening to reproduce this sequence's tokens. */
+  readonly seed: bigint;
+  readonly params: ResolvedSamplingParams;
+  readonly history: TokenHistory;
+  private readonly strategy: SamplingStrategy;
+  private readonly context: StrategyContext;
+
+  constructor(workspace: Workspace, registry: StrategyRegistry, options: OpenSequenceOptions = {}) {
+    const vocabSize = workspace.vocabSize;
+    this.params = validateSamplingParams(options.params, vocabSize, registry);
+    this.strategy = registry.get(this.params.strategy);
+    this.seed = chooseSeed(options.seed ?? options.params?.seed);
+    this.history = new TokenHistory(checkedPromptIds(options.promptTokenIds ?? [], vocabSize));
+    const rng = new Xoshiro128StarStar(this.seed);
+    this.context = {
+      logits: workspace.adjusted, // replaced by each step's logits
+      params: this.params,
+      history: this.history,
+      workspace,
+      random: () => rng.nextDouble(),
+    };
+  }
+
+  /** Chooses the next token from this step's logits (length vocabSize) and records it. */
+  sample(logits: Float32Array): SampledToken {
+    const { workspace } = this.context;
+    if (logits.length !== workspace.vocabSize) {
+      throw new LlmError(
+        "invalid_argument",
+        `logits have ${logits.length} entries but the vocabulary has ${workspace.vocabSize}`,
+      );
+    }
+    const context: StrategyContext = { ...this.context, logits };
+    const tokenId = this.strategy.sample(context);
+    if (!(Number.isInteger(tokenId) && tokenId >= 0 && tokenId < workspace.vocabSize)) {
+      throw new LlmError(
+        "internal",
+        `strategy "${this.params.strategy}" returned ${tokenId}, not a token id in [0, ${workspace.vocabSize})`,
+      );
+    }
+    this.history.append(tokenId);
+    if (!this.params.logprobs) return { tokenId };
+    return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, workspace.candidates) };
+  }
+}
+
+function chooseSeed(seed: Seed | undefined): bigint {
+  if (seed === undefined) return randomSeed64();
+  const problem = seedProblemOf(seed);
+  if (problem) throw new LlmError("invalid_argument", `seed ${problem}`, { details: { field: "seed" } });
+  return toSeed64(seed);
+}
+
+function checkedPromptIds(promptTokenIds: Iterable<number>, vocabSize: number): number[] {
+  const ids = Array.from(promptTokenIds);
+  for (const id of ids) {
+    if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+      throw new LlmError("invalid_argument", `prompt token id ${id} is outside the vocabulary [0, ${vocabSize})`, {
+        details: { field: "promptTokenIds" },
+      });
+    }
+  }
+  return ids;
+}

@@ -1,0 +1,81 @@
+import { LlmError } from "@llm/errors";
+import type { TokenHistory } from "./history.js";
+import type { ResolvedSamplingParams } from "./params.js";
+import type { Workspace } from "./workspace.js";
+
+/** What a strategy sees when it chooses one sequence's next token. */
+export interface StrategyContext {
+  /** The model's logits for this sequence's last position; read-only (a view into the runner's buffer). */
+  readonly logits: Float32Array;
+  readonly params: ResolvedSamplingParams;
+  /** Prompt and generated tokens, for penalties. */
+  readonly history: TokenHistory;
+  /** Scratch buffers shared by the whole batch; valid only during this call. */
+  readonly workspace: Workspace;
+  /** Uniform double in [0, 1) from the sequence's own seeded generator: the only allowed randomness. */
+  random(): number;
+}
+
+/**
+ * A named sampling plugin. It returns a token id; the sampler records the token in the history and computes
+ * logprobs itself, so every strategy reports them the same way. The stage functions (adjustLogits,
+ * topKCandidates, candidatesWithin, nucleusReach, truncateTopP, truncateMinP, drawCandidate, …) are exported
+ * so a new strategy can reuse any of them.
+ */
+export interface SamplingStrategy {
+  /** One line for ListStrategies: what it does and which params it reads. */
+  readonly description: string;
+  sample(ctx: StrategyContext): number;
+}
+
+export interface StrategyInfo {
+  name: string;
+  description: string;
+}
+
+const STRATEGY_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+
+export class StrategyRegistry {
+  private readonly strategies = new Map<string, SamplingStrategy>();
+
+  /** Adds a strategy; names are lower-case identifiers and cannot be registered twice. */
+  register(name: string, strategy: SamplingStrategy): this {
+    if (!STRATEGY_NAME.test(name)) {
+      throw new LlmError(
+        "invalid_argument",
+        `strategy name "${name}" is invalid: use 1-64 characters a-z, 0-9, "_", "-", "." starting with a letter`,
+      );
+    }
+    if (this.strategies.has(name)) {
+      throw new LlmError("failed_precondition", `strategy "${name}" is already registered`);
+    }
+    if (typeof strategy?.sample !== "function" || typeof strategy.description !== "string") {
+      throw new LlmError("invalid_argument", `strategy "${name}" needs a sample(ctx) function and a description`);
+    }
+    this.strategies.set(name, strategy);
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.strategies.has(name);
+  }
+
+  /** The strategy called `name`; an unknown name is an error that lists the known ones. */
+  get(name: string): SamplingStrategy {
+    const strategy = this.strategies.get(name);
+    if (!strategy) {
+      throw new LlmError("invalid_argument", `unknown sampling strategy "${name}"; known: ${this.names().join(", ")}`, {
+        details: { field: "strategy", known: this.names() },
+      });
+    }
+    return strategy;
+  }
+
+  names(): string[] {
+    return [...this.strategies.keys()].sort();
+  }
+
+  list(): StrategyInfo[] {
+    return this.names().map((name) => ({ name, description: this.get(name).description }));
+  }
+}

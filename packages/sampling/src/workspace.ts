@@ -1,0 +1,20 @@
+import { Candidates } from "./candidates.js";
+import { createMassHistogram } from "./selection.js";
+
+/**
+ * Scratch buffers for one sampling call, allocated once per vocabulary and reused by every sequence of
+ * every step (the batch is sampled one sequence at a time, and nothing in here outlives a call).
+ */
+export class Workspace {
+  /** Logits after bias and penalties, when any apply (the caller's logits are never written). */
+  readonly adjusted: Float32Array;
+  readonly candidates: Candidates;
+  /** Mass by distance below the best token, for locating the top-p boundary without a sort. */
+  readonly massHistogram: Float64Array;
+
+  constructor(readonly vocabSize: number) {
+    this.adjusted = new Float32Array(vocabSize);
+    this.candidates = new Candidates(vocabSize);
+    this.massHistogram = createMassHistogram();
+  }
+}
