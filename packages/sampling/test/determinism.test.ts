@@ -2,8 +2,8 @@ import { isBatchFailure, Sampler, type SamplingParams } from "@llm/sampling";
 import { describe, expect, it } from "vitest";
 import { randomLogits } from "./helpers.js";
 
-const VOCAB = 50257;
-const STEPS = 12;
+const VOCAB = 8192;
+const STEPS = 10;
 const PARAMS: SamplingParams[] = [
   { temperature: 0.8, topP: 0.9 },
   { temperature: 1.3, topK: 40, presencePenalty: 0.5, frequencyPenalty: 0.3 },

@@ -12,10 +12,9 @@ function sampleOnce(logits: Float32Array, params: SamplingParams, prompt: number
   return result.tokenId;
 }
 
-/** Argmax by a different route than the library's scan: sort indices, first wins ties by id. */
+/** Argmax by a different route than the library's scan: Math.max, then the first index holding it. */
 function referenceArgmax(values: Float32Array): number {
-  const ids = Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b);
-  return ids[0];
+  return values.indexOf(Math.max(...values));
 }
 
 describe("greedy", () => {

@@ -53,7 +53,7 @@ describe("validateSamplingParams", () => {
     [{ temperature: "0.5" }, 'temperature must be a number in [0, 2], got "0.5"'],
     [{ seed: 1.5 }, "seed must be a safe integer or a bigint, got 1.5"],
     [{ strategy: "beam" }, 'strategy "beam" is unknown; known strategies: greedy, standard'],
-  ])("rejects %j", (params, message) => {
+  ])("rejects %o: %s", (params, message) => {
     expect(problemsOf(params)).toEqual([message]);
   });
 
