@@ -3,6 +3,7 @@ import { type EventEmitter, once } from "node:events";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type {
   Metadata,
+  MethodDefinition,
   Server,
   ServerDuplexStream,
   ServerUnaryCall,
@@ -53,7 +54,7 @@ export function addService<S extends DescService>(
   for (const method of service.methods) {
     const handler = (impl as Record<string, AnyHandler | undefined>)[method.localName];
     if (typeof handler !== "function") throw new TypeError(`${service.typeName}: no handler for ${method.localName}`);
-    definition[method.localName] = methodDefinition(method);
+    definition[method.localName] = decodingRequestsLeniently(method, methodDefinition(method));
     implementation[method.localName] = serve(method, handler.bind(impl), log);
   }
   server.addService(definition, implementation);
@@ -70,7 +71,7 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
         const ctx = contextOf(call);
         // Through a promise so that a handler throwing synchronously is reported like a rejection.
         Promise.resolve(call.request)
-          .then((request) => handler(request, ctx))
+          .then((request) => handler(decoded(request), ctx))
           .then(
             (response) => callback(null, response),
             (err: unknown) => callback(fail(call, err)),
@@ -81,7 +82,7 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
         const ctx = contextOf(call);
         stream(
           call,
-          () => handler(call.request, ctx) as AsyncIterable<unknown>,
+          () => handler(decoded(call.request), ctx) as AsyncIterable<unknown>,
           ctx.signal,
           (err) => fail(call, err),
         );
@@ -90,7 +91,7 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
       return (call: ServerDuplexStream<unknown, unknown>) => {
         const ctx = contextOf(call);
         // destroyOnReturn: false, so a handler that stops reading early does not tear down the response side.
-        const requests = untilAborted(call.iterator({ destroyOnReturn: false }), ctx.signal);
+        const requests = eachDecoded(untilAborted(call.iterator({ destroyOnReturn: false }), ctx.signal));
         stream(
           call,
           () => handler(requests, ctx) as AsyncIterable<unknown>,
@@ -119,6 +120,45 @@ async function stream(
   } catch (err) {
     if (!signal.aborted) call.emit("error", fail(err));
   }
+}
+
+/**
+ * grpc-js answers a request its deserializer throws on with INTERNAL, yet bytes that are not a valid message
+ * (typically a proto3 string holding invalid UTF-8, which protobuf-es rejects) are the client's fault. So the
+ * deserializer hands back an UndecodableRequest instead, and the handler wrapper answers INVALID_ARGUMENT.
+ */
+class UndecodableRequest {
+  constructor(readonly error: LlmError) {}
+}
+
+function decodingRequestsLeniently(
+  method: DescMethod,
+  definition: MethodDefinition<unknown, unknown>,
+): MethodDefinition<unknown, unknown> {
+  const deserialize = definition.requestDeserialize;
+  return {
+    ...definition,
+    requestDeserialize: (bytes) => {
+      try {
+        return deserialize(bytes);
+      } catch (err) {
+        const invalidUtf8 = (err as NodeJS.ErrnoException).code === "ERR_ENCODING_INVALID_ENCODED_DATA";
+        const why = invalidUtf8 ? "a string field is not valid UTF-8" : (err as Error).message;
+        return new UndecodableRequest(
+          new LlmError("invalid_argument", `request is not a valid ${method.input.typeName}: ${why}`, { cause: err }),
+        );
+      }
+    },
+  };
+}
+
+function decoded(request: unknown): unknown {
+  if (request instanceof UndecodableRequest) throw request.error;
+  return request;
+}
+
+async function* eachDecoded(requests: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  for await (const request of requests) yield decoded(request);
 }
 
 function contextOf(call: AnyCall): CallContext {

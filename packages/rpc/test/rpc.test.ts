@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { credentials, Client as GrpcClient, type ServiceError, status } from "@grpc/grpc-js";
 import { LlmError } from "@llm/errors";
 import {
   DetokenizerService,
@@ -140,6 +141,45 @@ describe("unary", () => {
       });
     } finally {
       client.close();
+    }
+  });
+});
+
+describe("undecodable requests", () => {
+  // protobuf-es rejects a proto3 string that is not UTF-8; grpc-js alone would answer INTERNAL.
+  const countTokensBytes = (text: Buffer) => Buffer.concat([Buffer.from([0x12, text.length]), text]); // field 2 (text), length-delimited
+  const invalidUtf8 = Buffer.from([0x61, 0xff, 0xfe, 0x62]);
+
+  it("answers INVALID_ARGUMENT naming the message, for unary and bidi calls, and keeps serving", async () => {
+    const raw = new GrpcClient(server.address, credentials.createInsecure());
+    const identity = (b: Buffer) => b;
+    try {
+      const unary = await new Promise<ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest(
+          "/llm.v1.TokenizerService/CountTokens",
+          identity,
+          identity,
+          countTokensBytes(invalidUtf8),
+          (err) => resolve(err),
+        ),
+      );
+      expect(unary?.code).toBe(status.INVALID_ARGUMENT);
+      expect(unary?.details).toBe(
+        "request is not a valid llm.v1.CountTokensRequest: a string field is not valid UTF-8",
+      );
+
+      const bidi = raw.makeBidiStreamRequest("/llm.v1.DetokenizerService/DecodeStream", identity, identity);
+      const bidiStatus = new Promise<number>((resolve) => bidi.on("error", (err: ServiceError) => resolve(err.code)));
+      bidi.on("data", () => {});
+      bidi.write(Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0xc3])); // start { model: <lone lead byte> }
+      bidi.end();
+      expect(await bidiStatus).toBe(status.INVALID_ARGUMENT);
+
+      const client = createClient(TokenizerService, server.address);
+      expect((await client.countTokens({ text: "still fine" })).count).toBe(10);
+      client.close();
+    } finally {
+      raw.close();
     }
   });
 });
