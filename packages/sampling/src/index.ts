@@ -34,6 +34,7 @@ export {
   truncateMinP,
   truncateTopP,
   weighCandidates,
+  weighVocabulary,
 } from "./selection.js";
 export { type OpenSequenceOptions, type SampledToken, SequenceSampler } from "./sequence-sampler.js";
 export { greedy } from "./strategies/greedy.js";

@@ -1,5 +1,5 @@
 import { type Candidates, sortByValue } from "./candidates.js";
-import { expNonPositive } from "./fast-exp.js";
+import { expNonPositive, maxOf } from "./fast-exp.js";
 
 // Building blocks that turn (adjusted) logits into a token: argmax, weighing, truncation filters and the
 // draw. Every filter is tie-inclusive: a token is kept or dropped together with all tokens of equal logit.
@@ -32,6 +32,22 @@ export function weighCandidates(values: Float32Array, candidates: Candidates, in
   let total = 0;
   for (let i = 0; i < size; i++) {
     const weight = expNonPositive((values[ids[i]] - best) * inverseTemperature);
+    weights[i] = weight;
+    total += weight;
+  }
+  return total;
+}
+
+/** weighCandidates for the whole vocabulary as candidates, in one pass without indirection. */
+export function weighVocabulary(values: Float32Array, candidates: Candidates, inverseTemperature: number): number {
+  const { ids, weights } = candidates;
+  const best = maxOf(values);
+  candidates.best = best;
+  candidates.size = values.length;
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const weight = expNonPositive((values[i] - best) * inverseTemperature);
+    ids[i] = i;
     weights[i] = weight;
     total += weight;
   }

@@ -1,6 +1,6 @@
-import { allCandidates, selectLargest } from "../candidates.js";
+import { selectLargest } from "../candidates.js";
 import { adjustLogits } from "../penalties.js";
-import { argmax, drawCandidate, truncateMinP, truncateTopP, weighCandidates } from "../selection.js";
+import { argmax, drawCandidate, truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "../selection.js";
 import type { SamplingStrategy, StrategyContext } from "../strategy.js";
 
 /** logit bias → repetition penalty → presence/frequency → temperature → top-k → top-p → min-p → draw. */
@@ -18,10 +18,13 @@ function sampleStandard(ctx: StrategyContext): number {
 
   const inverseTemperature = 1 / temperature;
   const { candidates, massHistogram } = ctx.workspace;
-  if (topK > 0 && topK < logits.length) selectLargest(logits, topK, candidates, true);
-  else allCandidates(logits.length, candidates);
   // Weighing after top-k makes top-p's mass relative to the top-k set, as in Hugging Face.
-  weighCandidates(logits, candidates, inverseTemperature);
+  if (topK > 0 && topK < logits.length) {
+    selectLargest(logits, topK, candidates, true);
+    weighCandidates(logits, candidates, inverseTemperature);
+  } else {
+    weighVocabulary(logits, candidates, inverseTemperature);
+  }
   if (topP < 1) truncateTopP(logits, candidates, inverseTemperature, topP, massHistogram);
   if (minP > 0) truncateMinP(candidates, minP);
   return drawCandidate(candidates, ctx.random());
