@@ -1,0 +1,200 @@
+// One generation through the pipeline: tokenizer → model runner → detokenizer, streamed back as deltas and a final.
+import { randomUUID } from "node:crypto";
+import { LlmError, toLlmError } from "@llm/errors";
+import {
+  clone,
+  create,
+  type DecodeStreamResponse,
+  type DetokenizerService,
+  FinishReason,
+  type GenerateRequest,
+  type GenerateResponseSchema,
+  type MessageInitShape,
+  type ModelRunnerService,
+  type SamplingParams,
+  SamplingParamsSchema,
+  type TokenEvent,
+  type TokenizerService,
+  timestampFromMs,
+  type Usage,
+} from "@llm/proto";
+import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
+import { randomSeed64 } from "@llm/sampling";
+import type { InflightRequests } from "./inflight.js";
+import type { ServedModel, ServedModels } from "./served-models.js";
+import { checkContextFits, type RequestLimits, validateRequest } from "./validate-request.js";
+
+export interface Upstreams {
+  tokenizer: ServiceClient<typeof TokenizerService>;
+  runner: ServiceClient<typeof ModelRunnerService>;
+  detokenizer: ServiceClient<typeof DetokenizerService>;
+}
+
+export interface GenerationDeps {
+  upstreams: Upstreams;
+  models: ServedModels;
+  inflight: InflightRequests;
+  limits: RequestLimits;
+  log: Log;
+}
+
+type Response = MessageInitShape<typeof GenerateResponseSchema>;
+type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
+
+/**
+ * Runs `request` and yields its deltas, then exactly one final message. Every upstream call shares one
+ * signal: the client going away (or its deadline), a Cancel naming the request, or the end of the output
+ * (a stop sequence) cancels the runner's call at once, which frees its batch slot within one step.
+ */
+export async function* generate(
+  request: GenerateRequest,
+  ctx: CallContext,
+  deps: GenerationDeps,
+): AsyncGenerator<Response> {
+  const requestId = request.requestId || randomUUID();
+  const admission = deps.inflight.admit(requestId);
+  const done = new AbortController();
+  const call: CallOptions = {
+    signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
+    deadline: ctx.deadline,
+  };
+  const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  let outcome = "failed";
+  const final = (finishReason: FinishReason, matchedStop = ""): Response => {
+    outcome = FinishReason[finishReason].toLowerCase();
+    return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
+  };
+  const started = performance.now();
+  try {
+    const model = await deps.models.resolve(request.model);
+    validateRequest(request, model, deps.limits);
+    const detokenizer = openDetokenizer(deps.upstreams, model, request, call);
+    const [promptIds] = await Promise.all([encodePrompt(deps.upstreams, model, request, call), detokenizer.opened]);
+    checkContextFits(promptIds.length, request.maxTokens, model);
+    usage.promptTokens = promptIds.length;
+
+    const events = deps.upstreams.runner.generate(
+      {
+        requestId,
+        model: model.id,
+        promptTokenIds: promptIds,
+        maxTokens: request.maxTokens,
+        sampling: withSeed(request.sampling),
+        cacheSalt: request.cacheSalt,
+        deadline: ctx.deadline === undefined ? undefined : timestampFromMs(ctx.deadline),
+      },
+      call,
+    );
+    for await (const { event } of events) {
+      if (event.case === "token") {
+        usage.completionTokens += 1;
+        const decoded = await detokenizer.push(event.value.tokenId);
+        const delta = deltaOf(decoded.text, event.value, request);
+        if (delta) yield delta;
+        if (decoded.finished) {
+          done.abort(); // The output has ended: free the runner's slot before anything else.
+          yield final(FinishReason.STOP, decoded.matchedStop);
+          return;
+        }
+      } else if (event.case === "final") {
+        const rest = await detokenizer.flush();
+        if (rest.text !== "") yield { event: { case: "delta", value: { text: rest.text } } };
+        usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
+        usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? 0;
+        yield final(event.value.finishReason);
+        return;
+      }
+    }
+    throw new LlmError("unavailable", "the model runner ended its stream without a final event; retry the request");
+  } catch (err) {
+    // A Cancel by id is an ending the client asked for, not a failure: the stream ends with its final.
+    if (admission.signal.aborted && !ctx.signal.aborted) {
+      yield final(FinishReason.CANCELLED);
+      return;
+    }
+    outcome = ctx.signal.aborted ? "client gone" : `failed: ${toLlmError(err).code}`;
+    throw err;
+  } finally {
+    done.abort(); // Ends whatever upstream call is still open.
+    admission.release();
+    deps.log({
+      level: "info",
+      msg: "request ended",
+      requestId,
+      outcome,
+      ...usage,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+}
+
+/** The request's decode stream, answered message by message. */
+interface DecodeSession {
+  /** Settles once the detokenizer accepted the stream: bad stop sequences fail here, before the runner starts. */
+  opened: Promise<DecodeStreamResponse>;
+  push(tokenId: number): Promise<DecodeStreamResponse>;
+  /** Half-closes and returns the held-back rest. */
+  flush(): Promise<DecodeStreamResponse>;
+}
+
+function openDetokenizer(
+  upstreams: Upstreams,
+  model: ServedModel,
+  request: GenerateRequest,
+  call: CallOptions,
+): DecodeSession {
+  const stream = upstreams.detokenizer.decodeStream(call);
+  const responses = stream[Symbol.asyncIterator]();
+  const next = async () => {
+    const response = await responses.next();
+    if (response.done) throw new LlmError("unavailable", "the detokenizer ended its stream early; retry the request");
+    return response.value;
+  };
+  stream.send({ start: { model: model.id, stop: request.stop, skipSpecialTokens: true } });
+  stream.send({ tokenIds: [] }); // answered at once, with no text
+  return {
+    opened: next(),
+    push: (tokenId) => {
+      stream.send({ tokenIds: [tokenId] });
+      return next();
+    },
+    flush: () => {
+      stream.end();
+      return next();
+    },
+  };
+}
+
+async function encodePrompt(
+  { tokenizer }: Upstreams,
+  model: ServedModel,
+  { prompt }: GenerateRequest,
+  call: CallOptions,
+): Promise<number[]> {
+  if (prompt.case === "chat") {
+    const rendered = await tokenizer.applyChatTemplate(
+      { model: model.id, messages: prompt.value.messages, addGenerationPrompt: true },
+      call,
+    );
+    return rendered.tokenIds;
+  }
+  return (await tokenizer.encode({ model: model.id, text: prompt.value ?? "" }, call)).tokenIds;
+}
+
+/** The sampling params with a seed: fixed here when the client gave none, so a retry reproduces the tokens. */
+function withSeed(sampling: SamplingParams | undefined): SamplingParams {
+  const seeded = sampling ? clone(SamplingParamsSchema, sampling) : create(SamplingParamsSchema);
+  seeded.seed ??= randomSeed64();
+  return seeded;
+}
+
+/** A delta for `text` and the token behind it, or undefined when it would carry nothing the client asked for. */
+function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): Response | undefined {
+  const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
+  const logprobs =
+    request.sampling?.logprobs || (request.sampling?.topLogprobs ?? 0) > 0
+      ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
+      : [];
+  if (text === "" && tokenIds.length === 0 && logprobs.length === 0) return undefined;
+  return { event: { case: "delta", value: { text, tokenIds, logprobs } } };
+}

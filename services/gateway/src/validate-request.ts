@@ -1,0 +1,94 @@
+// Checks of design §7 on a generation request, each problem named by its field with the limit to respect.
+import { LlmError } from "@llm/errors";
+import type { GenerateRequest } from "@llm/proto";
+import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
+import type { ServedModel } from "./served-models.js";
+
+/** At most this many stop sequences per request (GenerateRequest.stop). */
+export const MAX_STOP_SEQUENCES = 8;
+
+export interface RequestLimits {
+  /** Largest prompt, in UTF-8 bytes (text, or the chat messages' contents together). */
+  maxInputBytes: number;
+}
+
+// Strategies are plugins of the sampler, which the gateway cannot list (the runner may sample in-process or
+// remotely): the runner checks the name and its INVALID_ARGUMENT reaches the client unchanged.
+const STRATEGIES_CHECKED_BY_RUNNER: StrategyNames = { has: () => true, names: () => [] };
+
+/** Throws one INVALID_ARGUMENT listing every problem (`details.problems`: `{ field, message }[]`). */
+export function validateRequest(request: GenerateRequest, model: ServedModel, limits: RequestLimits): void {
+  const problems = [
+    ...promptProblems(request, limits),
+    ...maxTokensProblems(request, model),
+    ...stopProblems(request),
+    ...samplingParamProblems(request.sampling, model.vocabSize, STRATEGIES_CHECKED_BY_RUNNER).map(
+      ({ field, message }) => ({
+        field: `sampling.${field}`,
+        message: `sampling.${message}`,
+      }),
+    ),
+  ];
+  if (problems.length > 0) {
+    throw new LlmError("invalid_argument", `invalid request: ${problems.map((p) => p.message).join("; ")}`, {
+      details: { problems },
+    });
+  }
+}
+
+/** The prompt's token count plus max_tokens must fit the model's context; known only after tokenizing. */
+export function checkContextFits(promptTokens: number, maxTokens: number, model: ServedModel): void {
+  if (promptTokens + maxTokens <= model.contextLength) return;
+  const room = model.contextLength - promptTokens;
+  const fix =
+    room > 0 ? `lower max_tokens to at most ${room} or shorten the prompt` : "shorten the prompt (it alone fills it)";
+  throw new LlmError(
+    "invalid_argument",
+    `the prompt is ${promptTokens} tokens and max_tokens is ${maxTokens}: together more than model "${model.id}"'s ` +
+      `context of ${model.contextLength} tokens; ${fix}`,
+    { details: { field: "max_tokens", promptTokens, maxTokens, contextLength: model.contextLength } },
+  );
+}
+
+function promptProblems({ prompt }: GenerateRequest, { maxInputBytes }: RequestLimits): ParamProblem[] {
+  switch (prompt.case) {
+    case undefined:
+      return [{ field: "prompt", message: "prompt is missing: set prompt.text or prompt.chat" }];
+    case "text":
+      if (prompt.value === "") return [{ field: "prompt.text", message: "prompt.text is empty" }];
+      return sizeProblems("prompt.text", Buffer.byteLength(prompt.value), maxInputBytes);
+    case "chat": {
+      const { messages } = prompt.value;
+      if (messages.length === 0) return [{ field: "prompt.chat.messages", message: "prompt.chat.messages is empty" }];
+      const unnamed = messages.findIndex((m) => m.role === "");
+      if (unnamed >= 0) {
+        const field = `prompt.chat.messages[${unnamed}].role`;
+        return [
+          { field, message: `${field} is empty: give "system", "user", "assistant" or a role the template knows` },
+        ];
+      }
+      const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
+      return sizeProblems("prompt.chat.messages", bytes, maxInputBytes);
+    }
+  }
+}
+
+function sizeProblems(field: string, bytes: number, maxInputBytes: number): ParamProblem[] {
+  if (bytes <= maxInputBytes) return [];
+  return [{ field, message: `${field} is ${bytes} bytes of UTF-8; at most ${maxInputBytes} are accepted` }];
+}
+
+function maxTokensProblems({ maxTokens }: GenerateRequest, model: ServedModel): ParamProblem[] {
+  if (maxTokens >= 1 && maxTokens <= model.contextLength) return [];
+  return [
+    {
+      field: "max_tokens",
+      message: `max_tokens must be from 1 to model "${model.id}"'s context length ${model.contextLength}, got ${maxTokens}`,
+    },
+  ];
+}
+
+function stopProblems({ stop }: GenerateRequest): ParamProblem[] {
+  if (stop.length <= MAX_STOP_SEQUENCES) return [];
+  return [{ field: "stop", message: `stop has ${stop.length} sequences; at most ${MAX_STOP_SEQUENCES} are allowed` }];
+}
