@@ -1,0 +1,39 @@
+// Tokenizer service: text ⇄ token ids and chat templates for the served model(s), over gRPC.
+import { readConfig } from "@llm/config";
+import { servedModel } from "@llm/model-pack";
+import { TokenizerService } from "@llm/proto";
+import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { TokenizerCatalog } from "@llm/tokenizer";
+import { tokenizerService } from "./tokenizer-service.js";
+
+const config = readConfig(process.env, [
+  "LLM_HOST",
+  "LLM_PORT",
+  "LLM_MODELS_DIR",
+  "LLM_MODEL_ID",
+  "LLM_MODEL_DIR",
+  "LLM_MAX_INPUT_BYTES",
+  "LLM_SHUTDOWN_GRACE_MS",
+]);
+
+const model = servedModel({
+  modelsDir: config.LLM_MODELS_DIR,
+  modelId: config.LLM_MODEL_ID,
+  modelDir: config.LLM_MODEL_DIR,
+  requiredFiles: ["tokenizer.json"],
+});
+const catalog = new TokenizerCatalog({
+  defaultModel: model,
+  modelsDir: config.LLM_MODELS_DIR,
+  tokenizer: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
+});
+await catalog.preload();
+
+const server = await startServer({
+  name: "tokenizer",
+  host: config.LLM_HOST,
+  port: config.LLM_PORT,
+  services: [registration(TokenizerService, tokenizerService(catalog))],
+});
+stderrLog({ level: "info", msg: "tokenizer ready", model: model.id, dir: model.dir });
+installSignalHandlers(() => server.shutdown(config.LLM_SHUTDOWN_GRACE_MS));
