@@ -1,3 +1,4 @@
+export { TokenizerCatalog, type TokenizerCatalogOptions } from "./catalog.js";
 export type { ChatMessage, ChatTemplateOptions } from "./chat-template.js";
 export { DEFAULT_CHAT_TEMPLATE } from "./chat-template.js";
 export {
