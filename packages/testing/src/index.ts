@@ -1,2 +1,2 @@
+export * from "@llm/launcher";
 export * from "./redis.js";
-export * from "./service.js";

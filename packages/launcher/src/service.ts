@@ -1,4 +1,4 @@
-// A service as a real child process: `node --import tsx <entry>`, found through its `listening` line, health-gated.
+// A service as a real child process (for `npm start` and tests): `node --import tsx <entry>`, found through its `listening` line, health-gated.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
@@ -12,6 +12,8 @@ export interface StartServiceOptions {
   name?: string;
   /** How long the child may take to print `listening` and report SERVING. */
   timeoutMs?: number;
+  /** Sees every chunk the child writes to stderr (its JSON log lines), e.g. to show them to a person. */
+  onStderr?: (chunk: string) => void;
 }
 
 export interface RunningService {
@@ -28,7 +30,7 @@ const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const STDERR_KEPT = 64 * 1024;
 
 export async function startService(entryFile: string, options: StartServiceOptions = {}): Promise<RunningService> {
-  const { env = {}, name = entryFile, timeoutMs = 20_000 } = options;
+  const { env = {}, name = entryFile, timeoutMs = 20_000, onStderr } = options;
   // cwd at the repository root, so `--import tsx` and relative model paths resolve as under `npm start`.
   const child = spawn(process.execPath, ["--import", "tsx", entryFile], {
     cwd: REPO_ROOT,
@@ -45,6 +47,7 @@ export async function startService(entryFile: string, options: StartServiceOptio
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEPT);
+    onStderr?.(chunk);
   });
   const fail = (why: string) => new Error(`${name}: ${why}\n--- stderr ---\n${stderr || "(empty)"}`);
 

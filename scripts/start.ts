@@ -1,0 +1,100 @@
+// `npm start`: the whole pipeline on loopback, each service its own process, health-gated, stopped together.
+//   npm start                         serve until Ctrl-C; generate with `npx llm generate "..."`
+//   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards)
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generate } from "@llm/cli";
+import { clearEndpoints, ENDPOINTS_FILE, type RunningService, startService, writeEndpoints } from "@llm/launcher";
+import { ensureModel } from "@llm/model-pack";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    preset: { type: "string", default: "tiny" },
+    "max-tokens": { type: "string", default: "64" },
+    seed: { type: "string" },
+    exit: { type: "boolean", default: false },
+  },
+});
+
+const LOG_DIR = join(ENDPOINTS_FILE, "..", "logs");
+mkdirSync(LOG_DIR, { recursive: true });
+const running: RunningService[] = [];
+
+/** Starts one service; its JSON logs go to .cache/logs/<name>.log, warnings and errors also to the terminal. */
+async function start(name: string, env: Record<string, string>): Promise<string> {
+  const logFile = join(LOG_DIR, `${name}.log`);
+  const service = await startService(`services/${name}/src/main.ts`, {
+    name,
+    env,
+    timeoutMs: 60_000,
+    onStderr: (chunk) => {
+      appendFileSync(logFile, chunk);
+      for (const line of chunk.split("\n"))
+        if (/"level":"(warn|error)"/.test(line)) process.stderr.write(`${name}: ${line}\n`);
+    },
+  });
+  running.push(service);
+  process.stdout.write(`${name.padEnd(13)} ${service.address}\n`);
+  return service.address;
+}
+
+async function stopAll(): Promise<void> {
+  await clearEndpoints();
+  // Front door first, so nothing new arrives while the back ends drain.
+  for (const service of running.reverse()) await service.stop();
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    stopAll().then(() => process.exit(0));
+  });
+}
+
+try {
+  const model = await ensureModel(values.preset);
+  process.stdout.write(`model         ${model.dir}\n`);
+  const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: values.preset };
+  const [tokenizer, detokenizer, sampler] = await Promise.all([
+    start("tokenizer", modelEnv),
+    start("detokenizer", modelEnv),
+    start("sampler", {}),
+  ]);
+  const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
+  const gateway = await start("gateway", {
+    LLM_TOKENIZER_URL: tokenizer,
+    LLM_RUNNER_URL: runner,
+    LLM_DETOKENIZER_URL: detokenizer,
+  });
+  await writeEndpoints({ gateway, tokenizer, detokenizer, sampler, "model-runner": runner });
+  process.stdout.write(`logs          ${LOG_DIR}\n`);
+
+  const prompt = positionals.join(" ");
+  if (prompt) {
+    process.stdout.write(`\n${prompt}`);
+    const result = await generate(
+      {
+        prompt: { case: "text", value: prompt },
+        maxTokens: Number(values["max-tokens"]),
+        sampling: { seed: values.seed === undefined ? undefined : BigInt(values.seed) },
+      },
+      { gateway, onText: (text) => process.stdout.write(text) },
+    );
+    process.stdout.write(`\n[${result.finishReason}; ${result.usage.completionTokens} tokens]\n`);
+  }
+  if (values.exit) {
+    await stopAll();
+  } else {
+    process.stdout.write(
+      `\nready: npx llm generate "Once upon a time" --max-tokens 64 --timings   (Ctrl-C stops all)\n`,
+    );
+  }
+} catch (err) {
+  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+}
