@@ -87,8 +87,8 @@ export async function* generate(
     );
     for await (const { event } of events) {
       if (event.case === "token") {
-        usage.completionTokens += 1;
         const decoded = await detokenizer.push(event.value.tokenId);
+        usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         const delta = deltaOf(decoded.text, event.value, request);
         if (delta) yield delta;
         if (decoded.finished) {
