@@ -1,10 +1,8 @@
 // gRPC handlers of llm.v1.GenerationService, the public API: generation streamed or whole, cancel, models.
 import { LlmError } from "@llm/errors";
-import type { GenerateUnaryResponse, GenerationService } from "@llm/proto";
+import type { GenerationService } from "@llm/proto";
 import type { ServiceImpl } from "@llm/rpc";
-import { type GenerationDeps, generate } from "./generation.js";
-
-type UnaryResponse = Omit<GenerateUnaryResponse, "$typeName" | "$unknown">;
+import { type GenerationDelta, type GenerationDeps, type GenerationFinal, generate } from "./generation.js";
 
 export function generationService(deps: GenerationDeps): ServiceImpl<typeof GenerationService> {
   return {
@@ -21,21 +19,18 @@ export function generationService(deps: GenerationDeps): ServiceImpl<typeof Gene
         );
       }
       // The same stream as Generate, collected: both answer alike by construction.
-      const whole: Partial<UnaryResponse> & Pick<UnaryResponse, "text" | "tokenIds" | "logprobs"> = {
-        text: "",
-        tokenIds: [],
-        logprobs: [],
-      };
+      const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [] };
+      let final: GenerationFinal | undefined;
       for await (const { event } of generate(request, ctx, deps)) {
-        if (event?.case === "delta") {
-          whole.text += event.value.text ?? "";
-          whole.tokenIds.push(...(event.value.tokenIds ?? []));
-          whole.logprobs.push(...((event.value.logprobs ?? []) as UnaryResponse["logprobs"]));
-        } else if (event?.case === "final") {
-          Object.assign(whole, event.value);
+        if (event.case === "final") {
+          final = event.value;
+        } else {
+          whole.text += event.value.text;
+          whole.tokenIds.push(...event.value.tokenIds);
+          whole.logprobs.push(...event.value.logprobs);
         }
       }
-      return whole;
+      return { ...whole, ...final };
     },
 
     async cancel({ requestId }) {

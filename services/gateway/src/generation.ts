@@ -8,13 +8,13 @@ import {
   type DetokenizerService,
   FinishReason,
   type GenerateRequest,
-  type GenerateResponseSchema,
   type MessageInitShape,
   type ModelRunnerService,
   type SamplingParams,
   SamplingParamsSchema,
   type TokenEvent,
   type TokenizerService,
+  type TokenLogprobsSchema,
   timestampFromMs,
   type Usage,
 } from "@llm/proto";
@@ -38,8 +38,23 @@ export interface GenerationDeps {
   log: Log;
 }
 
-type Response = MessageInitShape<typeof GenerateResponseSchema>;
 type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
+
+/** GenerateResponse's two events, with every field present (the unary call collects them). */
+export interface GenerationDelta {
+  text: string;
+  tokenIds: number[];
+  logprobs: MessageInitShape<typeof TokenLogprobsSchema>[];
+}
+export interface GenerationFinal {
+  finishReason: FinishReason;
+  usage: UsageInit;
+  matchedStop: string;
+  requestId: string;
+}
+export type GenerationEvent =
+  | { event: { case: "delta"; value: GenerationDelta } }
+  | { event: { case: "final"; value: GenerationFinal } };
 
 /**
  * Runs `request` and yields its deltas, then exactly one final message. Every upstream call shares one
@@ -50,7 +65,7 @@ export async function* generate(
   request: GenerateRequest,
   ctx: CallContext,
   deps: GenerationDeps,
-): AsyncGenerator<Response> {
+): AsyncGenerator<GenerationEvent> {
   const requestId = request.requestId || randomUUID();
   const admission = deps.inflight.admit(requestId);
   const done = new AbortController();
@@ -60,7 +75,7 @@ export async function* generate(
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";
-  const final = (finishReason: FinishReason, matchedStop = ""): Response => {
+  const final = (finishReason: FinishReason, matchedStop = ""): GenerationEvent => {
     outcome = FinishReason[finishReason].toLowerCase();
     return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
   };
@@ -98,7 +113,8 @@ export async function* generate(
         }
       } else if (event.case === "final") {
         const rest = await detokenizer.flush();
-        if (rest.text !== "") yield { event: { case: "delta", value: { text: rest.text } } };
+        if (rest.text !== "")
+          yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [] } } };
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? 0;
         yield final(event.value.finishReason);
@@ -189,7 +205,7 @@ function withSeed(sampling: SamplingParams | undefined): SamplingParams {
 }
 
 /** A delta for `text` and the token behind it, or undefined when it would carry nothing the client asked for. */
-function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): Response | undefined {
+function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): GenerationEvent | undefined {
   const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
   const logprobs =
     request.sampling?.logprobs || (request.sampling?.topLogprobs ?? 0) > 0
