@@ -48,6 +48,12 @@ export const REGISTRY = {
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
   LLM_RUNNER_URL: variable("gRPC address of the model-runner service (local mode).", address),
   LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
+  LLM_SAMPLER_PLUGINS: variable(
+    "Modules with extra sampling strategies for the sampler service, comma-separated (paths relative to the " +
+      "working directory, or package names); each exports `register(registry)` or default-exports it.",
+    list(string),
+    [],
+  ),
   LLM_DETOKENIZER_URL: variable("gRPC address of the detokenizer service.", address),
   LLM_GATEWAY_URL: variable("gRPC address of the gateway, for clients such as the CLI.", address),
   LLM_REDIS_URL: variable(

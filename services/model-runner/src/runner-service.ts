@@ -1,0 +1,107 @@
+// llm.v1.ModelRunnerService over the engine: Generate streams token events then one final event; Info
+// reports the model and the load; Cancel frees a request's slot within one engine step.
+import type { Engine, EngineInfo, FinalEvent, TokenEvent } from "@llm/engine";
+import { LlmError } from "@llm/errors";
+import {
+  FinishReason,
+  type MessageInitShape,
+  type ModelRunnerService,
+  type ModelRunnerServiceGenerateResponseSchema,
+  type ModelRunnerServiceInfoResponseSchema,
+  type SamplingParams,
+} from "@llm/proto";
+import type { Log, ServiceImpl } from "@llm/rpc";
+import { checkModel, engineRequestOf, type RequestLimits } from "./generate-request.js";
+
+type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
+type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSchema>;
+
+export interface RunnerServiceOptions {
+  engine: Engine<SamplingParams | undefined>;
+  limits: RequestLimits;
+  log: Log;
+}
+
+export function modelRunnerService({
+  engine,
+  limits,
+  log,
+}: RunnerServiceOptions): ServiceImpl<typeof ModelRunnerService> {
+  return {
+    async *generate(request, ctx) {
+      const events = engine.submit(engineRequestOf(request, limits, ctx.signal));
+      for await (const event of events) {
+        if (event.type === "token") {
+          yield tokenResponse(event);
+          continue;
+        }
+        log({
+          level: "info",
+          msg: "generate ended",
+          requestId: request.requestId,
+          ...event.usage,
+          finish: event.finishReason,
+        });
+        if (event.finishReason === "error") {
+          throw event.error ?? new LlmError("internal", "the generation failed without a reason");
+        }
+        yield finalResponse(event);
+      }
+    },
+    async info(request) {
+      checkModel(request.model, limits);
+      return infoResponse(limits.modelId, engine.info());
+    },
+    async cancel({ requestId }) {
+      if (!engine.cancel(requestId)) {
+        throw new LlmError("not_found", `no running or waiting request has id "${requestId}"`, {
+          details: { field: "request_id" },
+        });
+      }
+      return { found: true };
+    },
+  };
+}
+
+function tokenResponse({ index, tokenId, logprob, topLogprobs, timing }: TokenEvent): GenerateResponseInit {
+  return {
+    event: {
+      case: "token",
+      value: { index, tokenId, logprob: logprob ?? 0, topLogprobs: topLogprobs ?? [], timing },
+    },
+  };
+}
+
+const FINISH_REASONS: Record<FinalEvent["finishReason"], FinishReason> = {
+  eos: FinishReason.EOS,
+  length: FinishReason.LENGTH,
+  stop: FinishReason.STOP,
+  cancelled: FinishReason.CANCELLED,
+  error: FinishReason.ERROR,
+};
+
+function finalResponse({ finishReason, usage }: FinalEvent): GenerateResponseInit {
+  return { event: { case: "final", value: { finishReason: FINISH_REASONS[finishReason], usage } } };
+}
+
+function infoResponse(modelId: string, info: EngineInfo): InfoResponseInit {
+  const { prefixCache } = info;
+  return {
+    model: modelId,
+    contextLength: info.contextLength,
+    blockSize: info.blockSize,
+    vocabSize: info.vocabSize,
+    executionProvider: info.provider,
+    maxBatchSize: info.maxBatchSize,
+    running: info.running,
+    waiting: info.waiting,
+    kvBytesUsed: BigInt(info.kvBytesUsed),
+    kvBytesLimit: BigInt(info.kvBytesLimit),
+    prefixCache: {
+      queries: BigInt(prefixCache.queries),
+      hits: BigInt(prefixCache.hits),
+      cachedBlocks: BigInt(prefixCache.blocks),
+      cachedBytes: BigInt(prefixCache.bytes),
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Sampler service: the @llm/sampling strategies (plus operators' plugins) over a batch-shaped bidi stream.
+import { readConfig } from "@llm/config";
+import { SamplerService } from "@llm/proto";
+import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { createStrategyRegistry } from "@llm/sampling";
+import { loadStrategyPlugins } from "./plugins.js";
+import { samplerService } from "./sampler-service.js";
+
+const config = readConfig(process.env, ["LLM_HOST", "LLM_PORT", "LLM_SAMPLER_PLUGINS", "LLM_SHUTDOWN_GRACE_MS"]);
+
+const registry = createStrategyRegistry();
+for (const plugin of await loadStrategyPlugins(registry, config.LLM_SAMPLER_PLUGINS)) {
+  stderrLog({ level: "info", msg: "sampler plugin loaded", ...plugin });
+}
+const service = samplerService(registry, stderrLog);
+
+const server = await startServer({
+  name: "sampler",
+  host: config.LLM_HOST,
+  port: config.LLM_PORT,
+  services: [registration(SamplerService, service.impl)],
+});
+stderrLog({ level: "info", msg: "sampler ready", strategies: registry.names() });
+installSignalHandlers(async () => {
+  service.drain(); // runners' streams end at their next step and reconnect elsewhere
+  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
+});

@@ -1,0 +1,60 @@
+// llm.v1.SamplerService: one long-lived Sample stream per model runner, one response per engine step.
+import type { SampleRequest, SamplerService } from "@llm/proto";
+import type { Log, ServiceImpl } from "@llm/rpc";
+import type { StrategyRegistry } from "@llm/sampling";
+import { SampleSession } from "./sample-session.js";
+
+export interface SamplerServiceHandle {
+  impl: ServiceImpl<typeof SamplerService>;
+  /**
+   * Ends every open Sample stream at its next step boundary. Streams live as long as their runner, so a
+   * graceful shutdown must end them itself; runners see the end and reconnect (to a restarted sampler).
+   */
+  drain(): void;
+}
+
+export function samplerService(registry: StrategyRegistry, log: Log): SamplerServiceHandle {
+  const draining = new AbortController();
+  const impl: ServiceImpl<typeof SamplerService> = {
+    async *sample(requests, ctx) {
+      const session = new SampleSession(registry);
+      log({ level: "info", msg: "sample stream opened", peer: ctx.peer });
+      let steps = 0;
+      try {
+        for await (const request of untilAborted(requests, draining.signal)) {
+          const tokens = session.apply(request);
+          if (request.steps.length === 0) continue; // only steps are answered (see sampler.proto)
+          steps++;
+          yield { tokens };
+        }
+      } finally {
+        log({ level: "info", msg: "sample stream closed", peer: ctx.peer, steps, open: session.openSequences });
+      }
+    },
+    async listStrategies() {
+      return { strategies: registry.list() };
+    },
+  };
+  return { impl, drain: () => draining.abort() };
+}
+
+/** The requests until they end or `signal` fires (a request arriving after that is not taken). */
+async function* untilAborted(
+  requests: AsyncIterable<SampleRequest>,
+  signal: AbortSignal,
+): AsyncGenerator<SampleRequest> {
+  const iterator = requests[Symbol.asyncIterator]();
+  const aborted = new Promise<"aborted">((resolve) => {
+    if (signal.aborted) resolve("aborted");
+    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next === "aborted" || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
