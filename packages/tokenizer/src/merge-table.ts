@@ -2,6 +2,8 @@
 // Typed arrays keep lookups allocation-free; a JS Map would need a non-SMI composite key.
 
 const EMPTY = -1;
+/** The rank of a pair that does not merge: above every real rank, so "lowest rank wins" skips it. */
+export const NO_MERGE = 0x7fffffff;
 
 export class MergeTable {
   private readonly mask: number;
@@ -48,7 +50,7 @@ export class MergeTable {
     }
   }
 
-  /** Rank of the merge for (left, right); Infinity-like 0x7fffffff when the pair does not merge. */
+  /** Rank of the merge for (left, right), or NO_MERGE. */
   rank(left: number, right: number): number {
     const slot = this.find(left, right);
     return slot < 0 ? NO_MERGE : this.ranks[slot];
@@ -59,5 +61,3 @@ export class MergeTable {
     return this.results[slot];
   }
 }
-
-export const NO_MERGE = 0x7fffffff;
