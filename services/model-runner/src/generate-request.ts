@@ -2,7 +2,13 @@
 // engine itself checks the prompt, max_tokens, the context length and the KV budget.
 import type { GenerateRequest } from "@llm/engine";
 import { LlmError } from "@llm/errors";
-import { type ModelRunnerServiceGenerateRequest, type SamplingParams, timestampMs } from "@llm/proto";
+import {
+  create,
+  type ModelRunnerServiceGenerateRequest,
+  type SamplingParams,
+  SamplingParamsSchema,
+  timestampMs,
+} from "@llm/proto";
 import { type StrategyNames, validateSamplingParams } from "@llm/sampling";
 
 export interface RequestLimits {
@@ -15,6 +21,9 @@ export interface RequestLimits {
 
 /** Accepts every name: the remote sampler knows its own plugins and rejects an unknown one per sequence. */
 export const NAMES_CHECKED_BY_SAMPLER: StrategyNames = { has: () => true, names: () => [] };
+
+/** Unset params: every field at its neutral value. */
+const DEFAULT_SAMPLING = create(SamplingParamsSchema);
 
 /** Longest timer Node can set (about 24.8 days); a later deadline is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,14 +41,14 @@ export function engineRequestOf(
   request: ModelRunnerServiceGenerateRequest,
   limits: RequestLimits,
   signal: AbortSignal,
-): GenerateRequest<SamplingParams | undefined> {
+): GenerateRequest<SamplingParams> {
   checkModel(request.model, limits);
   validateSamplingParams(request.sampling, limits.vocabSize, limits.strategies);
   return {
     requestId: request.requestId,
     promptIds: request.promptTokenIds,
     maxTokens: request.maxTokens,
-    sampling: request.sampling,
+    sampling: request.sampling ?? DEFAULT_SAMPLING,
     stopTokenIds: request.stopTokenIds,
     ignoreEos: request.ignoreEos,
     cacheSalt: request.cacheSalt,

@@ -1,9 +1,9 @@
 // Model runner: the continuous-batching engine over ONNX Runtime, served as llm.v1.ModelRunnerService.
 // Samples in-process by default; LLM_SAMPLER_URL makes it use a remote sampler service instead.
 import { readConfig } from "@llm/config";
-import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
+import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
 import { servedModel } from "@llm/model-pack";
-import { ModelRunnerService } from "@llm/proto";
+import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
@@ -33,10 +33,12 @@ const model = servedModel({
 const { vocabSize } = await readModelConfig(model.dir);
 const remote = config.LLM_SAMPLER_URL ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog) : undefined;
 const library = remote ? undefined : new Sampler({ vocabSize });
+// The proto's SamplingParams go to either sampler untouched (the library reads the same field names).
+const sampler: EngineSampler<SamplingParams> = remote ?? inProcessSampler(library as Sampler);
 
 const engine = await Engine.load({
   modelDir: model.dir,
-  sampler: remote ?? inProcessSampler(library as Sampler),
+  sampler,
   providers: config.LLM_EXECUTION_PROVIDERS,
   maxBatchSize: config.LLM_MAX_BATCH_SIZE,
   kvCacheBytes: config.LLM_KV_CACHE_BYTES,

@@ -24,7 +24,7 @@ interface RemoteSequence {
   stream: SampleStream | undefined;
 }
 
-export class RemoteSampler implements Sampler<SamplingParams | undefined> {
+export class RemoteSampler implements Sampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly sequences = new Map<string, RemoteSequence>();
   private stream: SampleStream | undefined;
@@ -40,9 +40,9 @@ export class RemoteSampler implements Sampler<SamplingParams | undefined> {
     this.client = createClient(SamplerService, address);
   }
 
-  open(seqId: string, params: SamplingParams | undefined, promptIds: readonly number[]): void {
+  open(seqId: string, params: SamplingParams, promptIds: readonly number[]): void {
     // The seed is fixed here, so a sequence's tokens do not depend on which sampler process serves it.
-    const seed = params?.seed ?? randomSeed64();
+    const seed = params.seed ?? randomSeed64();
     const start = { sequenceId: this.nextId++, params, seed, promptTokenIds: [...promptIds] };
     const sequence = { start, stream: undefined };
     this.sequences.set(seqId, sequence);

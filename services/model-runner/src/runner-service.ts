@@ -17,7 +17,7 @@ type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateRe
 type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSchema>;
 
 export interface RunnerServiceOptions {
-  engine: Engine<SamplingParams | undefined>;
+  engine: Engine<SamplingParams>;
   limits: RequestLimits;
   log: Log;
 }
