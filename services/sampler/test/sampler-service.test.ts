@@ -1,8 +1,13 @@
 // The sampler service as a real process (with the example plugin) against the in-process library.
-
-import { type MessageInitShape, type SampleRequestSchema, type SampleResponse, SamplerService } from "@llm/proto";
+import {
+  type MessageInitShape,
+  type SampleRequestSchema,
+  type SampleResponse,
+  SamplerService,
+  type SamplingParamsSchema,
+} from "@llm/proto";
 import { type BidiCall, createClient, type ServiceClient } from "@llm/rpc";
-import { createStrategyRegistry, Sampler, type SamplingParams } from "@llm/sampling";
+import { createStrategyRegistry, Sampler } from "@llm/sampling";
 import { type RunningService, startService } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../plugins/typical.js";
@@ -52,7 +57,7 @@ describe("sampler service (real process)", () => {
   });
 
   it("samples a batch per step exactly like the in-process library, keeping per-sequence state", async () => {
-    const params: SamplingParams[] = [
+    const params: MessageInitShape<typeof SamplingParamsSchema>[] = [
       { temperature: 0.9, topP: 0.8, repetitionPenalty: 1.3, frequencyPenalty: 0.5, logprobs: true, topLogprobs: 3 },
       { strategy: "typical", topP: 0.6, temperature: 1.2 },
       { temperature: 0 },
@@ -62,7 +67,7 @@ describe("sampler service (real process)", () => {
     const registry = createStrategyRegistry();
     register(registry);
     const local = new Sampler({ vocabSize: VOCAB, registry });
-    params.forEach((p, i) => local.open(String(i), { params: p, seed: seeds[i], promptTokenIds: prompt }));
+    for (const [i, p] of params.entries()) local.open(String(i), { params: p, seed: seeds[i], promptTokenIds: prompt });
 
     const call = client.sample();
     const responses = call[Symbol.asyncIterator]();
