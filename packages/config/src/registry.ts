@@ -50,9 +50,8 @@ export const REGISTRY = {
   LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
   LLM_SAMPLER_PLUGINS: variable(
     "Modules with extra sampling strategies for the sampler service, comma-separated (paths relative to the " +
-      "working directory, or package names); each exports `register(registry)` or default-exports it.",
+      "working directory, or package names); each exports `register(registry)` or default-exports it. Unset: built-ins only.",
     list(string),
-    [],
   ),
   LLM_DETOKENIZER_URL: variable("gRPC address of the detokenizer service.", address),
   LLM_GATEWAY_URL: variable("gRPC address of the gateway, for clients such as the CLI.", address),

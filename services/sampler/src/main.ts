@@ -9,7 +9,7 @@ import { samplerService } from "./sampler-service.js";
 const config = readConfig(process.env, ["LLM_HOST", "LLM_PORT", "LLM_SAMPLER_PLUGINS", "LLM_SHUTDOWN_GRACE_MS"]);
 
 const registry = createStrategyRegistry();
-for (const plugin of await loadStrategyPlugins(registry, config.LLM_SAMPLER_PLUGINS)) {
+for (const plugin of await loadStrategyPlugins(registry, config.LLM_SAMPLER_PLUGINS ?? [])) {
   stderrLog({ level: "info", msg: "sampler plugin loaded", ...plugin });
 }
 const service = samplerService(registry, stderrLog);
