@@ -119,16 +119,22 @@ export class RemoteSampler implements Sampler<SamplingParams> {
   }
 }
 
-/** One Sample call: send a step, read its one response. */
+/**
+ * One Sample call: send a step, read its one response. The next response is always being awaited, so a
+ * stream that ends or fails while the runner is idle (a sampler restart) is noticed before the next step
+ * is sent on it.
+ */
 class SampleStream {
   alive = true;
   private readonly responses: AsyncIterator<SampleResponse>;
+  private next: Promise<IteratorResult<SampleResponse>>;
 
   constructor(
     private readonly call: BidiCall<SampleRequestInit, SampleResponse>,
     private readonly address: string,
   ) {
     this.responses = call[Symbol.asyncIterator]();
+    this.next = this.awaitResponse();
   }
 
   send(request: SampleRequestInit): void {
@@ -138,9 +144,10 @@ class SampleStream {
   async exchange(request: SampleRequestInit): Promise<SampleResponse> {
     this.call.send(request);
     try {
-      const next = await this.responses.next();
-      if (next.done) throw new Error("the sampler ended the stream (it is shutting down)");
-      return next.value;
+      const result = await this.next;
+      if (result.done) throw new Error("the sampler ended the stream (it is shutting down)");
+      this.next = this.awaitResponse();
+      return result.value;
     } catch (err) {
       this.alive = false;
       throw new LlmError(
@@ -154,6 +161,19 @@ class SampleStream {
   end(): void {
     this.alive = false;
     this.call.end();
+  }
+
+  private awaitResponse(): Promise<IteratorResult<SampleResponse>> {
+    const next = this.responses.next();
+    next.then(
+      (result) => {
+        if (result.done) this.alive = false;
+      },
+      () => {
+        this.alive = false;
+      },
+    );
+    return next;
   }
 }
 

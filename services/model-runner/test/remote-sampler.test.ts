@@ -108,4 +108,14 @@ describe("model runner with a remote sampler (real processes)", () => {
     expect(runner.process.exitCode).toBeNull();
     expect((await client.info({})).running).toBe(0);
   });
+
+  it("reconnects after a graceful sampler restart while idle: the next request does not fail", async () => {
+    const port = sampler.address.split(":").at(-1) as string;
+    expect((await sampler.stop()).code).toBe(0); // drains: ends the runner's idle stream
+    sampler = await startService(SAMPLER, { name: "sampler (restarted)", env: { LLM_PORT: port } });
+    const prompt = promptOf(9, 7);
+    const { ids } = await collect(generate("after-restart", prompt, 12, SEEDED_TOP_P));
+    expect(ids).toEqual(await referenceIds(reference, prompt, 12, SEEDED_TOP_P as SamplingParams));
+    expect(runner.stderr()).toMatch(/sampler stream lost; reconnecting/);
+  });
 });
