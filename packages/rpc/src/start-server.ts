@@ -25,6 +25,8 @@ export interface StartServerOptions {
   port: number;
   services: readonly Registration[];
   log?: Log;
+  /** Largest request message accepted; grpc-js's default is 4 MiB (too small for a batch of logits). */
+  maxReceiveMessageBytes?: number;
 }
 
 export interface RunningServer {
@@ -39,7 +41,11 @@ export interface RunningServer {
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const log = options.log ?? stderrLog;
-  const server = new Server();
+  const server = new Server(
+    options.maxReceiveMessageBytes === undefined
+      ? {}
+      : { "grpc.max_receive_message_length": options.maxReceiveMessageBytes },
+  );
   const health = new HealthState();
   const services = [...options.services.map((r) => r.service), Health, ServerReflection];
   for (const { service, impl } of options.services) addService(server, service, impl, log);

@@ -6,6 +6,9 @@ import { createStrategyRegistry } from "@llm/sampling";
 import { loadStrategyPlugins } from "./plugins.js";
 import { samplerService } from "./sampler-service.js";
 
+/** One step's logits: batch 256 × a 256k vocabulary × 4 bytes; grpc-js would refuse more than 4 MiB. */
+const MAX_STEP_BYTES = 256 * 1024 ** 2;
+
 const config = readConfig(process.env, ["LLM_HOST", "LLM_PORT", "LLM_SAMPLER_PLUGINS", "LLM_SHUTDOWN_GRACE_MS"]);
 
 const registry = createStrategyRegistry();
@@ -19,6 +22,7 @@ const server = await startServer({
   host: config.LLM_HOST,
   port: config.LLM_PORT,
   services: [registration(SamplerService, service.impl)],
+  maxReceiveMessageBytes: MAX_STEP_BYTES,
 });
 stderrLog({ level: "info", msg: "sampler ready", strategies: registry.names() });
 installSignalHandlers(async () => {

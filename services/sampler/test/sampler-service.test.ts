@@ -91,6 +91,22 @@ describe("sampler service (real process)", () => {
     call.end();
   });
 
+  it("accepts a step larger than gRPC's default 4 MiB message (24 sequences x GPT-2's vocabulary)", async () => {
+    const vocab = 50_257;
+    const rows = Array.from({ length: 24 }, (_, row) => {
+      const logits = new Float32Array(vocab);
+      logits[(row * 997) % vocab] = 1;
+      return logits;
+    });
+    const call = client.sample();
+    const response = await exchange(call, call[Symbol.asyncIterator](), {
+      opened: rows.map((_, row) => ({ sequenceId: BigInt(row), params: { temperature: 0 } })),
+      steps: rows.map((logits, row) => ({ sequenceId: BigInt(row), logits: bytes(logits) })),
+    });
+    expect(response.tokens.map((t) => t.tokenId)).toEqual(rows.map((_, row) => (row * 997) % vocab));
+    call.end();
+  });
+
   it("fails only the sequence with an unknown strategy or wrong-sized logits, listing the known strategies", async () => {
     const call = client.sample();
     const responses = call[Symbol.asyncIterator]();
