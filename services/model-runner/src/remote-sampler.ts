@@ -15,6 +15,9 @@ import {
 import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 
+/** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */
+const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+
 type SampleRequestInit = MessageInitShape<typeof SampleRequestSchema>;
 type SequenceStartInit = MessageInitShape<typeof SequenceStartSchema>;
 
@@ -36,6 +39,8 @@ export class RemoteSampler implements Sampler<SamplingParams> {
   constructor(
     readonly address: string,
     private readonly log: Log,
+    /** A step not answered by then fails with UNAVAILABLE (a hung sampler must not stall the engine forever). */
+    private readonly stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS,
   ) {
     this.client = createClient(SamplerService, address);
   }
@@ -94,7 +99,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
   private connected(): SampleStream {
     if (this.stream?.alive) return this.stream;
     if (this.stream) this.log({ level: "warn", msg: "sampler stream lost; reconnecting", sampler: this.address });
-    this.stream = new SampleStream(this.client.sample(), this.address);
+    this.stream = new SampleStream(this.client.sample(), this.address, this.stepTimeoutMs);
     this.closed = []; // the old stream's state is gone with it
     return this.stream;
   }
@@ -132,6 +137,7 @@ class SampleStream {
   constructor(
     private readonly call: BidiCall<SampleRequestInit, SampleResponse>,
     private readonly address: string,
+    private readonly timeoutMs: number,
   ) {
     this.responses = call[Symbol.asyncIterator]();
     this.next = this.awaitResponse();
@@ -144,12 +150,13 @@ class SampleStream {
   async exchange(request: SampleRequestInit): Promise<SampleResponse> {
     this.call.send(request);
     try {
-      const result = await this.next;
+      const result = await withTimeout(this.next, this.timeoutMs);
       if (result.done) throw new Error("the sampler ended the stream (it is shutting down)");
       this.next = this.awaitResponse();
       return result.value;
     } catch (err) {
       this.alive = false;
+      this.call.cancel();
       throw new LlmError(
         "unavailable",
         `the sampler at ${this.address} failed during a step (${(err as Error).message}); retry the request`,
@@ -175,6 +182,14 @@ class SampleStream {
     );
     return next;
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function resultOf(response: SampleResponse, index: number): SampleResult {
