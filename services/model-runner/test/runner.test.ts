@@ -80,6 +80,7 @@ describe("model runner (real process, in-process sampler)", () => {
     expect(info).toMatchObject({ model: "tiny", contextLength: 1024, blockSize: 16, vocabSize: 50_257 });
     expect(info).toMatchObject({ executionProvider: "cpu", maxBatchSize: MAX_BATCH, running: 0, waiting: 0 });
     expect(info.kvBytesLimit).toBeGreaterThan(0n);
+    await expectFailure(client.info({ model: "gpt-9" }), "not_found", /this runner serves "tiny"/);
 
     const controller = new AbortController();
     const stream = client.generate(
