@@ -36,7 +36,7 @@ export function checkModel(model: string, limits: Pick<RequestLimits, "modelId">
   }
 }
 
-/** The engine request; `signal` (client cancel or gRPC deadline) and the message's own deadline both cancel it. */
+/** The engine request; aborting `signal` (client cancel, deadlines: see requestSignal) cancels it. */
 export function engineRequestOf(
   request: ModelRunnerServiceGenerateRequest,
   limits: RequestLimits,
@@ -52,12 +52,38 @@ export function engineRequestOf(
     stopTokenIds: request.stopTokenIds,
     ignoreEos: request.ignoreEos,
     cacheSalt: request.cacheSalt,
-    signal: request.deadline ? AbortSignal.any([signal, deadlineSignal(timestampMs(request.deadline))]) : signal,
+    signal,
   };
 }
 
-function deadlineSignal(deadlineMs: number): AbortSignal {
-  const remaining = deadlineMs - Date.now();
-  if (remaining <= 0) return AbortSignal.abort(new LlmError("deadline_exceeded", "the request's deadline has passed"));
-  return remaining > MAX_TIMER_MS ? new AbortController().signal : AbortSignal.timeout(remaining);
+export interface RequestSignal {
+  signal: AbortSignal;
+  /** Clears the deadline timer and the listener; call when the request ends. */
+  dispose(): void;
+}
+
+/**
+ * Aborts when the call's signal does (client cancel, gRPC deadline) or at the message's own deadline.
+ * A plain timer, not AbortSignal.timeout: Node holds a timeout signal only weakly, so one referenced
+ * from an AbortSignal.any alone can be garbage-collected and never fire (seen here as a flaky deadline).
+ */
+export function requestSignal(callSignal: AbortSignal, request: ModelRunnerServiceGenerateRequest): RequestSignal {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(callSignal.reason);
+  if (callSignal.aborted) onAbort();
+  else callSignal.addEventListener("abort", onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  if (request.deadline) {
+    const expire = () => controller.abort(new LlmError("deadline_exceeded", "the request's deadline has passed"));
+    const remaining = timestampMs(request.deadline) - Date.now();
+    if (remaining <= 0) expire();
+    else if (remaining <= MAX_TIMER_MS) timer = setTimeout(expire, remaining);
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      callSignal.removeEventListener("abort", onAbort);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // llm.v1.ModelRunnerService over the engine: Generate streams token events then one final event; Info
 // reports the model and the load; Cancel frees a request's slot within one engine step.
-import type { Engine, EngineInfo, FinalEvent, TokenEvent } from "@llm/engine";
+import type { Engine, EngineInfo, FinalEvent, GenerationEvent, TokenEvent } from "@llm/engine";
 import { LlmError } from "@llm/errors";
 import {
   FinishReason,
@@ -11,7 +11,7 @@ import {
   type SamplingParams,
 } from "@llm/proto";
 import type { Log, ServiceImpl } from "@llm/rpc";
-import { checkModel, engineRequestOf, type RequestLimits } from "./generate-request.js";
+import { checkModel, engineRequestOf, type RequestLimits, requestSignal } from "./generate-request.js";
 
 type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
 type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSchema>;
@@ -29,23 +29,11 @@ export function modelRunnerService({
 }: RunnerServiceOptions): ServiceImpl<typeof ModelRunnerService> {
   return {
     async *generate(request, ctx) {
-      const events = engine.submit(engineRequestOf(request, limits, ctx.signal));
-      for await (const event of events) {
-        if (event.type === "token") {
-          yield tokenResponse(event);
-          continue;
-        }
-        log({
-          level: "info",
-          msg: "generate ended",
-          requestId: request.requestId,
-          ...event.usage,
-          finish: event.finishReason,
-        });
-        if (event.finishReason === "error") {
-          throw event.error ?? new LlmError("internal", "the generation failed without a reason");
-        }
-        yield finalResponse(event);
+      const cancel = requestSignal(ctx.signal, request);
+      try {
+        yield* generation(engine.submit(engineRequestOf(request, limits, cancel.signal)), request.requestId, log);
+      } finally {
+        cancel.dispose();
       }
     },
     async info(request) {
@@ -61,6 +49,25 @@ export function modelRunnerService({
       return { found: true };
     },
   };
+}
+
+/** The engine's events as responses; a failed generation ends the call with its error's status. */
+async function* generation(
+  events: AsyncIterable<GenerationEvent>,
+  requestId: string,
+  log: Log,
+): AsyncGenerator<GenerateResponseInit> {
+  for await (const event of events) {
+    if (event.type === "token") {
+      yield tokenResponse(event);
+      continue;
+    }
+    log({ level: "info", msg: "generate ended", requestId, ...event.usage, finish: event.finishReason });
+    if (event.finishReason === "error") {
+      throw event.error ?? new LlmError("internal", "the generation failed without a reason");
+    }
+    yield finalResponse(event);
+  }
 }
 
 function tokenResponse({ index, tokenId, logprob, topLogprobs, timing }: TokenEvent): GenerateResponseInit {
