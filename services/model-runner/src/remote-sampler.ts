@@ -114,7 +114,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     return {
       error: new LlmError(
         "unavailable",
-        `the sampler at ${this.address} restarted and lost this request's sampling state; retry the request`,
+        `the sampler at ${this.address} lost this request's sampling state (its stream failed or it restarted); retry the request`,
       ),
     };
   }
