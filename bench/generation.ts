@@ -1,0 +1,253 @@
+// The pipeline's generation throughput through the gateway (five real service processes, gRPC streaming),
+// against transformers.js on the same requests and a raw ONNX Runtime greedy loop at the same batch size.
+// Usage: npx tsx bench/generation.ts [--preset tiny|gpt2-small] [--concurrency 1,8,32,64] [--compare 16]
+//          [--seed 1] [--no-transformers]
+// Two workloads, all greedy:
+//  - varied: prompts of 16-512 tokens, outputs of 16-256, C clients each sending its next request when the
+//    previous one ends (clients join over the first second). Every system gets the same requests; the first
+//    `--compare` requests are run by transformers.js one by one and in padded static batches of 4, 8 and 16.
+//  - uniform: C requests of the varied workload's mean prompt and output length sent at once, through the
+//    gateway and through the raw loop (which needs equal lengths: no padding), so the two do the same work.
+import { parseArgs } from "node:util";
+import { generate, quantile } from "@llm/cli";
+import { kvBytesPerToken, readModelConfig } from "@llm/engine";
+import { type RunningService, startService } from "@llm/launcher";
+import { ensureModel } from "@llm/model-pack";
+import { Tokenizer } from "@llm/tokenizer";
+import { buildMixedText, seededRandom } from "./corpus/corpus.js";
+import { openRawModel, rawGreedy } from "./raw-loop.js";
+import { loadTransformers, transformersGreedy } from "./transformers-baseline.js";
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: "string", default: "tiny" },
+    concurrency: { type: "string", default: "1,8,32,64" },
+    compare: { type: "string", default: "16" },
+    seed: { type: "string", default: "1" },
+    "no-transformers": { type: "boolean", default: false },
+  },
+});
+const concurrencies = values.concurrency.split(",").map(Number);
+const compareCount = Number(values.compare);
+const maxConcurrency = Math.max(...concurrencies);
+
+interface BenchRequest {
+  text: string;
+  promptIds: number[];
+  maxTokens: number;
+}
+
+const model = await ensureModel(values.preset);
+const tokenizer = await Tokenizer.fromFile(model.dir);
+const percentile = (xs: readonly number[], q: number) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    q,
+  );
+const median = (xs: readonly number[]) => percentile(xs, 0.5);
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** `count` requests cut from generated mixed text (prose, code, JSON, CJK, emoji), seeded. */
+function variedWorkload(count: number, seed: number): BenchRequest[] {
+  const random = seededRandom(seed);
+  const corpus = Array.from(tokenizer.encode(buildMixedText(256 * 1024, seed)));
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  return Array.from({ length: count }, () => {
+    const length = between(16, 512);
+    const at = between(0, corpus.length - length);
+    const text = tokenizer.decode(corpus.slice(at, at + length));
+    return { text, promptIds: Array.from(tokenizer.encode(text)), maxTokens: between(16, 256) };
+  });
+}
+
+/** `count` distinct prompts of exactly `length` tokens (one common word per token), for equal-length batches. */
+function uniformWorkload(count: number, length: number, maxTokens: number, seed: number): BenchRequest[] {
+  const words = [" the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " with", " on"];
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, () => {
+    const text = Array.from({ length }, () => words[Math.floor(random() * words.length)]).join("");
+    const promptIds = Array.from(tokenizer.encode(text));
+    if (promptIds.length !== length) throw new Error(`uniform prompt encodes to ${promptIds.length} tokens`);
+    return { text, promptIds, maxTokens };
+  });
+}
+
+async function startPipeline(): Promise<{ gateway: string; services: RunningService[] }> {
+  const config = await readModelConfig(model.dir);
+  const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: values.preset };
+  const services: RunningService[] = [];
+  const start = async (name: string, env: Record<string, string>) => {
+    const service = await startService(`services/${name}/src/main.ts`, { name, env, timeoutMs: 120_000 });
+    services.push(service);
+    return service.address;
+  };
+  const [tokenizerUrl, detokenizerUrl, runnerUrl] = await Promise.all([
+    start("tokenizer", modelEnv),
+    start("detokenizer", modelEnv),
+    start("model-runner", {
+      ...modelEnv,
+      LLM_MAX_BATCH_SIZE: String(maxConcurrency),
+      // Room for every stream at the longest request, so the KV bound never throttles the benchmark.
+      LLM_KV_CACHE_BYTES: String(maxConcurrency * config.contextLength * kvBytesPerToken(config)),
+      LLM_PREFIX_CACHE_BYTES: "0", // runs repeat prompts; a cache hit would flatter the later ones
+    }),
+  ]);
+  const gateway = await start("gateway", {
+    LLM_TOKENIZER_URL: tokenizerUrl,
+    LLM_RUNNER_URL: runnerUrl,
+    LLM_DETOKENIZER_URL: detokenizerUrl,
+  });
+  return { gateway, services };
+}
+
+interface ClientRun {
+  tokensPerSecond: number;
+  tokens: number;
+  ttftMs: number[];
+  itlMs: number[];
+}
+
+/** `concurrency` clients working through `requests` in order; clients join over `rampMs`. */
+async function throughGateway(
+  gateway: string,
+  requests: readonly BenchRequest[],
+  concurrency: number,
+  rampMs: number,
+): Promise<ClientRun> {
+  const run: ClientRun = { tokensPerSecond: 0, tokens: 0, ttftMs: [], itlMs: [] };
+  let next = 0;
+  const client = async (slot: number) => {
+    await new Promise((resolve) => setTimeout(resolve, (slot * rampMs) / concurrency));
+    while (next < requests.length) {
+      const request = requests[next++];
+      const result = await generate(
+        { model: values.preset, prompt: { case: "text", value: request.text }, maxTokens: request.maxTokens },
+        { gateway },
+      );
+      run.tokens += result.usage.completionTokens;
+      result.arrivals.forEach((arrival, i) => {
+        if (i === 0) run.ttftMs.push(arrival.atMs);
+        else {
+          // A delta can carry several tokens (a character split over them): share its gap among them.
+          const gap = (arrival.atMs - result.arrivals[i - 1].atMs) / arrival.tokens;
+          for (let t = 0; t < arrival.tokens; t++) run.itlMs.push(gap);
+        }
+      });
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, (_, slot) => client(slot)));
+  run.tokensPerSecond = (run.tokens * 1000) / (performance.now() - started);
+  return run;
+}
+
+const latency = (run: ClientRun) => ({
+  ttftMsP50: round(median(run.ttftMs)),
+  ttftMsP99: round(percentile(run.ttftMs, 0.99)),
+  itlMsP50: round(median(run.itlMs)),
+  itlMsP99: round(percentile(run.itlMs, 0.99)),
+});
+
+const varied = variedWorkload(Math.max(compareCount, maxConcurrency), Number(values.seed));
+const meanPrompt = Math.round(varied.reduce((sum, r) => sum + r.promptIds.length, 0) / varied.length);
+const meanOutput = Math.round(varied.reduce((sum, r) => sum + r.maxTokens, 0) / varied.length);
+const raw = await openRawModel(model.dir);
+const { gateway, services } = await startPipeline();
+try {
+  await throughGateway(gateway, varied.slice(0, 2), 2, 0); // warm-up: sessions, channels, JIT
+  await rawGreedy(raw, [varied[0].promptIds], 4);
+
+  const variedRuns = [];
+  for (const concurrency of concurrencies) {
+    const requests = varied.slice(0, Math.max(concurrency, compareCount));
+    const run = await throughGateway(gateway, requests, concurrency, 1000);
+    variedRuns.push({
+      concurrency,
+      requests: requests.length,
+      tokens: run.tokens,
+      tokensPerSecond: round(run.tokensPerSecond),
+      ...latency(run),
+    });
+    console.error(`varied C=${concurrency}: ${round(run.tokensPerSecond)} tok/s`);
+  }
+
+  const uniformRuns = [];
+  for (const concurrency of concurrencies) {
+    const requests = uniformWorkload(concurrency, meanPrompt, meanOutput, concurrency);
+    const pipeline = await throughGateway(gateway, requests, concurrency, 0);
+    const ceiling = await rawGreedy(
+      raw,
+      requests.map((r) => r.promptIds),
+      meanOutput,
+    );
+    const rawTokensPerSecond = (ceiling.tokens * 1000) / ceiling.totalMs;
+    uniformRuns.push({
+      concurrency,
+      promptTokens: meanPrompt,
+      outputTokens: meanOutput,
+      gateway: { tokensPerSecond: round(pipeline.tokensPerSecond), ...latency(pipeline) },
+      raw: {
+        tokensPerSecond: round(rawTokensPerSecond),
+        prefillMs: round(ceiling.prefillMs),
+        stepMsP50: round(median(ceiling.stepMs)),
+      },
+      gatewayOverRaw: round(pipeline.tokensPerSecond / rawTokensPerSecond),
+    });
+    console.error(`uniform C=${concurrency}: gateway/raw ${round(pipeline.tokensPerSecond / rawTokensPerSecond)}`);
+  }
+
+  // TTFT at one stream vs the raw prefill (forward + pick) of the same prompts, alone.
+  const single = await throughGateway(gateway, varied.slice(0, compareCount), 1, 0);
+  const rawPrefill = [];
+  for (const request of varied.slice(0, compareCount))
+    rawPrefill.push((await rawGreedy(raw, [request.promptIds], 1)).prefillMs);
+  const rawStep = (await rawGreedy(raw, [uniformWorkload(1, meanPrompt, 1, 7)[0].promptIds], meanOutput)).stepMs;
+  const oneStream = {
+    ttftMsP50: round(median(single.ttftMs)),
+    rawPrefillMsP50: round(median(rawPrefill)),
+    ttftOverRawPrefill: round(median(single.ttftMs) / median(rawPrefill)),
+    itlMsP50: round(median(single.itlMs)),
+    rawStepMsP50: round(median(rawStep)),
+    itlOverRawStep: round(median(single.itlMs) / median(rawStep)),
+  };
+
+  let transformers: Record<string, unknown> | undefined;
+  if (!values["no-transformers"]) {
+    const requests = varied.slice(0, compareCount);
+    const peer = await loadTransformers(model.dir);
+    await transformersGreedy(peer, [{ promptIds: requests[0].promptIds, maxTokens: 2 }], 1); // warm-up
+    const rate = (r: { tokens: number; totalMs: number }) => round((r.tokens * 1000) / r.totalMs);
+    const oneByOne = rate(await transformersGreedy(peer, requests, 1));
+    const batches: Record<string, number> = {};
+    for (const size of [4, 8, 16]) batches[size] = rate(await transformersGreedy(peer, requests, size));
+    const bestBatch = Math.max(...Object.values(batches));
+    const ours = Math.max(...variedRuns.filter((r) => r.requests === compareCount).map((r) => r.tokensPerSecond));
+    transformers = {
+      requests: compareCount,
+      oneByOneTokensPerSecond: oneByOne,
+      staticBatchTokensPerSecond: batches,
+      gatewayBestTokensPerSecond: ours,
+      gatewayOverOneByOne: round(ours / oneByOne),
+      gatewayOverBestStaticBatch: round(ours / bestBatch),
+    };
+  }
+
+  console.log(
+    JSON.stringify(
+      {
+        preset: values.preset,
+        meanPrompt,
+        meanOutput,
+        varied: variedRuns,
+        uniform: uniformRuns,
+        oneStream,
+        transformers,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  for (const service of services.reverse()) await service.stop();
+  await raw.session.release();
+}

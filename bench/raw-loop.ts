@@ -1,0 +1,87 @@
+// The ceiling the engine is measured against: a minimal ONNX Runtime greedy loop over equal-length prompts
+// (no padding, no scheduler, no sampler plugin, `present` fed straight back as `past`).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+
+export interface RawModel {
+  session: ort.InferenceSession;
+  layers: number;
+  heads: number;
+  headDim: number;
+  vocab: number;
+}
+
+export interface RawRun {
+  /** The prefill forward plus the first greedy pick. */
+  prefillMs: number;
+  /** Each decode step (forward + greedy pick for the whole batch). */
+  stepMs: number[];
+  totalMs: number;
+  /** Tokens generated over the batch (prefill's pick included). */
+  tokens: number;
+}
+
+export async function openRawModel(dir: string): Promise<RawModel> {
+  const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+  const session = await ort.InferenceSession.create(join(dir, "onnx", "model.onnx"), { graphOptimizationLevel: "all" });
+  return {
+    session,
+    layers: config.n_layer,
+    heads: config.n_head,
+    headDim: config.n_embd / config.n_head,
+    vocab: config.vocab_size,
+  };
+}
+
+const int64 = (xs: number[]) => BigInt64Array.from(xs, BigInt);
+
+/** Greedy generation of `newTokens` for every prompt at once; all prompts must have the same length. */
+export async function rawGreedy(model: RawModel, prompts: number[][], newTokens: number): Promise<RawRun> {
+  const batch = prompts.length;
+  const promptLength = prompts[0].length;
+  if (prompts.some((p) => p.length !== promptLength)) throw new Error("the raw loop takes equal-length prompts only");
+  let past: Record<string, ort.Tensor> = {};
+  for (let l = 0; l < model.layers; l++)
+    for (const kind of ["key", "value"])
+      past[`past_key_values.${l}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [
+        batch,
+        model.heads,
+        0,
+        model.headDim,
+      ]);
+  let ids = prompts.flat();
+  let length = 0;
+  let step = promptLength;
+  const stepMs: number[] = [];
+  let prefillMs = 0;
+  const started = performance.now();
+  for (let t = 0; t < newTokens; t++) {
+    const stepStart = performance.now();
+    const total = length + step;
+    const positions = Array.from({ length: batch * step }, (_, i) => length + (i % step));
+    const out = await model.session.run({
+      input_ids: new ort.Tensor("int64", int64(ids), [batch, step]),
+      attention_mask: new ort.Tensor("int64", new BigInt64Array(batch * total).fill(1n), [batch, total]),
+      position_ids: new ort.Tensor("int64", int64(positions), [batch, step]),
+      num_logits_to_keep: new ort.Tensor("int64", new BigInt64Array([1n]), []),
+      ...past,
+    });
+    const logits = out.logits.data as Float32Array;
+    ids = Array.from({ length: batch }, (_, b) => argmax(logits, b * model.vocab, model.vocab));
+    past = {};
+    for (let l = 0; l < model.layers; l++)
+      for (const kind of ["key", "value"]) past[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`];
+    length = total;
+    step = 1;
+    if (t === 0) prefillMs = performance.now() - stepStart;
+    else stepMs.push(performance.now() - stepStart);
+  }
+  return { prefillMs, stepMs, totalMs: performance.now() - started, tokens: batch * newTokens };
+}
+
+function argmax(values: Float32Array, offset: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[offset + i] > values[offset + best]) best = i;
+  return best;
+}
