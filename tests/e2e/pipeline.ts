@@ -1,0 +1,49 @@
+// The five services wired as `npm start` wires them (runner → remote sampler), each a real child process.
+import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
+
+export interface Pipeline {
+  gateway: string;
+  services: RunningService[];
+  /** Stops the gateway first, then the back ends; resolves with each service's exit code. */
+  stop(): Promise<Record<string, number | null>>;
+}
+
+export async function startPipeline(model: { dir: string; id: string }): Promise<Pipeline> {
+  const services: { name: string; service: RunningService }[] = [];
+  const pipeline: Pipeline = {
+    gateway: "",
+    services: [],
+    async stop() {
+      const codes: Record<string, number | null> = {};
+      for (const { name, service } of [...services].reverse()) codes[name] = (await service.stop()).code;
+      return codes;
+    },
+  };
+  const start = async (name: string, env: Record<string, string>, options: StartServiceOptions = {}) => {
+    const service = await startService(`services/${name}/src/main.ts`, { name, env, ...options });
+    services.push({ name, service });
+    pipeline.services.push(service);
+    return service.address;
+  };
+  try {
+    const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: model.id };
+    const settled = await Promise.allSettled([
+      start("tokenizer", modelEnv),
+      start("detokenizer", modelEnv),
+      start("sampler", {}),
+    ]);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    const [tokenizer, detokenizer, sampler] = settled.map((result) => (result as PromiseFulfilledResult<string>).value);
+    const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler }, { timeoutMs: 60_000 });
+    pipeline.gateway = await start("gateway", {
+      LLM_TOKENIZER_URL: tokenizer,
+      LLM_RUNNER_URL: runner,
+      LLM_DETOKENIZER_URL: detokenizer,
+    });
+    return pipeline;
+  } catch (err) {
+    await pipeline.stop(); // whatever did start
+    throw err;
+  }
+}
