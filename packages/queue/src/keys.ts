@@ -1,0 +1,40 @@
+// Redis names of cluster mode, in one place. Every key of a model shares one hash tag, so a Redis Cluster keeps
+// them in one slot (BullMQ's Lua scripts and a multi-stream XREAD need that).
+
+/** BullMQ's key prefix; BullMQ keys are `<prefix>:<queue name>:<suffix>`. */
+export const QUEUE_PREFIX = "llm";
+
+export interface ClusterKeys {
+  /** BullMQ `prefix` option. */
+  prefix: string;
+  /** The model's shared queue: `{<model>}` (the braces are the hash tag). */
+  queueName: string;
+  /** The list of jobs waiting on the shared queue (KEDA's redis scaler scales runners on its length). */
+  waitingList: string;
+  /** The request's Redis Stream of events (admission entry, token events, final or error). */
+  tokens(requestId: string): string;
+  /** Pub/sub channel where the gateway names a request to cancel. */
+  cancelChannel: string;
+}
+
+/** Queue names may not contain `:` (BullMQ's separator); braces would break the hash tag. */
+function tagOf(modelId: string): string {
+  return `{${modelId.replace(/[:{}]/g, "_")}}`;
+}
+
+export function clusterKeys(modelId: string): ClusterKeys {
+  const queueName = tagOf(modelId);
+  const base = `${QUEUE_PREFIX}:${queueName}`;
+  return {
+    prefix: QUEUE_PREFIX,
+    queueName,
+    waitingList: `${base}:wait`,
+    tokens: (requestId) => `${base}:tokens:${requestId}`,
+    cancelChannel: `${base}:cancel`,
+  };
+}
+
+/** The Redis key whose LLEN is the number of jobs waiting for `modelId` (for KEDA's `listName`). */
+export function waitingJobsKey(modelId: string): string {
+  return clusterKeys(modelId).waitingList;
+}
