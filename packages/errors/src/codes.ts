@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   internal: { grpc: GrpcStatus.INTERNAL, http: 500 },
   unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
   permission_denied: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  // A request body over the HTTP API's size limit. gRPC has no closer status (grpc-js itself answers an oversized
+  // message with RESOURCE_EXHAUSTED), so it reads back from gRPC as resource_exhausted: listed after it, never first.
+  payload_too_large: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
 } as const satisfies Record<string, { grpc: GrpcStatus; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,9 +2,11 @@ import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  codeOfGrpcStatus,
   ERROR_CODES,
   type ErrorCode,
   fromGrpcError,
+  grpcStatusOf,
   INTERNAL_ERROR_MESSAGE,
   LlmError,
   RETRY_AFTER_MS_KEY,
@@ -33,6 +35,7 @@ describe("LlmError codes", () => {
       internal: ["INTERNAL", 500],
       unauthenticated: ["UNAUTHENTICATED", 401],
       permission_denied: ["PERMISSION_DENIED", 403],
+      payload_too_large: ["RESOURCE_EXHAUSTED", 413],
     });
   });
 
@@ -53,7 +56,7 @@ describe("LlmError codes", () => {
 });
 
 describe("gRPC mapping", () => {
-  it("round-trips code, message, retry hint and details", () => {
+  it("round-trips code (the first one sharing its gRPC status), message, retry hint and details", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...CODES),
@@ -68,10 +71,17 @@ describe("gRPC mapping", () => {
             message: back.message,
             retryAfterMs: back.retryAfterMs,
             details: back.details,
-          }).toEqual({ code, message, retryAfterMs, details });
+          }).toEqual({ code: codeOfGrpcStatus(grpcStatusOf(code)), message, retryAfterMs, details });
         },
       ),
     );
+  });
+
+  it("reads payload_too_large back as resource_exhausted, every other code as itself", () => {
+    const back = (code: ErrorCode) => fromGrpcError(asReceived(toGrpcError(new LlmError(code, "m")))).code;
+    expect(back("payload_too_large")).toBe("resource_exhausted");
+    const others = CODES.filter((code) => code !== "payload_too_large");
+    expect(others.map(back)).toEqual(others);
   });
 
   it("turns an unknown thrown error into INTERNAL without leaking its message", () => {
