@@ -29,6 +29,27 @@ export const REGISTRY = {
     0,
   ),
   LLM_HTTP_PORT: variable("Port of the gateway's OpenAI-compatible HTTP API; 0 picks a free one.", port, 0),
+  LLM_HTTP_MAX_BODY_BYTES: variable(
+    "Largest request body the gateway's HTTP API reads; past it: 413 (keep above LLM_MAX_INPUT_BYTES plus JSON).",
+    positive,
+    4_194_304,
+  ),
+  LLM_HTTP_REQUEST_TIMEOUT_MS: variable(
+    "Deadline of an HTTP generation (504 past it); a request's `X-Request-Timeout-Ms` header may only shorten it.",
+    positive,
+    600_000,
+  ),
+  LLM_HTTP_STALL_TIMEOUT_MS: variable(
+    "How long a streamed HTTP response waits for a client that stopped reading before cancelling the generation.",
+    positive,
+    30_000,
+  ),
+  LLM_API_KEYS: variable(
+    "API keys accepted by the gateway (HTTP bearer token, gRPC `authorization` metadata), each the key or " +
+      "`sha256:<hex digest of the key>`; unset: no authentication (local mode).",
+    list(string),
+  ),
+  LLM_API_KEY_MAX_CONCURRENT: variable("Most requests one API key may have in flight at the gateway.", positive, 16),
   LLM_METRICS_PORT: variable("Port of the Prometheus `/metrics` endpoint; unset disables it.", port),
   LLM_LOG_LEVEL: variable("Least severe log level written.", oneOf(LOG_LEVELS), "info"),
   LLM_MODELS_DIR: variable(
