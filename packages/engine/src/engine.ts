@@ -3,7 +3,7 @@
 // requests, samples every produced position in one sampler call, and retires finished requests at once.
 import { join } from "node:path";
 import { LlmError, toLlmError } from "@llm/errors";
-import { MemoryBlockStore, PrefixCache } from "@llm/prefix-cache";
+import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
 import { DecodeBatch } from "./decode-batch.js";
 import { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
@@ -30,6 +30,11 @@ export interface EngineOptions<P> {
   /** A prefix cache over any tier; default: a memory tier of `prefixCacheBytes`. */
   prefixCache?: PrefixCache;
   prefixCacheBytes?: number;
+  /**
+   * A tier shared by every runner (Redis) behind the memory tier: looked up after memory, its hits are
+   * promoted into memory, new blocks are written to it in the background. Ignored with `prefixCache`.
+   */
+  sharedPrefixStore?: BlockStore;
   intraOpThreads?: number;
   logger?: EngineLogger;
 }
@@ -72,7 +77,7 @@ export class Engine<P> {
     private readonly decoder: Decoder,
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
-    private readonly options: Required<Omit<EngineOptions<P>, "prefixCache" | "intraOpThreads">>,
+    private readonly options: Required<Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads">>,
     private readonly prefixCache: PrefixCache,
   ) {
     this.providerAttempts = attempts;
@@ -93,8 +98,9 @@ export class Engine<P> {
       logger: settings.logger,
     });
     const decoder = new Decoder(session, { ...config }, config.vocabSize);
-    const prefixCache =
-      options.prefixCache ?? new PrefixCache(new MemoryBlockStore(settings.prefixCacheBytes), config.modelId);
+    const memory = new MemoryBlockStore(settings.prefixCacheBytes);
+    const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
+    const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
     return new Engine(config, decoder, provider, attempts, settings, prefixCache);
   }
 

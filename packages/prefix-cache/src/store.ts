@@ -9,6 +9,18 @@ export interface BlockStoreStats {
   bytes: number;
   maxBytes: number;
   evictions: number;
+  /** Set by stores with a shared tier behind them (Redis): what this runner did with it. */
+  shared?: SharedTierStats;
+}
+
+export interface SharedTierStats {
+  /** Blocks this runner took from the shared tier (each one then promoted into memory). */
+  hitBlocks: number;
+  writtenBlocks: number;
+  /** Blocks not written because the shared tier failed or fell too far behind. */
+  droppedBlocks: number;
+  /** Failed lookups and writes; each one degraded to a miss or a dropped write. */
+  errors: number;
 }
 
 export interface BlockStore {
