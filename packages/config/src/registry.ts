@@ -98,6 +98,12 @@ export const REGISTRY = {
     134_217_728,
   ),
   LLM_PREFIX_CACHE_TTL_S: variable("Lifetime of prefix-cache blocks in the Redis tier, in seconds.", positive, 3600),
+  LLM_PREFIX_CACHE_REDIS_DTYPE: variable(
+    "How the Redis prefix-cache tier stores K/V blocks: float32 (exact) or float16 (half the bytes moved; " +
+      "values rounded to half precision). Readers accept both.",
+    oneOf(["float32", "float16"] as const),
+    "float32",
+  ),
   LLM_EXECUTION_PROVIDERS: variable(
     "ONNX Runtime execution providers to try, in order; the runner falls back to the next one with a logged reason.",
     list(oneOf(EXECUTION_PROVIDERS)),

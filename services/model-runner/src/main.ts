@@ -3,6 +3,7 @@
 import { readConfig } from "@llm/config";
 import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
 import { servedModel } from "@llm/model-pack";
+import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
@@ -20,6 +21,9 @@ const config = readConfig(process.env, [
   "LLM_MAX_BATCH_SIZE",
   "LLM_KV_CACHE_BYTES",
   "LLM_PREFIX_CACHE_BYTES",
+  "LLM_PREFIX_CACHE_TTL_S",
+  "LLM_PREFIX_CACHE_REDIS_DTYPE",
+  "LLM_REDIS_URL",
   "LLM_SAMPLER_URL",
   "LLM_SHUTDOWN_GRACE_MS",
 ]);
@@ -36,6 +40,21 @@ const library = remote ? undefined : new Sampler({ vocabSize });
 // The proto's SamplingParams go to either sampler untouched (the library reads the same field names).
 const sampler: EngineSampler<SamplingParams> = remote ?? inProcessSampler(library as Sampler);
 
+const logger = {
+  info: (msg: string) => stderrLog({ level: "info", msg }),
+  warn: (msg: string) => stderrLog({ level: "warn", msg }),
+};
+// With Redis, prefix-cache blocks are shared by every runner: a Redis tier behind the memory tier.
+const sharedRedis = config.LLM_REDIS_URL ? connectSharedTier(config.LLM_REDIS_URL, logger) : undefined;
+const sharedPrefixStore =
+  sharedRedis &&
+  new RedisBlockStore({
+    redis: sharedRedis,
+    ttlSeconds: config.LLM_PREFIX_CACHE_TTL_S,
+    dtype: config.LLM_PREFIX_CACHE_REDIS_DTYPE,
+    logger,
+  });
+
 const engine = await Engine.load({
   modelDir: model.dir,
   sampler,
@@ -43,10 +62,8 @@ const engine = await Engine.load({
   maxBatchSize: config.LLM_MAX_BATCH_SIZE,
   kvCacheBytes: config.LLM_KV_CACHE_BYTES,
   prefixCacheBytes: config.LLM_PREFIX_CACHE_BYTES,
-  logger: {
-    info: (msg) => stderrLog({ level: "info", msg }),
-    warn: (msg) => stderrLog({ level: "warn", msg }),
-  },
+  sharedPrefixStore,
+  logger,
 });
 
 const service = modelRunnerService({
@@ -71,9 +88,11 @@ stderrLog({
   sampler: remote ? `remote ${remote.address}` : "in-process",
   maxBatchSize: info.maxBatchSize,
   kvBytesLimit: info.kvBytesLimit,
+  prefixCache: info.prefixCache.tier,
 });
 installSignalHandlers(async () => {
   await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS); // in-flight streams finish first
   await engine.close();
   remote?.shutdown();
+  sharedRedis?.disconnect();
 });

@@ -109,6 +109,9 @@ function infoResponse(modelId: string, info: EngineInfo): InfoResponseInit {
       hits: BigInt(prefixCache.hits),
       cachedBlocks: BigInt(prefixCache.blocks),
       cachedBytes: BigInt(prefixCache.bytes),
+      sharedHitBlocks: BigInt(prefixCache.shared?.hitBlocks ?? 0),
+      sharedWrittenBlocks: BigInt(prefixCache.shared?.writtenBlocks ?? 0),
+      sharedErrors: BigInt(prefixCache.shared?.errors ?? 0),
     },
   };
 }
