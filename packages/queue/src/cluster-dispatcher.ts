@@ -1,0 +1,240 @@
+// The gateway's side of cluster mode: admits a request (bounded queue), writes its stream's admission entry,
+// queues the job on the model's queue and yields the runner events from the request's stream, each token index
+// exactly once (a runner that took over a dead one's job regenerates from the admission seed). A stream that
+// outlives the gateway can be resumed by request id.
+import { LlmError } from "@llm/errors";
+import type {
+  GenerateRequest,
+  ModelRunnerServiceGenerateRequest,
+  ModelRunnerServiceGenerateResponse,
+} from "@llm/proto";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { publishCancel } from "./cancellations.js";
+import { failFastConnection, onRedis, patientConnection } from "./connection.js";
+import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
+import { type ClusterKeys, clusterKeys } from "./keys.js";
+import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
+import { ADMISSION_ID, decodeEntry, encodeRequest, FIELD } from "./stream-entries.js";
+import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
+
+/** Without news from the stream for this long, the gateway checks that the job and the stream still exist. */
+const IDLE_CHECK_MS = 1000;
+/** BullMQ's own event stream per queue: kept short, nothing here reads it. */
+const QUEUE_EVENTS_MAX_LEN = 1000;
+
+export interface ClusterDispatcherOptions {
+  redisUrl: string;
+  /** Most jobs waiting on a model's queue; past it: RESOURCE_EXHAUSTED. */
+  maxWaiting: number;
+  /** The retry hint sent with RESOURCE_EXHAUSTED. */
+  retryAfterMs: number;
+  /** Lifetime of a request's stream before a runner takes it (runners refresh it). */
+  streamTtlMs: number;
+  /** Finished and failed jobs BullMQ keeps (for inspection); older ones are removed. */
+  keepFinishedJobs: number;
+}
+
+interface QueuedJob {
+  queue: Queue<DispatchJobData>;
+  id: string | undefined;
+}
+
+export interface DispatchCall {
+  /** Aborting ends the request: the job is cancelled and its stream deleted. */
+  signal: AbortSignal;
+  traceContext?: Record<string, string>;
+}
+
+export class ClusterDispatcher {
+  private readonly queues = new Map<string, { keys: ClusterKeys; queue: Queue<DispatchJobData> }>();
+
+  private constructor(
+    private readonly options: ClusterDispatcherOptions,
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly hub: TokenStreamHub,
+  ) {}
+
+  static connect(options: ClusterDispatcherOptions): ClusterDispatcher {
+    const redis = failFastConnection(options.redisUrl, "gateway");
+    const reader = patientConnection(options.redisUrl, "gateway-streams");
+    return new ClusterDispatcher(options, redis, reader, new TokenStreamHub(reader, redis));
+  }
+
+  /** The models runners have announced. */
+  models(): Promise<AnnouncedModel[]> {
+    return onRedis(() => announcedModels(this.redis));
+  }
+
+  /**
+   * Queues `request` (its sampling seed already fixed) and yields its runner events. `admitted` is the public
+   * request, stored in the stream so a resume can rebuild the client's view.
+   */
+  async *generate(
+    request: ModelRunnerServiceGenerateRequest,
+    admitted: GenerateRequest,
+    call: DispatchCall,
+  ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
+    const { keys, queue } = this.queueOf(request.model);
+    const key = keys.tokens(request.requestId);
+    await this.admit(keys, key, admitted);
+    const watch = this.hub.watch(key);
+    let finished = false;
+    try {
+      const job = await onRedis(() => queue.add(JOB_NAME, jobDataOf(request, call.traceContext)));
+      for await (const event of this.events(watch, key, call.signal, { queue, id: job.id })) {
+        finished ||= event.event.case === "final";
+        yield event;
+      }
+    } finally {
+      watch.close();
+      await this.end(keys, key, request.requestId, finished);
+    }
+  }
+
+  /** The stored public request of `requestId` and its runner events from the first one. */
+  async resume(
+    modelId: string,
+    requestId: string,
+    call: DispatchCall,
+  ): Promise<{ admitted: GenerateRequest; events: AsyncGenerator<ModelRunnerServiceGenerateResponse> }> {
+    const { keys } = this.queueOf(modelId);
+    const key = keys.tokens(requestId);
+    const [first] = await onRedis(() => this.redis.xrangeBuffer(key, ADMISSION_ID, ADMISSION_ID));
+    const entry = first ? decodeEntry(first[1]) : undefined;
+    if (entry?.kind !== "request") {
+      throw new LlmError(
+        "not_found",
+        `no stream to resume for request "${requestId}" of model "${modelId}": it ended (or expired), or never started`,
+        { details: { field: "request_id" } },
+      );
+    }
+    const self = this;
+    async function* events(): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
+      const watch = self.hub.watch(key);
+      let finished = false;
+      try {
+        for await (const event of self.events(watch, key, call.signal, undefined)) {
+          finished ||= event.event.case === "final";
+          yield event;
+        }
+      } finally {
+        watch.close();
+        await self.end(keys, key, requestId, finished);
+      }
+    }
+    return { admitted: entry.request, events: events() };
+  }
+
+  async close(): Promise<void> {
+    await this.hub.close();
+    await Promise.all([...this.queues.values()].map(({ queue }) => queue.close()));
+    this.redis.disconnect();
+    this.reader.disconnect();
+  }
+
+  private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<DispatchJobData> } {
+    let entry = this.queues.get(modelId);
+    if (!entry) {
+      const keys = clusterKeys(modelId);
+      const queue = new Queue<DispatchJobData>(keys.queueName, {
+        connection: this.redis,
+        prefix: keys.prefix,
+        streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
+        defaultJobOptions: {
+          removeOnComplete: { count: this.options.keepFinishedJobs },
+          removeOnFail: { count: this.options.keepFinishedJobs },
+        },
+      });
+      queue.on("error", () => {}); // surfaces through the calls that fail
+      entry = { keys, queue };
+      this.queues.set(modelId, entry);
+    }
+    return entry;
+  }
+
+  /** The queue bound, then the stream's admission entry (which also makes the request id unique). */
+  private async admit(keys: ClusterKeys, key: string, admitted: GenerateRequest): Promise<void> {
+    const { maxWaiting, retryAfterMs, streamTtlMs } = this.options;
+    const waiting = await onRedis(() => this.redis.llen(keys.waitingList));
+    if (waiting >= maxWaiting) {
+      throw new LlmError(
+        "resource_exhausted",
+        `${waiting} requests are already waiting for model "${admitted.model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
+        { retryAfterMs, details: { waiting, limit: maxWaiting } },
+      );
+    }
+    const [[added]] = (await onRedis(() =>
+      this.redis
+        .multi()
+        .xadd(key, ADMISSION_ID, FIELD.request, encodeRequest(admitted))
+        .pexpire(key, streamTtlMs)
+        .exec(),
+    )) as [[Error | null, unknown]];
+    if (added) {
+      throw new LlmError(
+        "invalid_argument",
+        `request_id "${admitted.requestId}" is already in flight in the cluster; choose a unique id, or leave it empty`,
+        { details: { field: "request_id" } },
+      );
+    }
+  }
+
+  /** Runner events in order, each token index once; ends after the final event. */
+  private async *events(
+    watch: StreamWatch,
+    key: string,
+    signal: AbortSignal,
+    job: QueuedJob | undefined,
+  ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
+    let nextIndex = 0;
+    for (;;) {
+      const entries = await watch.next(signal, IDLE_CHECK_MS);
+      if (entries.length === 0) await this.checkAlive(key, job);
+      for (const entry of entries) {
+        if (entry.kind === "error") throw entry.error;
+        if (entry.kind !== "event") continue;
+        const { event } = entry.event;
+        if (event.case === "token") {
+          if (event.value.index < nextIndex) continue; // regenerated after a takeover: already delivered
+          nextIndex = event.value.index + 1;
+        }
+        yield entry.event;
+        if (event.case === "final") return;
+      }
+    }
+  }
+
+  /** Fails the request when nothing will ever write its stream again. */
+  private async checkAlive(key: string, job: QueuedJob | undefined): Promise<void> {
+    const exists = await onRedis(() => this.redis.exists(key));
+    if (exists === 0) {
+      throw new LlmError(
+        "unavailable",
+        "the request's stream is gone (Redis lost its data or it expired); retry the request",
+        {
+          retryAfterMs: this.options.retryAfterMs,
+        },
+      );
+    }
+    if (job?.id === undefined) return;
+    const { queue, id } = job;
+    const state = await onRedis(() => queue.getJobState(id));
+    if (state === "failed") {
+      throw new LlmError("unavailable", "the request's job failed on the runners (see their logs); retry the request", {
+        retryAfterMs: this.options.retryAfterMs,
+      });
+    }
+  }
+
+  /** Deletes the stream (its job then stops at its next write) and tells a runner running it to stop now. */
+  private async end(keys: ClusterKeys, key: string, requestId: string, finished: boolean): Promise<void> {
+    try {
+      await this.redis.del(key);
+      if (!finished) await publishCancel(this.redis, keys.cancelChannel, requestId);
+    } catch {
+      // Redis is down: the stream expires by itself, and the runner stops when its writes fail.
+    }
+  }
+}

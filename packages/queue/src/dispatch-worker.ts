@@ -1,0 +1,111 @@
+// The runner's side of cluster mode: a BullMQ worker on its model's queue that takes at most `concurrency` jobs
+// (the engine's batch slots, so it takes work only while it has room), runs each through the same generation
+// path as a local request, and writes the events to the request's stream. A runner that dies keeps its lock
+// only for `lockMs`; another runner's stalled-job check then takes the job over and regenerates it from the
+// admission seed, writing only the token indices the dead runner did not write.
+import { LlmError, toLlmError } from "@llm/errors";
+import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
+import type { Log } from "@llm/rpc";
+import { type Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { CancelListener } from "./cancellations.js";
+import { failFastConnection, patientConnection } from "./connection.js";
+import { type DispatchJobData, runnerRequestOf } from "./job.js";
+import { clusterKeys } from "./keys.js";
+import { type AnnouncedModel, announceModel } from "./model-catalog.js";
+import { eventOf, type RunnerEventInit } from "./stream-entries.js";
+import { type StreamLifetimes, TokenStreamWriter } from "./token-stream-writer.js";
+
+/** How often the runner re-announces its model (a restarted Redis forgets it). */
+const ANNOUNCE_EVERY_MS = 5000;
+
+export interface DispatchWorkerOptions {
+  redisUrl: string;
+  model: AnnouncedModel;
+  /** Jobs run at once: the engine's batch slots. */
+  concurrency: number;
+  /** How long a job's lock lasts unrenewed: a dead runner's jobs are taken over after about this long. */
+  lockMs: number;
+  /** How often this worker looks for jobs whose runner died. */
+  stalledIntervalMs: number;
+  /** Takeovers a job may have before it fails (a job that kills every runner must not loop forever). */
+  maxStalled: number;
+  lifetimes: StreamLifetimes;
+  /** The generation path local requests take: runner events for `request`, ended early when `signal` aborts. */
+  run(
+    request: ModelRunnerServiceGenerateRequest,
+    signal: AbortSignal,
+    traceContext: Record<string, string>,
+  ): AsyncIterable<RunnerEventInit>;
+  log: Log;
+}
+
+export class DispatchWorker {
+  private constructor(
+    private readonly worker: Worker<DispatchJobData>,
+    private readonly connections: Redis[],
+    private readonly cancels: CancelListener,
+    private readonly announcer: NodeJS.Timeout,
+  ) {}
+
+  static async start(options: DispatchWorkerOptions): Promise<DispatchWorker> {
+    const keys = clusterKeys(options.model.id);
+    const writes = failFastConnection(options.redisUrl, "runner-writes");
+    const jobs = patientConnection(options.redisUrl, "runner-jobs");
+    const cancels = await CancelListener.listen(
+      patientConnection(options.redisUrl, "runner-cancels"),
+      keys.cancelChannel,
+    );
+    const writer = new TokenStreamWriter(writes, options.lifetimes);
+    const announce = () =>
+      announceModel(writes, options.model).catch((err) =>
+        options.log({ level: "warn", msg: "cannot announce the model to Redis; retrying", err }),
+      );
+    await announce();
+    const announcer = setInterval(announce, ANNOUNCE_EVERY_MS).unref();
+
+    const worker = new Worker<DispatchJobData>(
+      keys.queueName,
+      async (job: Job<DispatchJobData>) => {
+        const request = runnerRequestOf(job.data);
+        const output = await writer.open(keys.tokens(request.requestId), request.maxTokens);
+        if (!output) return; // ended, expired, or finished by a runner that died before completing the job
+        const cancel = cancels.track(request.requestId);
+        output.onGone((reason) =>
+          cancel.abort(
+            reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
+          ),
+        );
+        try {
+          for await (const init of options.run(request, cancel.signal, job.data.traceContext)) {
+            output.append(eventOf(init));
+          }
+        } catch (err) {
+          output.fail(toLlmError(err));
+        } finally {
+          cancel.release();
+        }
+        await output.flushed();
+      },
+      {
+        connection: jobs,
+        prefix: keys.prefix,
+        concurrency: options.concurrency,
+        lockDuration: options.lockMs,
+        stalledInterval: options.stalledIntervalMs,
+        maxStalledCount: options.maxStalled,
+      },
+    );
+    worker.on("error", (err) => options.log({ level: "warn", msg: "queue worker error (it retries)", err }));
+    await worker.waitUntilReady();
+    return new DispatchWorker(worker, [writes, jobs], cancels, announcer);
+  }
+
+  /** Stops taking jobs and waits for the running ones to finish. */
+  async close(): Promise<void> {
+    clearInterval(this.announcer);
+    await this.worker.close();
+    this.cancels.close();
+    for (const connection of this.connections) connection.disconnect();
+  }
+}

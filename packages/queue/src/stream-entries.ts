@@ -1,0 +1,56 @@
+// The entries of a request's Redis Stream: the admitted public request first (entry id 0-1, written by the
+// gateway), then the runner's events (token events with their index, then one final), or an error.
+import { LlmError } from "@llm/errors";
+import {
+  create,
+  fromBinary,
+  type GenerateRequest,
+  GenerateRequestSchema,
+  type MessageInitShape,
+  type ModelRunnerServiceGenerateResponse,
+  ModelRunnerServiceGenerateResponseSchema,
+  toBinary,
+} from "@llm/proto";
+
+export type RunnerEventInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
+
+/** Field names (one field per entry). */
+export const FIELD = { request: "g", event: "e", error: "x" } as const;
+
+/** The id of the admission entry: an XADD with it fails when the stream exists, so ids stay unique cluster-wide. */
+export const ADMISSION_ID = "0-1";
+
+export type StreamEntry =
+  | { kind: "request"; request: GenerateRequest }
+  | { kind: "event"; event: ModelRunnerServiceGenerateResponse }
+  | { kind: "error"; error: LlmError };
+
+export function encodeRequest(request: GenerateRequest): Buffer {
+  return Buffer.from(toBinary(GenerateRequestSchema, request));
+}
+
+export function encodeEvent(event: ModelRunnerServiceGenerateResponse): Buffer {
+  return Buffer.from(toBinary(ModelRunnerServiceGenerateResponseSchema, event));
+}
+
+export function eventOf(init: RunnerEventInit): ModelRunnerServiceGenerateResponse {
+  return create(ModelRunnerServiceGenerateResponseSchema, init);
+}
+
+export function encodeError(error: LlmError): Buffer {
+  return Buffer.from(JSON.stringify(error.toJSON()));
+}
+
+/** One entry's fields as XREAD returns them: [name, value]. */
+export function decodeEntry(fields: Buffer[]): StreamEntry {
+  const name = fields[0]?.toString();
+  const value = fields[1] ?? Buffer.alloc(0);
+  if (name === FIELD.event)
+    return { kind: "event", event: fromBinary(ModelRunnerServiceGenerateResponseSchema, value) };
+  if (name === FIELD.request) return { kind: "request", request: fromBinary(GenerateRequestSchema, value) };
+  if (name === FIELD.error) {
+    const { code, message, details, retryAfterMs } = JSON.parse(value.toString());
+    return { kind: "error", error: new LlmError(code, message, { details, retryAfterMs }) };
+  }
+  throw new LlmError("internal", `unexpected field "${name}" in a token stream`);
+}

@@ -1,0 +1,94 @@
+// The runner's side of a request's token stream. Writes never create the stream (NOMKSTREAM): a stream that is
+// gone means the request ended (the gateway deletes it on cancel and after delivery), so the runner stops.
+import type { LlmError } from "@llm/errors";
+import type { ModelRunnerServiceGenerateResponse } from "@llm/proto";
+import type { Redis } from "ioredis";
+import { decodeEntry, encodeError, encodeEvent, FIELD } from "./stream-entries.js";
+
+export interface StreamLifetimes {
+  /** Lifetime of a stream while its request runs (refreshed when a runner takes the job). */
+  streamTtlMs: number;
+  /** Lifetime after the final event: the window in which a client can still resume it. */
+  resumeTtlMs: number;
+}
+
+/** Entries beyond the tokens: admission entry, final or error, and slack for a runner that died mid-write. */
+const EXTRA_ENTRIES = 4;
+
+export class TokenStreamWriter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly lifetimes: StreamLifetimes,
+  ) {}
+
+  /**
+   * Opens `key` for a job. Resolves to undefined when there is nothing to do: the stream is gone (request
+   * ended or expired) or already holds its final event (the previous runner died after writing it).
+   */
+  async open(key: string, maxTokens: number): Promise<RequestOutput | undefined> {
+    const [[, alive], [, newest]] = (await this.redis
+      .pipeline()
+      .pexpire(key, this.lifetimes.streamTtlMs)
+      .xrevrangeBuffer(key, "+", "-", "COUNT", 1)
+      .exec()) as [[Error | null, number], [Error | null, [Buffer, Buffer[]][]]];
+    if (alive !== 1) return undefined;
+    const entry = newest.length > 0 ? decodeEntry(newest[0][1]) : undefined;
+    if (entry?.kind === "error") return undefined;
+    const last = entry?.kind === "event" ? entry.event.event : undefined;
+    if (last?.case === "final") return undefined;
+    const nextIndex = last?.case === "token" ? last.value.index + 1 : 0;
+    return new RequestOutput(this.redis, key, maxTokens + EXTRA_ENTRIES, nextIndex, this.lifetimes.resumeTtlMs);
+  }
+}
+
+/** One job's writes, pipelined in order on one connection; only the end is awaited. */
+export class RequestOutput {
+  private last: Promise<unknown> = Promise.resolve();
+  private gone = false;
+  private readonly goneListeners: ((reason?: unknown) => void)[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly maxLen: number,
+    /** Token indices below this were written by a runner that died; regenerated, they are not written again. */
+    readonly nextIndex: number,
+    private readonly resumeTtlMs: number,
+  ) {}
+
+  /** Called once when the stream is gone or Redis fails: the generation should stop. */
+  onGone(listener: (reason?: unknown) => void): void {
+    this.goneListeners.push(listener);
+  }
+
+  /** Appends a token event or the final; a regenerated token already in the stream is skipped. */
+  append(event: ModelRunnerServiceGenerateResponse): void {
+    if (event.event.case === "token" && event.event.value.index < this.nextIndex) return;
+    this.write(FIELD.event, encodeEvent(event), event.event.case === "final");
+  }
+
+  fail(error: LlmError): void {
+    this.write(FIELD.error, encodeError(error), true);
+  }
+
+  /** Settles once every write was answered. */
+  async flushed(): Promise<void> {
+    await this.last;
+  }
+
+  private write(field: string, value: Buffer, ends: boolean): void {
+    if (this.gone) return;
+    const added = this.redis.xaddBuffer(this.key, "NOMKSTREAM", "MAXLEN", this.maxLen, "*", field, value);
+    this.last = added.then(
+      (id) => (id === null ? this.markGone() : undefined),
+      (err) => this.markGone(err),
+    );
+    if (ends) this.last = Promise.all([this.last, this.redis.pexpire(this.key, this.resumeTtlMs).catch(() => {})]);
+  }
+
+  private markGone(reason?: unknown): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const listener of this.goneListeners) listener(reason);
+  }
+}
