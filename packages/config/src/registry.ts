@@ -124,6 +124,43 @@ export const REGISTRY = {
     positive,
     1024,
   ),
+  LLM_QUEUE_RETRY_AFTER_MS: variable(
+    "Retry hint sent with RESOURCE_EXHAUSTED when a model's queue is full (cluster mode), in milliseconds.",
+    positive,
+    1000,
+  ),
+  LLM_QUEUE_LOCK_MS: variable(
+    "How long a runner's claim on a job lasts without renewal (cluster mode): a runner that dies has its " +
+      "jobs taken over by another after about this long plus LLM_QUEUE_STALLED_INTERVAL_MS.",
+    positive,
+    30_000,
+  ),
+  LLM_QUEUE_STALLED_INTERVAL_MS: variable(
+    "How often each runner looks for jobs whose runner died (cluster mode), in milliseconds.",
+    positive,
+    15_000,
+  ),
+  LLM_QUEUE_MAX_STALLED: variable(
+    "Takeovers one job may have before it fails (cluster mode): a job that kills every runner must not loop.",
+    positive,
+    2,
+  ),
+  LLM_QUEUE_KEEP_FINISHED: variable(
+    "Finished (and failed) jobs BullMQ keeps per queue for inspection; older ones are removed.",
+    nonNegative,
+    100,
+  ),
+  LLM_STREAM_TTL_MS: variable(
+    "Lifetime of a request's token stream in Redis while it waits or runs (refreshed when a runner takes it).",
+    positive,
+    600_000,
+  ),
+  LLM_STREAM_RESUME_TTL_MS: variable(
+    "How long a finished request's token stream stays in Redis for a client to resume it after a gateway " +
+      "restart (the gateway deletes it at once when it delivered the end itself).",
+    positive,
+    60_000,
+  ),
   LLM_KV_AWARE_ROUTING: variable(
     "Route each request to the runner holding its longest cached prefix (cluster mode); false: least loaded only.",
     bool,
