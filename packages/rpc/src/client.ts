@@ -11,6 +11,7 @@ import {
 } from "@grpc/grpc-js";
 import { fromGrpcError, LlmError } from "@llm/errors";
 import { type InInit, methodDefinition, type Out } from "./descriptors.js";
+import { injectTraceContext } from "./tracing.js";
 
 export interface CallOptions {
   /** Aborting cancels the call; the server's handler sees its ctx.signal fire. */
@@ -154,11 +155,12 @@ function cancelledBefore(path: string): LlmError {
   return new LlmError("cancelled", `${path} was cancelled before it started`);
 }
 
+/** The caller's metadata (copied, never changed) plus the active trace context. */
 function metadataOf(options: CallOptions): Metadata {
-  if (options.metadata instanceof Metadata) return options.metadata;
+  if (options.metadata instanceof Metadata) return injectTraceContext(options.metadata.clone());
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
-  return metadata;
+  return injectTraceContext(metadata);
 }
 
 function grpcOptions(options: CallOptions): GrpcCallOptions {

@@ -14,6 +14,7 @@ import type {
 import { isLlmError, LlmError, toGrpcError } from "@llm/errors";
 import { type In, methodDefinition, type OutInit } from "./descriptors.js";
 import { type Log, stderrLog } from "./log.js";
+import { type CallSpan, callSpan } from "./tracing.js";
 
 export interface CallContext {
   /** `/package.Service/Method`. */
@@ -48,6 +49,8 @@ export function addService<S extends DescService>(
   service: S,
   impl: ServiceImpl<S>,
   log: Log = stderrLog,
+  /** Methods (local names) whose calls get no span: long-lived streams that serve many requests. */
+  untraced: readonly string[] = [],
 ): void {
   const definition: Record<string, ReturnType<typeof methodDefinition>> = {};
   const implementation: UntypedServiceImplementation = {};
@@ -55,12 +58,18 @@ export function addService<S extends DescService>(
     const handler = (impl as Record<string, AnyHandler | undefined>)[method.localName];
     if (typeof handler !== "function") throw new TypeError(`${service.typeName}: no handler for ${method.localName}`);
     definition[method.localName] = decodingRequestsLeniently(method, methodDefinition(method));
-    implementation[method.localName] = serve(method, handler.bind(impl), log);
+    implementation[method.localName] = serve(method, handler.bind(impl), log, !untraced.includes(method.localName));
   }
   server.addService(definition, implementation);
 }
 
-function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServiceImplementation[string] {
+function serve(
+  method: DescMethod,
+  handler: AnyHandler,
+  log: Log,
+  traced: boolean,
+): UntypedServiceImplementation[string] {
+  const spanOf = (call: AnyCall) => callSpan(call.getPath(), call.metadata, traced);
   const fail = (call: AnyCall, err: unknown) => {
     if (!isLlmError(err)) log({ level: "error", msg: "handler failed", method: call.getPath(), err });
     return toGrpcError(err);
@@ -69,22 +78,35 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
     case "unary":
       return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const ctx = contextOf(call);
+        const span = spanOf(call);
         // Through a promise so that a handler throwing synchronously is reported like a rejection.
-        Promise.resolve(call.request)
-          .then((request) => handler(decoded(request), ctx))
-          .then(
-            (response) => callback(null, response),
-            (err: unknown) => callback(fail(call, err)),
-          );
+        span.run(() =>
+          Promise.resolve(call.request)
+            .then((request) => handler(decoded(request), ctx))
+            .then(
+              (response) => {
+                span.end();
+                callback(null, response);
+              },
+              (err: unknown) => {
+                span.end(err);
+                callback(fail(call, err));
+              },
+            ),
+        );
       };
     case "server_streaming":
       return (call: ServerWritableStream<unknown, unknown>) => {
         const ctx = contextOf(call);
-        stream(
-          call,
-          () => handler(decoded(call.request), ctx) as AsyncIterable<unknown>,
-          ctx.signal,
-          (err) => fail(call, err),
+        const span = spanOf(call);
+        span.run(() =>
+          stream(
+            call,
+            () => handler(decoded(call.request), ctx) as AsyncIterable<unknown>,
+            ctx.signal,
+            span,
+            (err) => fail(call, err),
+          ),
         );
       };
     case "bidi_streaming":
@@ -92,11 +114,15 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
         const ctx = contextOf(call);
         // destroyOnReturn: false, so a handler that stops reading early does not tear down the response side.
         const requests = eachDecoded(untilAborted(call.iterator({ destroyOnReturn: false }), ctx.signal));
-        stream(
-          call,
-          () => handler(requests, ctx) as AsyncIterable<unknown>,
-          ctx.signal,
-          (err) => fail(call, err),
+        const span = spanOf(call);
+        span.run(() =>
+          stream(
+            call,
+            () => handler(requests, ctx) as AsyncIterable<unknown>,
+            ctx.signal,
+            span,
+            (err) => fail(call, err),
+          ),
         );
       };
     default:
@@ -104,11 +130,15 @@ function serve(method: DescMethod, handler: AnyHandler, log: Log): UntypedServic
   }
 }
 
-/** Writes every response (waiting for `drain` under backpressure), then ends the call with OK or the error's status. */
+/**
+ * Writes every response (waiting for `drain` under backpressure), then ends the call with OK or the error's
+ * status. The span ends with the call: failed, or cancelled when the client went away.
+ */
 async function stream(
   call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
   start: () => AsyncIterable<unknown>,
   signal: AbortSignal,
+  span: CallSpan,
   fail: (err: unknown) => ReturnType<typeof toGrpcError>,
 ): Promise<void> {
   try {
@@ -117,7 +147,9 @@ async function stream(
       if (!call.write(response)) await once(call, "drain", { signal });
     }
     if (!signal.aborted) call.end();
+    span.end(signal.aborted ? signal.reason : undefined);
   } catch (err) {
+    span.end(signal.aborted ? signal.reason : err);
     if (!signal.aborted) call.emit("error", fail(err));
   }
 }

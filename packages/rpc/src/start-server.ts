@@ -11,10 +11,16 @@ import { addService, type ServiceImpl } from "./server.js";
 export interface Registration {
   service: DescService;
   impl: ServiceImpl<DescService>;
+  /** Methods (local names) whose calls get no span: long-lived streams that serve many requests. */
+  untraced: readonly string[];
 }
 
-export function registration<S extends DescService>(service: S, impl: ServiceImpl<S>): Registration {
-  return { service, impl: impl as unknown as ServiceImpl<DescService> };
+export function registration<S extends DescService>(
+  service: S,
+  impl: ServiceImpl<S>,
+  options: { untraced?: readonly (keyof S["method"] & string)[] } = {},
+): Registration {
+  return { service, impl: impl as unknown as ServiceImpl<DescService>, untraced: options.untraced ?? [] };
 }
 
 export interface StartServerOptions {
@@ -48,7 +54,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   );
   const health = new HealthState();
   const services = [...options.services.map((r) => r.service), Health, ServerReflection];
-  for (const { service, impl } of options.services) addService(server, service, impl, log);
+  for (const { service, impl, untraced } of options.services) addService(server, service, impl, log, untraced);
   addService(server, Health, health.impl, log);
   addService(server, ServerReflection, reflectionImpl(services), log);
 

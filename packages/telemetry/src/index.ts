@@ -1,0 +1,8 @@
+// The API side of telemetry (no SDK loaded): metric registry and instruments, span helpers, trace context.
+// Services start the SDK from "@llm/telemetry/sdk".
+export { GEN_AI, LLM_ATTR, TOKEN_EVENT } from "./gen-ai.js";
+export { counter, histogram, observedCounter, observedGauge } from "./instruments.js";
+export { type CounterSpec, type GaugeSpec, type HistogramSpec, METRICS, type MetricKey } from "./metric-names.js";
+export type { JsonRoute } from "./metrics-server.js";
+export { markFailed, tracer } from "./spans.js";
+export { extractContext, injectContext, outsideAnyTrace, type TraceCarrier } from "./trace-context.js";

@@ -1,0 +1,145 @@
+// Starting OpenTelemetry in a service process: resource (service name, version, instance id), OTLP export of
+// traces and metrics when a collector is configured (standard OTEL_* variables, or LLM_OTLP_ENDPOINT), and a
+// Prometheus /metrics port. Separate from the package's index so that libraries using the API (rpc, the CLI)
+// never load the SDK. A telemetry failure (collector down, port taken) is logged, never fatal to serving.
+//
+// Context travels explicitly (packages/rpc injects and extracts W3C `traceparent` in gRPC metadata), so no
+// module is monkey-patched and no ES-module loader hook is needed: calling this first thing in main.ts is enough.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DiagLogLevel, diag } from "@opentelemetry/api";
+import { OTLPMetricExporter as JsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { type JsonRoute, type MetricsServer, startMetricsServer } from "./metrics-server.js";
+
+export interface TelemetryOptions {
+  /** service.name, e.g. "gateway". */
+  service: string;
+  /** The service's main.ts (`import.meta.url`): service.version comes from the nearest package.json. */
+  entryUrl: string;
+  /** LLM_OTLP_ENDPOINT: base URL of an OTLP/HTTP collector; OTEL_EXPORTER_OTLP_* variables win when set. */
+  otlpEndpoint?: string;
+  /** LLM_METRICS_PORT: the /metrics port (0 picks a free one); undefined: no port. */
+  metricsPort?: number;
+  metricsHost: string;
+  /** Extra JSON routes on the metrics port. */
+  routes?: readonly JsonRoute[];
+  log: (entry: { level: "info" | "warn" | "error"; msg: string; [field: string]: unknown }) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** host:port of the metrics port, when one was asked for and could be opened. */
+  metricsAddress: string | undefined;
+  /** Flushes what is buffered (bounded in time: a dead collector cannot hold up a shutdown) and closes the port. */
+  shutdown(): Promise<void>;
+}
+
+const SHUTDOWN_BOUND_MS = 3000;
+
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  if (options.otlpEndpoint && !env.OTEL_EXPORTER_OTLP_ENDPOINT) env.OTEL_EXPORTER_OTLP_ENDPOINT = options.otlpEndpoint;
+  diag.setLogger(rateLimitedDiag(options.log), DiagLogLevel.WARN);
+
+  const prometheus =
+    options.metricsPort === undefined ? undefined : new PrometheusExporter({ preventServerStart: true });
+  const readers: IMetricReader[] = prometheus ? [prometheus] : [];
+  if (configured(env, "METRICS")) readers.push(otlpMetricReader(env));
+
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      "service.name": options.service,
+      "service.version": packageVersion(options.entryUrl),
+      "service.instance.id": randomUUID(),
+    }),
+    metricReaders: readers,
+    logRecordProcessors: [], // logs go to stderr as JSON lines
+    // Without a configured destination there is no tracer provider at all: spans cost nothing.
+    ...(configured(env, "TRACES") ? {} : { spanProcessors: [] }),
+  });
+  sdk.start();
+
+  let server: MetricsServer | undefined;
+  if (prometheus && options.metricsPort !== undefined) {
+    server = await startMetricsServer(prometheus, options.metricsHost, options.metricsPort, options.routes ?? []).catch(
+      (err: Error) => {
+        options.log({ level: "error", msg: "metrics port not opened; serving without it", err: err.message });
+        return undefined;
+      },
+    );
+    if (server) {
+      process.stdout.write(
+        `${JSON.stringify({ event: "metrics", service: options.service, address: server.address })}\n`,
+      );
+    }
+  }
+
+  return {
+    metricsAddress: server?.address,
+    async shutdown() {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_BOUND_MS);
+      });
+      await Promise.race([
+        sdk.shutdown().catch((err: unknown) => {
+          options.log({ level: "warn", msg: "telemetry flush failed at shutdown", err: String(err) });
+        }),
+        bound,
+      ]);
+      clearTimeout(timer);
+      await server?.close();
+    },
+  };
+}
+
+/** Whether traces (or metrics) have somewhere to go: an OTLP endpoint, or an exporter chosen explicitly. */
+function configured(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS"): boolean {
+  const exporter = env[`OTEL_${signal}_EXPORTER`];
+  if (exporter) return exporter !== "none";
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
+}
+
+/** OTLP over HTTP, protobuf unless OTEL_EXPORTER_OTLP[_METRICS]_PROTOCOL says http/json; interval from the env. */
+function otlpMetricReader(env: NodeJS.ProcessEnv): IMetricReader {
+  const protocol = env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  const exporter = protocol === "http/json" ? new JsonMetricExporter() : new ProtoMetricExporter();
+  const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
+  return new PeriodicExportingMetricReader({
+    exporter,
+    ...(interval > 0 ? { exportIntervalMillis: interval, exportTimeoutMillis: Math.min(interval, 30_000) } : {}),
+  });
+}
+
+function packageVersion(entryUrl: string): string {
+  for (let dir = dirname(fileURLToPath(entryUrl)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version?: string }).version ?? "0.0.0";
+    } catch {
+      // no package.json here: look one level up
+    }
+  }
+  return "0.0.0";
+}
+
+/** The SDK's own warnings (an unreachable collector reports every export) at most once a minute per message. */
+function rateLimitedDiag(log: TelemetryOptions["log"]) {
+  const lastSeen = new Map<string, number>();
+  const write =
+    (level: "warn" | "error") =>
+    (message: string, ...args: unknown[]) => {
+      const now = Date.now();
+      if (now - (lastSeen.get(message) ?? -Infinity) < 60_000) return;
+      lastSeen.set(message, now);
+      log({ level, msg: `telemetry: ${message}`, details: args.map(String).join(" ").slice(0, 500) });
+    };
+  const ignore = () => {};
+  return { error: write("error"), warn: write("warn"), info: ignore, debug: ignore, verbose: ignore };
+}
