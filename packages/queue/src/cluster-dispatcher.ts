@@ -11,7 +11,7 @@ import type {
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { publishCancel } from "./cancellations.js";
-import { failFastConnection, onRedis, patientConnection } from "./connection.js";
+import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
@@ -56,9 +56,10 @@ export class ClusterDispatcher {
     private readonly hub: TokenStreamHub,
   ) {}
 
-  static connect(options: ClusterDispatcherOptions): ClusterDispatcher {
+  static async connect(options: ClusterDispatcherOptions): Promise<ClusterDispatcher> {
     const redis = failFastConnection(options.redisUrl, "gateway");
     const reader = patientConnection(options.redisUrl, "gateway-streams");
+    await whenReady(redis);
     return new ClusterDispatcher(options, redis, reader, new TokenStreamHub(reader, redis));
   }
 

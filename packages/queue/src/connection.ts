@@ -33,6 +33,23 @@ export function patientConnection(url: string, name: string): Redis {
   return redis;
 }
 
+/**
+ * Settles once `redis` is connected, or after `timeoutMs` (a service still starts without Redis; its requests
+ * fail UNAVAILABLE until Redis answers). Needed because fail-fast connections refuse commands before that.
+ */
+export async function whenReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    redis.once("ready", done);
+    function done() {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    }
+  });
+}
+
 /** A failed Redis command as the error clients get: Redis down is UNAVAILABLE, with a retry hint. */
 export function redisFailure(err: unknown, retryAfterMs = 1000): LlmError {
   if (err instanceof LlmError) return err;

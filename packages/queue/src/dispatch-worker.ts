@@ -9,7 +9,7 @@ import type { Log } from "@llm/rpc";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelListener } from "./cancellations.js";
-import { failFastConnection, patientConnection } from "./connection.js";
+import { failFastConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
 import { clusterKeys } from "./keys.js";
 import { type AnnouncedModel, announceModel } from "./model-catalog.js";
@@ -52,6 +52,7 @@ export class DispatchWorker {
     const keys = clusterKeys(options.model.id);
     const writes = failFastConnection(options.redisUrl, "runner-writes");
     const jobs = patientConnection(options.redisUrl, "runner-jobs");
+    await whenReady(writes);
     const cancels = await CancelListener.listen(
       patientConnection(options.redisUrl, "runner-cancels"),
       keys.cancelChannel,

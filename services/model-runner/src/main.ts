@@ -1,15 +1,17 @@
 // Model runner: the continuous-batching engine over ONNX Runtime, served as llm.v1.ModelRunnerService.
-// Samples in-process by default; LLM_SAMPLER_URL makes it use a remote sampler service instead.
+// Samples in-process by default; LLM_SAMPLER_URL makes it use a remote sampler service instead. With
+// LLM_REDIS_URL set it also works its model's cluster queue (jobs go through the same generation path).
 import { readConfig } from "@llm/config";
 import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
 import { servedModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
+import { DispatchWorker } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
 import { RemoteSampler } from "./remote-sampler.js";
-import { modelRunnerService } from "./runner-service.js";
+import { modelRunnerService, runGeneration } from "./runner-service.js";
 
 const config = readConfig(process.env, [
   "LLM_HOST",
@@ -26,6 +28,12 @@ const config = readConfig(process.env, [
   "LLM_REDIS_URL",
   "LLM_SAMPLER_URL",
   "LLM_SHUTDOWN_GRACE_MS",
+  "LLM_REDIS_URL",
+  "LLM_QUEUE_LOCK_MS",
+  "LLM_QUEUE_STALLED_INTERVAL_MS",
+  "LLM_QUEUE_MAX_STALLED",
+  "LLM_STREAM_TTL_MS",
+  "LLM_STREAM_RESUME_TTL_MS",
 ]);
 
 const model = servedModel({
@@ -66,11 +74,12 @@ const engine = await Engine.load({
   logger,
 });
 
-const service = modelRunnerService({
+const runner = {
   engine,
   limits: { modelId: model.id, vocabSize, strategies: library?.registry ?? NAMES_CHECKED_BY_SAMPLER },
   log: stderrLog,
-});
+};
+const service = modelRunnerService(runner);
 const server = await startServer({
   name: "model-runner",
   host: config.LLM_HOST,
@@ -78,6 +87,19 @@ const server = await startServer({
   services: [registration(ModelRunnerService, service)],
 });
 const info = engine.info();
+const worker = config.LLM_REDIS_URL
+  ? await DispatchWorker.start({
+      redisUrl: config.LLM_REDIS_URL,
+      model: { id: model.id, contextLength: info.contextLength, vocabSize },
+      concurrency: info.maxBatchSize,
+      lockMs: config.LLM_QUEUE_LOCK_MS,
+      stalledIntervalMs: config.LLM_QUEUE_STALLED_INTERVAL_MS,
+      maxStalled: config.LLM_QUEUE_MAX_STALLED,
+      lifetimes: { streamTtlMs: config.LLM_STREAM_TTL_MS, resumeTtlMs: config.LLM_STREAM_RESUME_TTL_MS },
+      run: (request, signal) => runGeneration(request, signal, runner),
+      log: stderrLog,
+    })
+  : undefined;
 stderrLog({
   level: "info",
   msg: "model-runner ready",
@@ -91,7 +113,8 @@ stderrLog({
   prefixCache: info.prefixCache.tier,
 });
 installSignalHandlers(async () => {
-  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS); // in-flight streams finish first
+  // In-flight streams and jobs finish first; the worker takes no new job meanwhile.
+  await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), worker?.close()]);
   await engine.close();
   remote?.shutdown();
   sharedRedis?.disconnect();

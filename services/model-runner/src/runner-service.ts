@@ -6,6 +6,7 @@ import {
   FinishReason,
   type MessageInitShape,
   type ModelRunnerService,
+  type ModelRunnerServiceGenerateRequest,
   type ModelRunnerServiceGenerateResponseSchema,
   type ModelRunnerServiceInfoResponseSchema,
   type SamplingParams,
@@ -28,14 +29,7 @@ export function modelRunnerService({
   log,
 }: RunnerServiceOptions): ServiceImpl<typeof ModelRunnerService> {
   return {
-    async *generate(request, ctx) {
-      const cancel = requestSignal(ctx.signal, request);
-      try {
-        yield* generation(engine.submit(engineRequestOf(request, limits, cancel.signal)), request.requestId, log);
-      } finally {
-        cancel.dispose();
-      }
-    },
+    generate: (request, ctx) => runGeneration(request, ctx.signal, { engine, limits, log }),
     async info(request) {
       checkModel(request.model, limits);
       return infoResponse(limits.modelId, engine.info());
@@ -49,6 +43,23 @@ export function modelRunnerService({
       return { found: true };
     },
   };
+}
+
+/**
+ * One generation's events, ended early when `signal` aborts or the request's own deadline passes. The gRPC
+ * Generate handler and the cluster-mode queue worker both serve requests through it.
+ */
+export async function* runGeneration(
+  request: ModelRunnerServiceGenerateRequest,
+  signal: AbortSignal,
+  { engine, limits, log }: RunnerServiceOptions,
+): AsyncGenerator<GenerateResponseInit> {
+  const cancel = requestSignal(signal, request);
+  try {
+    yield* generation(engine.submit(engineRequestOf(request, limits, cancel.signal)), request.requestId, log);
+  } finally {
+    cancel.dispose();
+  }
 }
 
 /** The engine's events as responses; a failed generation ends the call with its error's status. */
