@@ -12,7 +12,8 @@ import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-conf
 import type { SampleResult, Sampler } from "./sampler.js";
 import { Sequence } from "./sequence.js";
 import { createSession, type EngineLogger, type ExecutionProvider, type ProviderAttempt } from "./session.js";
-import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent } from "./types.js";
+import { type EngineObserver, StepRecord } from "./step-report.js";
+import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
 
 export interface EngineOptions<P> {
   /** A Hugging Face ONNX export folder (design §4). */
@@ -37,6 +38,8 @@ export interface EngineOptions<P> {
   sharedPrefixStore?: BlockStore;
   intraOpThreads?: number;
   logger?: EngineLogger;
+  /** Told about every step (telemetry); the engine never depends on it. */
+  observer?: EngineObserver;
 }
 
 const DEFAULTS = {
@@ -71,13 +74,17 @@ export class Engine<P> {
   private looping = false;
   private idle: Promise<void> = Promise.resolve();
   private closed = false;
+  private steps = 0;
 
   private constructor(
     private readonly config: ModelConfig,
     private readonly decoder: Decoder,
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
-    private readonly options: Required<Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads">>,
+    private readonly options: Required<
+      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer">
+    > &
+      Pick<EngineOptions<P>, "observer">,
     private readonly prefixCache: PrefixCache,
   ) {
     this.providerAttempts = attempts;
@@ -212,20 +219,33 @@ export class Engine<P> {
   }
 
   private async step(): Promise<void> {
-    const startedAt = performance.now();
+    const record = new StepRecord();
     for (const seq of [...this.active.values()]) if (seq.cancelRequested) this.finish(seq, "cancelled");
     await this.admit();
-    const produced = await this.prefillChunks();
+    const produced = await this.prefillChunks(record);
     // A joiner cancelled since its prefill ended is already done: it must not enter the batch.
     this.batch.update(this.joining.filter((seq) => seq.state === "decode"));
     this.joining = [];
-    produced.push(...(await this.decodeStep()));
-    if (produced.length === 0) return;
-    const results = await this.sampleAll(produced);
-    const stepMs = performance.now() - startedAt;
-    produced.forEach(({ seq }, i) => {
-      this.accept(seq, results[i], stepMs);
-    });
+    produced.push(...(await this.decodeStep(record)));
+    if (produced.length > 0) {
+      const results = await this.sampleAll(produced);
+      const stepMs = performance.now() - record.startedAt;
+      produced.forEach(({ seq }, i) => {
+        const token = this.accept(seq, results[i], stepMs);
+        if (token) record.produced(seq.id, token);
+      });
+    }
+    this.report(record);
+  }
+
+  private report(record: StepRecord): void {
+    const { observer } = this.options;
+    if (!observer || !record.computedAnything) return;
+    try {
+      observer.onStep(record.report(++this.steps, this.provider));
+    } catch (error) {
+      this.options.logger.warn(`step observer failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private async admit(): Promise<void> {
@@ -263,7 +283,7 @@ export class Engine<P> {
   }
 
   /** One chunk for each prefilling sequence, within the step's token budget left by the decode rows. */
-  private async prefillChunks(): Promise<Produced<P>[]> {
+  private async prefillChunks(record: StepRecord): Promise<Produced<P>[]> {
     const produced: Produced<P>[] = [];
     let budget = Math.max(1, this.options.maxStepTokens - this.batch.size - this.joining.length);
     for (const seq of [...this.prefilling]) {
@@ -280,6 +300,7 @@ export class Engine<P> {
         });
         seq.kv = present;
         seq.kvLength += chunk;
+        record.prefilled(seq.id, chunk);
         if (seq.kvLength === seq.promptLength) {
           seq.prefilledAt = performance.now();
           this.remember(seq);
@@ -304,10 +325,11 @@ export class Engine<P> {
     });
   }
 
-  private async decodeStep(): Promise<Produced<P>[]> {
+  private async decodeStep(record: StepRecord): Promise<Produced<P>[]> {
     if (this.batch.size === 0) return [];
     const vocab = this.config.vocabSize;
     const { rows, logits } = await this.batch.step(this.decoder);
+    record.decoded(rows.map((seq) => seq.id));
     return rows.map((seq, r) => ({ seq, logits: logits.subarray(r * vocab, (r + 1) * vocab) }));
   }
 
@@ -323,20 +345,20 @@ export class Engine<P> {
     }
   }
 
-  /** Emits a sampled token and decides whether the sequence goes on. */
-  private accept(seq: Sequence<P>, result: SampleResult, stepMs: number): void {
-    if (seq.state === "done") return;
+  /** Emits a sampled token (returned) and decides whether the sequence goes on. */
+  private accept(seq: Sequence<P>, result: SampleResult, stepMs: number): TokenEvent | undefined {
+    if (seq.state === "done") return undefined;
     if (seq.cancelRequested) {
       this.finish(seq, "cancelled");
-      return;
+      return undefined;
     }
     if ("error" in result) {
       this.fail(seq, result.error);
-      return;
+      return undefined;
     }
     const now = performance.now();
     const first = seq.generated === 0;
-    seq.stream.push({
+    const token: TokenEvent = {
       type: "token",
       index: seq.generated,
       tokenId: result.tokenId,
@@ -348,7 +370,8 @@ export class Engine<P> {
         sinceStartMs: now - seq.submittedAt,
         ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
       },
-    });
+    };
+    seq.stream.push(token);
     seq.generated++;
     seq.lastTokenAt = now;
     seq.pendingToken = result.tokenId;
@@ -360,6 +383,7 @@ export class Engine<P> {
       this.prefilling.splice(this.prefilling.indexOf(seq), 1);
       this.joining.push(seq);
     }
+    return token;
   }
 
   private finishReason(seq: Sequence<P>, tokenId: number): FinishReason | undefined {

@@ -1,0 +1,66 @@
+// What one engine step computed, gathered while it runs and handed to an EngineObserver at its end (the
+// runner turns it into an `llm.runner.step` span and metrics; the engine itself knows nothing of telemetry).
+import type { ExecutionProvider } from "./session.js";
+import type { TokenEvent } from "./types.js";
+
+export interface EngineStep {
+  /** 1, 2, 3, … over the engine's life; only steps that computed something count. */
+  index: number;
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+  durationMs: number;
+  provider: ExecutionProvider;
+  /** Sequences computed: decode rows plus prefill chunks. */
+  batchSize: number;
+  prefillTokens: number;
+  decodeTokens: number;
+  /** The requests the step computed for, in batch order. */
+  requestIds: string[];
+  /** Tokens the step produced, as pushed to each request's stream. */
+  tokens: { requestId: string; token: TokenEvent }[];
+}
+
+export interface EngineObserver {
+  /** Called synchronously at the end of each step; a throw is logged and ignored. */
+  onStep(step: EngineStep): void;
+}
+
+export class StepRecord {
+  readonly startedAt = performance.now();
+  private prefillTokens = 0;
+  private decodeTokens = 0;
+  private readonly requestIds: string[] = [];
+  private readonly tokens: EngineStep["tokens"] = [];
+
+  prefilled(requestId: string, chunkTokens: number): void {
+    this.prefillTokens += chunkTokens;
+    this.requestIds.push(requestId);
+  }
+
+  decoded(requestIds: readonly string[]): void {
+    this.decodeTokens += requestIds.length;
+    this.requestIds.push(...requestIds);
+  }
+
+  produced(requestId: string, token: TokenEvent): void {
+    this.tokens.push({ requestId, token });
+  }
+
+  get computedAnything(): boolean {
+    return this.prefillTokens + this.decodeTokens > 0;
+  }
+
+  report(index: number, provider: ExecutionProvider): EngineStep {
+    return {
+      index,
+      startedAt: performance.timeOrigin + this.startedAt,
+      durationMs: performance.now() - this.startedAt,
+      provider,
+      batchSize: this.requestIds.length,
+      prefillTokens: this.prefillTokens,
+      decodeTokens: this.decodeTokens,
+      requestIds: this.requestIds,
+      tokens: this.tokens,
+    };
+  }
+}
