@@ -1,0 +1,221 @@
+// infra/k8s rendered in code (tests/deploy/kustomize.ts), every object validated offline against the Kubernetes
+// and KEDA schemas (kubernetes-models), and the wiring between objects and the services' code checked.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REGISTRY } from "@llm/config";
+import { waitingJobsKey } from "@llm/queue";
+import { describe, expect, test } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { type K8sObject, objectId, renderKustomization } from "./kustomize.js";
+import { namesReadBy, namesRequiredBy, REGISTRY_NAMES, REPO_ROOT, serviceOf } from "./service-config.js";
+
+const K8S = join(REPO_ROOT, "infra/k8s");
+const OVERLAYS = ["dev", "gpu"] as const;
+const GRPC_PORT = 50051;
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML until validated
+type Any = any;
+
+interface EnvEntry {
+  value?: string;
+  secret?: { name: string; key: string };
+}
+
+function kubectlAvailable(): boolean {
+  try {
+    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The module of kubernetes-models (or its KEDA package) that defines `apiVersion`'s kinds. */
+function modelModule(apiVersion: string): string {
+  if (apiVersion.startsWith("keda.sh/")) return `@kubernetes-models/keda/${apiVersion}`;
+  return `kubernetes-models/${apiVersion}`;
+}
+
+async function validateObject(object: K8sObject): Promise<void> {
+  const module = (await import(modelModule(object.apiVersion))) as Record<string, Any>;
+  const Model = module[object.kind];
+  if (!Model) throw new Error(`${objectId(object)}: kind ${object.kind} not in ${modelModule(object.apiVersion)}`);
+  new Model(object).validate();
+}
+
+function find(objects: K8sObject[], kind: string, name: string): Any {
+  return objects.find((o) => o.kind === kind && o.metadata.name === name);
+}
+
+function deployments(objects: K8sObject[]): Any[] {
+  return objects.filter((o) => o.kind === "Deployment");
+}
+
+/** A container's environment as the kubelet builds it: envFrom in order (later wins), then env on top. */
+function effectiveEnv(objects: K8sObject[], container: Any): Map<string, EnvEntry> {
+  const env = new Map<string, EnvEntry>();
+  for (const source of container.envFrom ?? []) {
+    if (!source.configMapRef) throw new Error(`${container.name}: only configMapRef envFrom is expected`);
+    const configMap = find(objects, "ConfigMap", source.configMapRef.name);
+    if (!configMap) throw new Error(`${container.name}: ConfigMap ${source.configMapRef.name} is not rendered`);
+    for (const [name, value] of Object.entries(configMap.data ?? {})) env.set(name, { value: value as string });
+  }
+  for (const entry of container.env ?? []) {
+    const from = entry.valueFrom;
+    if (from?.configMapKeyRef) {
+      const value = find(objects, "ConfigMap", from.configMapKeyRef.name)?.data?.[from.configMapKeyRef.key];
+      if (value === undefined) throw new Error(`${container.name}: ${entry.name} refers to a missing ConfigMap key`);
+      env.set(entry.name, { value });
+    } else if (from?.secretKeyRef) env.set(entry.name, { secret: from.secretKeyRef });
+    else env.set(entry.name, { value: entry.value });
+  }
+  return env;
+}
+
+function serviceContainers(objects: K8sObject[]): { deployment: Any; container: Any; service: string }[] {
+  return deployments(objects).flatMap((deployment) =>
+    deployment.spec.template.spec.containers.flatMap((container: Any) => {
+      const service = serviceOf(container.name);
+      return service ? [{ deployment, container, service }] : [];
+    }),
+  );
+}
+
+test("kubernetes-models rejects what the API server would (the validator is not a no-op)", async () => {
+  const broken = structuredClone(find(renderKustomization(join(K8S, "overlays/dev")), "Deployment", "gateway"));
+  broken.spec.template.spec.containers[0].ports[0].containerPort = "50051";
+  await expect(validateObject(broken)).rejects.toThrow(/containerPort must be integer/);
+});
+
+describe.each(OVERLAYS)("overlay %s", (overlay) => {
+  const objects = renderKustomization(join(K8S, "overlays", overlay));
+  const containers = serviceContainers(objects);
+
+  test("renders every service, each object valid against the Kubernetes/KEDA schemas", async () => {
+    expect(new Set(containers.map((c) => c.service))).toEqual(
+      new Set(["gateway", "tokenizer", "detokenizer", "sampler", "model-runner"]),
+    );
+    for (const object of objects) await validateObject(object);
+  });
+
+  test.skipIf(!kubectlAvailable())("renders exactly what `kubectl kustomize` renders", () => {
+    const output = execFileSync("kubectl", ["kustomize", join(K8S, "overlays", overlay)], { encoding: "utf8" });
+    const byId = (list: K8sObject[]) => Object.fromEntries(list.map((o) => [objectId(o), o]));
+    const real = parseAllDocuments(output).map((doc) => doc.toJS() as K8sObject);
+    expect(byId(objects)).toEqual(byId(real));
+  });
+
+  test("every environment variable exists in the registry and is read by that container's service", () => {
+    for (const { container, service } of containers) {
+      const read = namesReadBy(service as Any);
+      for (const name of effectiveEnv(objects, container).keys()) {
+        expect(REGISTRY_NAMES, `${container.name}: ${name}`).toContain(name);
+        expect(read, `${container.name} sets ${name}, which ${service} does not read`).toContain(name);
+      }
+      for (const name of namesRequiredBy(service as Any)) {
+        expect(effectiveEnv(objects, container).has(name), `${container.name} needs ${name}`).toBe(true);
+      }
+    }
+  });
+
+  test("values parse with the registry's parsers; cluster mode is on for the gateway and runners", () => {
+    for (const { container, service } of containers) {
+      const env = effectiveEnv(objects, container);
+      for (const [name, entry] of env) {
+        if (entry.value !== undefined) REGISTRY[name as keyof typeof REGISTRY].parse.parse(entry.value);
+      }
+      if (service === "gateway" || service === "model-runner") expect(env.get("LLM_REDIS_URL")?.secret).toBeDefined();
+    }
+  });
+
+  test("secrets are referenced, never inlined, and the operations guide creates every key", () => {
+    expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
+    const guide = readFileSync(join(REPO_ROOT, "docs/OPERATIONS.md"), "utf8");
+    const keys = new Set<string>();
+    for (const { container } of containers) {
+      for (const entry of effectiveEnv(objects, container).values()) {
+        if (entry.secret) keys.add(`${entry.secret.name}/${entry.secret.key}`);
+      }
+    }
+    for (const auth of objects.filter((o) => o.kind === "TriggerAuthentication") as Any[]) {
+      for (const ref of auth.spec.secretTargetRef) keys.add(`${ref.name}/${ref.key}`);
+    }
+    expect(keys.size).toBeGreaterThan(0);
+    for (const ref of keys) {
+      const [name, key] = ref.split("/");
+      expect(guide).toContain(`create secret generic ${name}`);
+      expect(guide).toContain(`--from-literal=${key}=`);
+    }
+  });
+
+  test("probes use gRPC health on the served port; Services reach a named container port", () => {
+    for (const { container } of containers) {
+      expect(container.ports.find((p: Any) => p.name === "grpc")?.containerPort).toBe(GRPC_PORT);
+      for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        expect(container[probe]?.grpc?.port, `${container.name} ${probe}`).toBe(GRPC_PORT);
+      }
+    }
+    for (const service of objects.filter((o) => o.kind === "Service") as Any[]) {
+      const pods = deployments(objects).filter((d) =>
+        Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+      );
+      expect(pods.length, `Service ${service.metadata.name} selects one Deployment`).toBe(1);
+      const portNames = pods[0].spec.template.spec.containers.flatMap((c: Any) => c.ports.map((p: Any) => p.name));
+      for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
+    }
+  });
+
+  test("termination grace outlasts the preStop pause plus the service's drain (LLM_SHUTDOWN_GRACE_MS)", () => {
+    for (const { deployment, container } of containers) {
+      const drainMs = Number(effectiveEnv(objects, container).get("LLM_SHUTDOWN_GRACE_MS")?.value);
+      const [command, seconds] = container.lifecycle.preStop.exec.command;
+      expect(command).toBe("sleep");
+      const graceMs = deployment.spec.template.spec.terminationGracePeriodSeconds * 1000;
+      expect(graceMs, container.name).toBeGreaterThan(Number(seconds) * 1000 + drainMs);
+    }
+  });
+
+  test("autoscalers and disruption budgets point at rendered Deployments; every service has a PDB", () => {
+    const names = new Set(deployments(objects).map((d) => d.metadata.name));
+    const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as Any[];
+    for (const hpa of hpas) expect(names).toContain(hpa.spec.scaleTargetRef.name);
+    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(["detokenizer", "gateway", "sampler", "tokenizer"]);
+    const pdbs = objects.filter((o) => o.kind === "PodDisruptionBudget") as Any[];
+    for (const { deployment } of containers) {
+      const labels = deployment.spec.template.metadata.labels;
+      const covering = pdbs.filter((p) =>
+        Object.entries(p.spec.selector.matchLabels).every(([k, v]) => labels[k] === v),
+      );
+      expect(covering.length, deployment.metadata.name).toBe(1);
+    }
+  });
+
+  test("KEDA scales each runner Deployment on the waiting list of the model it serves", () => {
+    const scaled = objects.filter((o) => o.kind === "ScaledObject") as Any[];
+    expect(scaled.length).toBeGreaterThan(0);
+    for (const scaledObject of scaled) {
+      const target = find(objects, "Deployment", scaledObject.spec.scaleTargetRef.name);
+      const runner = target.spec.template.spec.containers.find((c: Any) => serviceOf(c.name) === "model-runner");
+      const modelId = effectiveEnv(objects, runner).get("LLM_MODEL_ID")?.value;
+      expect(modelId).toBeDefined();
+      const redis = scaledObject.spec.triggers.filter((t: Any) => t.type === "redis");
+      expect(redis.map((t: Any) => t.metadata.listName)).toEqual([waitingJobsKey(modelId as string)]);
+      expect(find(objects, "TriggerAuthentication", redis[0].authenticationRef.name)).toBeDefined();
+    }
+  });
+});
+
+test("gpu overlay: runners get one GPU each, only on the GPU pool, with the CUDA image", () => {
+  const objects = renderKustomization(join(K8S, "overlays/gpu"));
+  const pod = find(objects, "Deployment", "model-runner").spec.template.spec;
+  const [runner] = pod.containers;
+  expect(runner.image).toMatch(/model-runner-gpu:/);
+  expect(runner.resources.limits["nvidia.com/gpu"]).toBe(1);
+  expect(runner.resources.requests["nvidia.com/gpu"]).toBe(1);
+  expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
+  expect(Object.keys(pod.nodeSelector)).toContain("nvidia.com/gpu.present");
+  for (const other of deployments(objects).filter((d) => d.metadata.name !== "model-runner")) {
+    expect(JSON.stringify(other.spec.template.spec)).not.toContain("nvidia.com/gpu");
+  }
+});

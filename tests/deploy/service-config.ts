@@ -1,0 +1,34 @@
+// What each service reads from its environment, taken from its main.ts (the only place a service reads
+// configuration), so deployment files can be checked against the code rather than against a copied list.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { REGISTRY } from "@llm/config";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "model-runner"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const REGISTRY_NAMES = new Set(Object.keys(REGISTRY));
+
+function mainSource(service: ServiceName): string {
+  return readFileSync(`${REPO_ROOT}services/${service}/src/main.ts`, "utf8");
+}
+
+/** The names main.ts passes to readConfig. */
+export function namesReadBy(service: ServiceName): Set<string> {
+  const lists = [...mainSource(service).matchAll(/readConfig\([^,]+,\s*\[([^\]]*)\]/g)].map((m) => m[1] ?? "");
+  if (lists.length === 0) throw new Error(`services/${service}/src/main.ts: no readConfig(env, [names]) call found`);
+  return new Set(lists.flatMap((list) => [...list.matchAll(/"(LLM_\w+)"/g)].map((m) => m[1] as string)));
+}
+
+/** Names main.ts refuses to start without: read, no registry default, and passed to its `required(...)` check. */
+export function namesRequiredBy(service: ServiceName): string[] {
+  const required = [...mainSource(service).matchAll(/required\(\s*"(LLM_\w+)"/g)].map((m) => m[1] as string);
+  return required.filter((name) => REGISTRY[name as keyof typeof REGISTRY]?.default === undefined);
+}
+
+/** The service an image target or container name belongs to (the GPU runner is a model-runner). */
+export function serviceOf(target: string): ServiceName | undefined {
+  const name = target.replace(/-gpu$/, "");
+  return (SERVICES as readonly string[]).includes(name) ? (name as ServiceName) : undefined;
+}
