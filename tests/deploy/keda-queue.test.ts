@@ -1,0 +1,93 @@
+// The list KEDA's Redis scaler reads (each overlay's ScaledObject listName) is the list where BullMQ really
+// keeps the model's waiting jobs: the gateway's own dispatcher (packages/queue) queues jobs for the model the
+// runners serve, and that list in a real Redis holds exactly those jobs.
+import { join } from "node:path";
+import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
+import { ClusterDispatcher } from "@llm/queue";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { renderKustomization } from "./kustomize.js";
+import { REPO_ROOT } from "./service-config.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML
+type Any = any;
+
+const JOBS = 3;
+// A database of its own, so no runner of another test takes these jobs off the list.
+const DATABASE = 13;
+
+/** The runners' model id and the ScaledObject's Redis list name, as an overlay renders them. */
+function scaledRunner(overlay: string): { modelId: string; listName: string } {
+  const objects = renderKustomization(join(REPO_ROOT, "infra/k8s/overlays", overlay)) as Any[];
+  const scaledObject = objects.find((o) => o.kind === "ScaledObject");
+  const listName = scaledObject.spec.triggers.find((t: Any) => t.type === "redis").metadata.listName;
+  const modelId = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "llm-model").data.LLM_MODEL_ID;
+  return { modelId, listName };
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
+  const url = `${inject("redisUrl")}/${DATABASE}`;
+  let redis: Redis;
+  let dispatcher: ClusterDispatcher;
+
+  beforeAll(async () => {
+    redis = new Redis(url);
+    await redis.flushdb();
+    dispatcher = await ClusterDispatcher.connect({
+      redisUrl: url,
+      maxWaiting: 100,
+      retryAfterMs: 1000,
+      streamTtlMs: 60_000,
+      keepFinishedJobs: 10,
+    });
+  });
+
+  afterAll(async () => {
+    await dispatcher?.close();
+    await redis?.flushdb();
+    redis?.disconnect();
+  });
+
+  test("jobs queued for the served model wait on exactly the ScaledObject's list", async () => {
+    const { modelId, listName } = scaledRunner(overlay);
+    expect(await redis.llen(listName)).toBe(0);
+
+    const aborts = Array.from({ length: JOBS }, () => new AbortController());
+    const streams = aborts.map((abort, i) => {
+      const requestId = `keda-${overlay}-${i}`;
+      const request = create(ModelRunnerServiceGenerateRequestSchema, {
+        requestId,
+        model: modelId,
+        promptTokenIds: [1, 2, 3],
+        maxTokens: 4,
+      });
+      const admitted = create(GenerateRequestSchema, { requestId, model: modelId });
+      const events = dispatcher.generate(request, admitted, { signal: abort.signal });
+      // Nothing consumes this database's queues, so the first event never comes: the job stays waiting.
+      const first = events.next().catch((error: unknown) => error);
+      return { events, first };
+    });
+
+    await until(async () => (await redis.llen(listName)) === JOBS, `${JOBS} jobs on ${listName}`);
+    // Each entry is the id of one of these jobs; BullMQ keeps the job's data in <list prefix>:<id>.
+    const jobPrefix = listName.replace(/:wait$/, "");
+    const queued = await Promise.all(
+      (await redis.lrange(listName, 0, -1)).map(async (id) => {
+        const data = JSON.parse((await redis.hget(`${jobPrefix}:${id}`, "data")) ?? "{}");
+        return data.requestId as string;
+      }),
+    );
+    expect(queued.sort()).toEqual(aborts.map((_, i) => `keda-${overlay}-${i}`));
+
+    for (const abort of aborts) abort.abort();
+    await Promise.all(streams.map(({ first }) => first));
+  });
+});
