@@ -158,6 +158,11 @@ export class Engine<P> {
     };
   }
 
+  /** Prefix-cache block keys this runner holds in memory, most recently used first (KV-aware routing). */
+  hotPrefixKeys(limit: number): string[] {
+    return this.prefixCache.recentKeys(limit);
+  }
+
   /** Cancels everything, waits for the loop to stop and releases the ONNX session. */
   async close(): Promise<void> {
     this.closed = true;

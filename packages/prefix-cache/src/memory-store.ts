@@ -37,6 +37,11 @@ export class MemoryBlockStore implements BlockStore {
     this.evictToLimit();
   }
 
+  recentKeys(limit: number): string[] {
+    const keys = [...this.blocks.keys()];
+    return keys.slice(Math.max(0, keys.length - limit)).reverse();
+  }
+
   stats(): BlockStoreStats {
     return {
       tier: "memory",

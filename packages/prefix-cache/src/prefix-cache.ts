@@ -52,6 +52,11 @@ export class PrefixCache {
     await this.store.put(values.map((value, i) => [keys[from + i], value] as const));
   }
 
+  /** The most recently used keys this runner holds itself (for KV-aware routing). */
+  recentKeys(limit: number): string[] {
+    return this.store.recentKeys?.(limit) ?? [];
+  }
+
   stats(): PrefixCacheStats {
     return {
       ...this.store.stats(),

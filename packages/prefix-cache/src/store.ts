@@ -32,4 +32,6 @@ export interface BlockStore {
   /** Stores blocks; keys already present are kept (same key = same content). */
   put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void>;
   stats(): BlockStoreStats;
+  /** Keys of this runner's own (memory) tier, most recently used first: what it publishes as "hot". */
+  recentKeys?(limit: number): string[];
 }

@@ -25,6 +25,10 @@ export class TieredBlockStore implements BlockStore {
     void this.shared.put(entries);
   }
 
+  recentKeys(limit: number): string[] {
+    return this.memory.recentKeys?.(limit) ?? [];
+  }
+
   stats(): BlockStoreStats {
     const shared = this.shared.stats();
     return { ...this.memory.stats(), tier: `memory+${shared.tier}`, shared: shared.shared };

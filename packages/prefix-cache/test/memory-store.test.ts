@@ -51,6 +51,21 @@ describe("MemoryBlockStore", () => {
   });
 });
 
+describe("recentKeys", () => {
+  it("lists the memory tier's keys most recently used first, bounded, through every layer", async () => {
+    const memory = new MemoryBlockStore(1 << 20);
+    await memory.put([
+      ["a", block(1)],
+      ["b", block(2)],
+      ["c", block(3)],
+    ]);
+    await memory.getPrefix(["b"]);
+    expect(memory.recentKeys(10)).toEqual(["b", "a", "c"]);
+    expect(memory.recentKeys(2)).toEqual(["b", "a"]);
+    expect(new PrefixCache(memory, "tiny").recentKeys(1)).toEqual(["b"]);
+  });
+});
+
 describe("PrefixCache", () => {
   it("reuses the longest cached block prefix of a prompt and counts hits", async () => {
     const cache = new PrefixCache(new MemoryBlockStore(1 << 20), "tiny");
