@@ -17,8 +17,13 @@ export interface StartServiceOptions {
 }
 
 export interface RunningService {
-  /** host:port from the child's `listening` line. */
+  /** host:port from the child's first `listening` line. */
   address: string;
+  /**
+   * The address in the child's `listening` line for `service` (a process may serve more than one, e.g. the
+   * gateway's "gateway-http"); waits for the line, rejects if the child exits first.
+   */
+  listening(service: string): Promise<string>;
   process: ChildProcess;
   /** What the child wrote to stderr so far (its logs). */
   stderr(): string;
@@ -51,8 +56,14 @@ export async function startService(entryFile: string, options: StartServiceOptio
   });
   const fail = (why: string) => new Error(`${name}: ${why}\n--- stderr ---\n${stderr || "(empty)"}`);
 
+  const announced = announcements(child);
   const running: RunningService = {
     address: "",
+    listening: (service) =>
+      Promise.race([
+        announced.address(service),
+        exited.then(() => Promise.reject(fail(`exited before announcing "${service}"`))),
+      ]),
     process: child,
     stderr: () => stderr,
     async stop(graceMs = 5000) {
@@ -69,7 +80,7 @@ export async function startService(entryFile: string, options: StartServiceOptio
   let timer: NodeJS.Timeout | undefined;
   try {
     running.address = await Promise.race([
-      listeningAddress(child),
+      announced.first,
       exited.then(({ code, signal }) =>
         Promise.reject(fail(`exited (code ${code}, signal ${signal}) before listening`)),
       ),
@@ -89,19 +100,36 @@ export async function startService(entryFile: string, options: StartServiceOptio
   }
 }
 
-/** The address in the first `{"event":"listening",…}` line; other stdout lines are ignored. */
-async function listeningAddress(child: ChildProcess): Promise<string> {
+/** Every `{"event":"listening",service,address}` line of the child's stdout; other lines are ignored. */
+function announcements(child: ChildProcess): { first: Promise<string>; address(service: string): Promise<string> } {
   const stdout = child.stdout;
   if (!stdout) throw new Error("child has no stdout pipe");
-  for await (const line of createInterface({ input: stdout })) {
+  const addresses = new Map<string, string>();
+  const waiting = new Map<string, ((address: string) => void)[]>();
+  let announceFirst: (address: string) => void = () => {};
+  // stdout closing without the line never settles `first`: the caller's exit branch reports it.
+  const first = new Promise<string>((resolve) => {
+    announceFirst = resolve;
+  });
+  // Read to the end, so a chatty child never blocks on a full pipe.
+  createInterface({ input: stdout }).on("line", (line) => {
     const event = parseJson(line);
-    if (event?.event === "listening" && typeof event.address === "string") {
-      // Leaving the loop closes readline, which pauses stdout: keep draining so a chatty child never blocks.
-      setImmediate(() => stdout.resume());
-      return event.address;
-    }
-  }
-  return new Promise<never>(() => {}); // stdout closed without the line: the exit branch reports it.
+    if (event?.event !== "listening" || typeof event.address !== "string") return;
+    announceFirst(event.address);
+    const service = String(event.service);
+    addresses.set(service, event.address);
+    for (const resolve of waiting.get(service) ?? []) resolve(event.address);
+    waiting.delete(service);
+  });
+  return {
+    first,
+    address: (service) =>
+      new Promise((resolve) => {
+        const known = addresses.get(service);
+        if (known !== undefined) return resolve(known);
+        waiting.set(service, [...(waiting.get(service) ?? []), resolve]);
+      }),
+  };
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {

@@ -1,39 +1,43 @@
 // gRPC handlers of llm.v1.GenerationService, the public API: generation streamed or whole, cancel, models.
 import { LlmError } from "@llm/errors";
 import type { GenerationService } from "@llm/proto";
-import type { ServiceImpl } from "@llm/rpc";
-import { type GenerationDelta, type GenerationDeps, type GenerationFinal, generate } from "./generation.js";
+import type { CallContext, ServiceImpl } from "@llm/rpc";
+import type { ApiKeys } from "./api-keys.js";
+import { type GenerationDeps, generate, generateWhole } from "./generation.js";
 
-export function generationService(deps: GenerationDeps): ServiceImpl<typeof GenerationService> {
+export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceImpl<typeof GenerationService> {
+  const authenticate = (ctx: CallContext) => keys.authenticate(ctx.metadata.get("authorization")[0]?.toString());
   return {
-    generate: (request, ctx) => generate(request, ctx, deps),
-
-    async generateUnary({ request }, ctx) {
-      if (request === undefined) {
-        throw new LlmError(
-          "invalid_argument",
-          "request is missing: GenerateUnary wraps a GenerateRequest in `request`",
-          {
-            details: { field: "request" },
-          },
-        );
+    async *generate(request, ctx) {
+      const release = authenticate(ctx).acquire();
+      try {
+        yield* generate(request, ctx, deps);
+      } finally {
+        release();
       }
-      // The same stream as Generate, collected: both answer alike by construction.
-      const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [] };
-      let final: GenerationFinal | undefined;
-      for await (const { event } of generate(request, ctx, deps)) {
-        if (event.case === "final") {
-          final = event.value;
-        } else {
-          whole.text += event.value.text;
-          whole.tokenIds.push(...event.value.tokenIds);
-          whole.logprobs.push(...event.value.logprobs);
-        }
-      }
-      return { ...whole, ...final };
     },
 
-    async cancel({ requestId }) {
+    async generateUnary({ request }, ctx) {
+      const release = authenticate(ctx).acquire();
+      try {
+        if (request === undefined) {
+          throw new LlmError(
+            "invalid_argument",
+            "request is missing: GenerateUnary wraps a GenerateRequest in `request`",
+            {
+              details: { field: "request" },
+            },
+          );
+        }
+        // The same stream as Generate, collected: both answer alike by construction.
+        return await generateWhole(request, ctx, deps);
+      } finally {
+        release();
+      }
+    },
+
+    async cancel({ requestId }, ctx) {
+      authenticate(ctx);
       if (requestId === "") {
         throw new LlmError(
           "invalid_argument",
@@ -46,7 +50,8 @@ export function generationService(deps: GenerationDeps): ServiceImpl<typeof Gene
       return { found: deps.inflight.cancel(requestId) };
     },
 
-    async listModels() {
+    async listModels(_request, ctx) {
+      authenticate(ctx);
       const models = await deps.models.list();
       return { models: models.map(({ id, contextLength }) => ({ id, contextLength })) };
     },

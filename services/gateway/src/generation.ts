@@ -38,6 +38,9 @@ export interface GenerationDeps {
   log: Log;
 }
 
+/** What a generation needs from its call, whichever API it came through (gRPC or HTTP). */
+export type GenerationContext = Pick<CallContext, "signal" | "deadline">;
+
 type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
 
 /** GenerateResponse's two events, with every field present (the unary call collects them). */
@@ -63,7 +66,7 @@ export type GenerationEvent =
  */
 export async function* generate(
   request: GenerateRequest,
-  ctx: CallContext,
+  ctx: GenerationContext,
   deps: GenerationDeps,
 ): AsyncGenerator<GenerationEvent> {
   const requestId = request.requestId || randomUUID();
@@ -142,6 +145,27 @@ export async function* generate(
       ms: Math.round(performance.now() - started),
     });
   }
+}
+
+/** A generation collected whole: every delta joined, with the final's fields (the unary answer, by construction). */
+export async function generateWhole(
+  request: GenerateRequest,
+  ctx: GenerationContext,
+  deps: GenerationDeps,
+): Promise<GenerationDelta & GenerationFinal> {
+  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [] };
+  let final: GenerationFinal | undefined;
+  for await (const { event } of generate(request, ctx, deps)) {
+    if (event.case === "final") {
+      final = event.value;
+    } else {
+      whole.text += event.value.text;
+      whole.tokenIds.push(...event.value.tokenIds);
+      whole.logprobs.push(...event.value.logprobs);
+    }
+  }
+  if (final === undefined) throw new LlmError("internal", "a generation ended without its final event");
+  return { ...whole, ...final };
 }
 
 /** The request's decode stream, answered message by message. */

@@ -1,8 +1,13 @@
-// Gateway: the public llm.v1.GenerationService over the tokenizer, model-runner and detokenizer services.
+// Gateway: the public llm.v1.GenerationService (gRPC) and the OpenAI-compatible HTTP API over the tokenizer,
+// model-runner and detokenizer services.
 import { readConfig } from "@llm/config";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { ApiKeys } from "./api-keys.js";
 import { generationService } from "./generation-service.js";
+import { createHttpApi } from "./http/http-api.js";
+import { listenHttp } from "./http/listen.js";
+import { TokenTexts } from "./http/token-texts.js";
 import { InflightRequests } from "./inflight.js";
 import { ServedModels } from "./served-models.js";
 
@@ -15,6 +20,12 @@ const config = readConfig(process.env, [
   "LLM_MAX_INPUT_BYTES",
   "LLM_MAX_INFLIGHT",
   "LLM_SHUTDOWN_GRACE_MS",
+  "LLM_HTTP_PORT",
+  "LLM_HTTP_MAX_BODY_BYTES",
+  "LLM_HTTP_REQUEST_TIMEOUT_MS",
+  "LLM_HTTP_STALL_TIMEOUT_MS",
+  "LLM_API_KEYS",
+  "LLM_API_KEY_MAX_CONCURRENT",
 ]);
 
 function required(name: string, value: string | undefined): string {
@@ -28,28 +39,53 @@ const upstreams = {
   runner: createClient(ModelRunnerService, required("LLM_RUNNER_URL", config.LLM_RUNNER_URL)),
   detokenizer: createClient(DetokenizerService, required("LLM_DETOKENIZER_URL", config.LLM_DETOKENIZER_URL)),
 };
-const service = generationService({
+const generation = {
   upstreams,
   models: new ServedModels(upstreams.runner),
   inflight: new InflightRequests(config.LLM_MAX_INFLIGHT),
   limits: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
   log: stderrLog,
-});
+};
+// One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
+const keys = new ApiKeys(config.LLM_API_KEYS, config.LLM_API_KEY_MAX_CONCURRENT);
 
 const server = await startServer({
   name: "gateway",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
-  services: [registration(GenerationService, service)],
+  services: [registration(GenerationService, generationService(generation, keys))],
 });
+const http = await listenHttp(
+  createHttpApi({
+    generation,
+    keys,
+    tokenTexts: new TokenTexts(upstreams.tokenizer),
+    limits: {
+      maxBodyBytes: config.LLM_HTTP_MAX_BODY_BYTES,
+      requestTimeoutMs: config.LLM_HTTP_REQUEST_TIMEOUT_MS,
+      stallTimeoutMs: config.LLM_HTTP_STALL_TIMEOUT_MS,
+    },
+    upstreamAddresses: {
+      tokenizer: required("LLM_TOKENIZER_URL", config.LLM_TOKENIZER_URL),
+      runner: required("LLM_RUNNER_URL", config.LLM_RUNNER_URL),
+      detokenizer: required("LLM_DETOKENIZER_URL", config.LLM_DETOKENIZER_URL),
+    },
+  }),
+  "gateway-http",
+  config.LLM_HOST,
+  config.LLM_HTTP_PORT,
+);
 stderrLog({
   level: "info",
   msg: "gateway ready",
+  http: http.url,
+  apiKeys: keys.enabled ? "required" : "off (local mode)",
   tokenizer: config.LLM_TOKENIZER_URL,
   runner: config.LLM_RUNNER_URL,
   detokenizer: config.LLM_DETOKENIZER_URL,
 });
 installSignalHandlers(async () => {
-  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS); // stops accepting, lets streams finish
+  // Both front doors stop accepting and let streams finish, before the upstream channels close.
+  await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), http.shutdown(config.LLM_SHUTDOWN_GRACE_MS)]);
   for (const client of Object.values(upstreams)) client.close();
 });

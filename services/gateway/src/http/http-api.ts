@@ -1,0 +1,187 @@
+// The gateway's OpenAI-compatible HTTP API (node:http): routes, keys, limits, and the one generation path.
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { isLlmError, LlmError, toLlmError } from "@llm/errors";
+import { checkHealth } from "@llm/rpc";
+import type { ApiKeys } from "../api-keys.js";
+import { type GenerationContext, type GenerationDeps, generate, generateWhole } from "../generation.js";
+import { errorResponse } from "./error-body.js";
+import { readJsonBody } from "./json-body.js";
+import { type Endpoint, type OpenAiRequest, parseOpenAiRequest } from "./openai-request.js";
+import { OpenAiShaper } from "./openai-response.js";
+import { SseResponse } from "./sse.js";
+import type { TokenTexts } from "./token-texts.js";
+
+export interface HttpLimits {
+  maxBodyBytes: number;
+  /** Deadline of each generation; the `X-Request-Timeout-Ms` header may shorten it. */
+  requestTimeoutMs: number;
+  stallTimeoutMs: number;
+}
+
+export interface HttpApiDeps {
+  generation: GenerationDeps;
+  keys: ApiKeys;
+  tokenTexts: TokenTexts;
+  limits: HttpLimits;
+  /** Upstream name → gRPC address, all SERVING for `/ready` to answer 200. */
+  upstreamAddresses: Record<string, string>;
+}
+
+const ENDPOINTS: Record<string, Endpoint> = { "/v1/completions": "completions", "/v1/chat/completions": "chat" };
+const ID_PREFIX: Record<Endpoint, string> = { completions: "cmpl", chat: "chatcmpl" };
+const OWNER = "llm-serving";
+
+export function createHttpApi(deps: HttpApiDeps): Server {
+  return createServer((req, res) => {
+    route(req, res, deps).catch((err: unknown) => {
+      if (!isLlmError(err)) deps.generation.log({ level: "error", msg: "http handler failed", path: req.url, err });
+      if (res.headersSent || res.destroyed) return; // a stream already reported it, or the client is gone
+      const { status, headers, body } = errorResponse(err);
+      // A body left unread (413) is drained by readJsonBody; closing after the answer stops the upload.
+      if (status === 413) headers.connection = "close";
+      sendJson(res, status, body, headers);
+    });
+  });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://gateway").pathname;
+  const endpoint = ENDPOINTS[path];
+  if (req.method === "POST" && endpoint) return serveGeneration(req, res, deps, endpoint);
+  if (req.method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
+  if (req.method === "GET" && path === "/ready") return sendJson(res, 200, await readiness(deps.upstreamAddresses));
+  if (req.method === "GET" && path.startsWith("/v1/models")) {
+    deps.keys.authenticate(req.headers.authorization);
+    const models = await deps.generation.models.list();
+    const card = (id: string) => ({ id, object: "model", created: 0, owned_by: OWNER });
+    if (path === "/v1/models") return sendJson(res, 200, { object: "list", data: models.map(({ id }) => card(id)) });
+    const model = await deps.generation.models.resolve(decodeURIComponent(path.slice("/v1/models/".length)));
+    return sendJson(res, 200, card(model.id));
+  }
+  throw new LlmError(
+    "not_found",
+    `no route ${req.method} ${path}: the API serves POST /v1/completions, POST /v1/chat/completions, ` +
+      "GET /v1/models, GET /health and GET /ready",
+  );
+}
+
+/** 200 when every upstream reports SERVING; else UNAVAILABLE naming the ones that do not. */
+async function readiness(upstreams: Record<string, string>): Promise<object> {
+  const statuses = await Promise.all(
+    Object.entries(upstreams).map(async ([name, address]) => {
+      const status = await checkHealth(address, "", 1000).catch((err: Error) => err.message);
+      return [name, status] as const;
+    }),
+  );
+  const down = statuses.filter(([, status]) => status !== "SERVING");
+  if (down.length > 0) {
+    throw new LlmError("unavailable", `not ready: ${down.map(([name, status]) => `${name}: ${status}`).join("; ")}`, {
+      retryAfterMs: 1000,
+    });
+  }
+  return { status: "ready", upstreams: Object.fromEntries(statuses) };
+}
+
+async function serveGeneration(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HttpApiDeps,
+  endpoint: Endpoint,
+): Promise<void> {
+  const caller = deps.keys.authenticate(req.headers.authorization); // before reading a byte of the body
+  const body = await readJsonBody(req, deps.limits.maxBodyBytes);
+  const requestId = randomUUID();
+  const parsed = parseOpenAiRequest(endpoint, body, requestId);
+  const model = await deps.generation.models.resolve(parsed.request.model);
+  parsed.request.model = model.id;
+  const release = caller.acquire();
+  try {
+    // The client going away (mid-stream or while waiting for a whole answer) cancels the generation at the runner.
+    const gone = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort(new LlmError("cancelled", "the HTTP client disconnected"));
+    });
+    const ctx: GenerationContext = { signal: gone.signal, deadline: Date.now() + timeoutMs(req, deps.limits) };
+    deps.generation.log({
+      level: "info",
+      msg: "http request",
+      requestId,
+      endpoint,
+      caller: caller.id,
+      user: parsed.user,
+      stream: parsed.stream,
+    });
+    res.setHeader("x-request-id", requestId); // names it in a gRPC Cancel
+    const shaper = new OpenAiShaper(
+      endpoint,
+      `${ID_PREFIX[endpoint]}-${requestId}`,
+      model.id,
+      deps.tokenTexts,
+      parsed.includeUsage,
+    );
+    if (parsed.stream) {
+      await streamEvents(parsed, ctx, new SseResponse(res, deps.limits.stallTimeoutMs), shaper, deps.generation);
+    } else {
+      sendJson(res, 200, await shaper.whole(await generateWhole(parsed.request, ctx, deps.generation)));
+    }
+  } finally {
+    release();
+  }
+}
+
+/**
+ * The generation as SSE chunks, then `data: [DONE]`. The status line waits for the first event, so a request
+ * refused up front (validation, capacity, context length) still gets its HTTP status and error body.
+ */
+async function streamEvents(
+  { request, includeUsage }: OpenAiRequest,
+  ctx: GenerationContext,
+  sse: SseResponse,
+  shaper: OpenAiShaper,
+  deps: GenerationDeps,
+): Promise<void> {
+  let opened = false;
+  try {
+    for await (const { event } of generate(request, ctx, deps)) {
+      if (!opened) {
+        opened = true;
+        sse.open();
+        const role = shaper.roleChunk();
+        if (role) await sse.send(role);
+      }
+      if (event.case === "delta") {
+        await sse.send(await shaper.deltaChunk(event.value));
+      } else {
+        await sse.send(shaper.finishChunk(event.value));
+        if (includeUsage) await sse.send(shaper.usageChunk(event.value));
+      }
+    }
+    await sse.send("[DONE]");
+    sse.end();
+  } catch (err) {
+    if (!opened) throw err;
+    deps.log({
+      level: "warn",
+      msg: "http stream ended early",
+      requestId: request.requestId,
+      err: toLlmError(err).message,
+    });
+    sse.fail(errorResponse(err).body);
+  }
+}
+
+function timeoutMs(req: IncomingMessage, limits: HttpLimits): number {
+  const asked = Number(req.headers["x-request-timeout-ms"]);
+  return Number.isFinite(asked) && asked > 0 ? Math.min(asked, limits.requestTimeoutMs) : limits.requestTimeoutMs;
+}
+
+function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
