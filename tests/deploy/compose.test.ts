@@ -60,7 +60,7 @@ function withoutLegacyIds(node: unknown): unknown {
 test("validates against the Compose specification schema", () => {
   const ajv = new Ajv2019({ allErrors: true, strict: false });
   ajv.addFormat("duration", /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
-  const validate = ajv.compile(withoutLegacyIds(SCHEMA));
+  const validate = ajv.compile(withoutLegacyIds(SCHEMA) as Record<string, unknown>);
   expect(validate(compose), JSON.stringify(validate.errors, null, 1)).toBe(true);
   // The schema is not a no-op: a misspelt service field is refused.
   expect(validate({ services: { gateway: { imagee: "x" } } })).toBe(false);

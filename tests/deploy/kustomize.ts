@@ -108,8 +108,8 @@ function applyOp(object: K8sObject, op: PatchOp, where: string): void {
     parent = (parent as Record<string, unknown>)?.[token];
     if (parent === undefined) throw new Error(`${where}: ${op.op} ${op.path}: parent does not exist`);
   }
-  const container = parent as Record<string, unknown> & unknown[];
-  if (Array.isArray(container)) {
+  if (Array.isArray(parent)) {
+    const container: unknown[] = parent;
     const index = last === "-" ? container.length : Number(last);
     const exists = index < container.length;
     if (op.op === "add") container.splice(index, 0, structuredClone(op.value));
@@ -118,6 +118,7 @@ function applyOp(object: K8sObject, op: PatchOp, where: string): void {
     else container.splice(index, 1);
     return;
   }
+  const container = parent as Record<string, unknown>;
   if (op.op !== "add" && !(last in container)) throw new Error(`${where}: ${op.op} ${op.path}: no member ${last}`);
   if (op.op === "remove") delete container[last];
   else container[last] = structuredClone(op.value);
