@@ -15,7 +15,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${HELP}\n`);
     return command === undefined || command === "--help" || command === "-h" ? 0 : 2;
   }
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: GENERATE_OPTIONS });
+  const parsed = parseFlags(rest);
+  if (typeof parsed === "string") {
+    process.stderr.write(`llm: ${parsed}\nrun \`llm --help\` for the options\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const gateway =
     values.gateway ?? readConfig(process.env, ["LLM_GATEWAY_URL"]).LLM_GATEWAY_URL ?? (await readEndpoints())?.gateway;
   if (!gateway) {
@@ -23,6 +28,16 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return runGenerate(positionals.join(" "), values, gateway);
+}
+
+/** The flags, or node:util's message for a mistake in them (an unknown or misused option), without its error class. */
+function parseFlags(args: string[]) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options: GENERATE_OPTIONS });
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS_")) return (err as Error).message;
+    throw err;
+  }
 }
 
 main(process.argv.slice(2)).then(
