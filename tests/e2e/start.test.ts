@@ -1,0 +1,171 @@
+// `npm start` as a newcomer runs it (the README's first command), and the `llm` CLI against the pipeline it starts.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ENDPOINTS_FILE } from "@llm/launcher";
+import { afterEach, describe, expect, it } from "vitest";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SERVICES = ["tokenizer", "detokenizer", "sampler", "model-runner", "gateway"];
+
+interface Run {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const runs: Run[] = [];
+afterEach(() => {
+  // A failed test must not leave a pipeline behind: its whole process group goes.
+  for (const { child } of runs.splice(0)) if (child.exitCode === null && child.pid) kill(-child.pid, "SIGKILL");
+});
+
+/** Runs a command in its own process group (as a terminal would), the environment cleared of gateway hints. */
+function run(command: string, args: string[]): Run {
+  const env = { ...process.env, LLM_GATEWAY_URL: "", FORCE_COLOR: "0" };
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  const started: Run = { child, stdout: () => stdout, stderr: () => stderr, exited };
+  runs.push(started);
+  return started;
+}
+
+/** `npx llm generate …` as the README says; `viaNpx: false` runs the same bin npx resolves to, without npm's startup. */
+async function llm(args: string[], viaNpx = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = viaNpx ? run("npx", ["llm", "generate", ...args]) : run("node_modules/.bin/llm", ["generate", ...args]);
+  const { code } = await cli.exited;
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Every live process below `root` (from /proc), with its command line. */
+function descendants(root: number): Map<number, string> {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found = new Map<number, string>();
+  const below = (pid: number): boolean => {
+    const parent = parentOf.get(pid);
+    return parent === root || (parent !== undefined && parent > 1 && below(parent));
+  };
+  for (const pid of parentOf.keys()) {
+    if (!below(pid)) continue;
+    try {
+      found.set(pid, readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+function alive(pids: Iterable<number>): number[] {
+  return [...pids].filter(
+    (pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "),
+  );
+}
+
+/** The service processes under `root`: one per service, found by the entry file on their command line. */
+function servicePids(root: number): Map<string, number> {
+  const byService = new Map<string, number>();
+  for (const [pid, cmdline] of descendants(root)) {
+    const name = /services\/([a-z-]+)\/src\/main\.ts/.exec(cmdline)?.[1];
+    if (name) byService.set(name, pid);
+  }
+  return byService;
+}
+
+/** Waits until `npm start` has announced every service, then records their processes. */
+async function pipelineUp(start: Run, marker: string): Promise<Map<string, number>> {
+  await expect.poll(start.stdout, { timeout: 90_000, interval: 100 }).toContain(marker);
+  return servicePids(start.child.pid as number);
+}
+
+describe("npm start", () => {
+  it('`npm start -- "Once upon a time" --exit` starts the five services, streams text, and exits cleanly', async () => {
+    const start = run("npm", ["start", "--", "Once upon a time", "--exit"]);
+    const pids = await pipelineUp(start, "logs ");
+    expect([...pids.keys()].sort()).toEqual([...SERVICES].sort());
+    const { code } = await start.exited;
+    const out = start.stdout();
+    expect(code, start.stderr()).toBe(0);
+    for (const name of SERVICES) expect(out).toMatch(new RegExp(`^${name} +127\\.0\\.0\\.1:\\d+$`, "m"));
+    const streamed = /\nOnce upon a time([\s\S]*)\n\[(length|eos); (\d+) tokens\]\n$/.exec(out);
+    expect(streamed, out).not.toBeNull();
+    const [, text, reason, tokens] = streamed as RegExpExecArray;
+    expect(text.length).toBeGreaterThan(0);
+    if (reason === "length") expect(Number(tokens)).toBe(64);
+    expect(alive(pids.values())).toEqual([]);
+    expect(existsSync(ENDPOINTS_FILE)).toBe(false); // the CLI will not find a pipeline that is gone
+  }, 120_000);
+
+  it("serves the `llm` CLI until Ctrl-C, then stops every service", async () => {
+    const start = run("npm", ["start"]);
+    const pids = await pipelineUp(start, "ready: ");
+    const gateway = /^gateway +(\S+)$/m.exec(start.stdout())?.[1] as string;
+
+    // --json: one object with the text, its ids, the usage and client-side latency.
+    const json = await llm(["Once upon a time", "--max-tokens", "12", "--temperature", "0", "--json"], true);
+    expect(json.code, json.stderr).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result).toMatchObject({ finishReason: "length", usage: { completionTokens: 12 } });
+    expect(result.tokenIds).toHaveLength(12);
+    expect(result.text.length).toBeGreaterThan(0);
+    expect(result.latency.ttftMs).toBeGreaterThan(0);
+
+    // Found through `npm start`'s endpoints file above; --gateway names it explicitly. Greedy: the same text.
+    const streamed = await llm(["Once upon a time", "--max-tokens", "12", "--temperature", "0", "--gateway", gateway]);
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stdout).toBe(`${result.text}\n`);
+    expect(streamed.stderr).toMatch(/^\[length; 4 prompt \+ 12 generated tokens; request [0-9a-f-]{36}\]$/m);
+
+    // --timings: time to first token, then one bar per inter-token gap.
+    const timed = await llm(["Hello", "--max-tokens", "10", "--seed", "7", "--timings", "--gateway", gateway]);
+    expect(timed.code, timed.stderr).toBe(0);
+    expect(timed.stderr).toMatch(/time to first token [\d.]+ ms · inter-token p50 [\d.]+ ms/);
+    expect(timed.stderr.match(/^ +\d+ +[\d.]+ ms █+$/gm)?.length ?? 0).toBeGreaterThan(0);
+
+    // Mistakes: a clear message and a nonzero exit, from the CLI itself or from the gateway's validation.
+    const typo = await llm(["hi", "--max-tokns", "5", "--gateway", gateway]);
+    expect(typo.code).toBe(2); // a usage error
+    expect(typo.stderr).toMatch(/^llm: Unknown option '--max-tokns'/);
+    expect(typo.stderr).toMatch(/run `llm --help` for the options/);
+    const notNumber = await llm(["hi", "--temperature", "hot", "--gateway", gateway]);
+    expect(notNumber.code).not.toBe(0);
+    expect(notNumber.stderr).toMatch(/--temperature must be a number, got "hot"/);
+    const outOfRange = await llm(["hi", "--temperature", "3", "--gateway", gateway]);
+    expect(outOfRange.code).not.toBe(0);
+    expect(outOfRange.stderr).toMatch(/invalid_argument: .*temperature must be a number in \[0, 2\], got 3/);
+
+    // Ctrl-C: the terminal signals the whole foreground process group.
+    kill(-(start.child.pid as number), "SIGINT");
+    // npm re-raises the SIGINT on itself once its script is done; start.ts stops the services meanwhile.
+    const { code, signal } = await start.exited;
+    expect(code === 0 || signal === "SIGINT", `exit ${code} ${signal}\n${start.stderr()}`).toBe(true);
+    await expect.poll(() => alive(pids.values()), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => existsSync(ENDPOINTS_FILE)).toBe(false);
+  }, 180_000);
+});
