@@ -38,8 +38,6 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       if (!isLlmError(err)) deps.generation.log({ level: "error", msg: "http handler failed", path: req.url, err });
       if (res.headersSent || res.destroyed) return; // a stream already reported it, or the client is gone
       const { status, headers, body } = errorResponse(err);
-      // A body left unread (413) is drained by readJsonBody; closing after the answer stops the upload.
-      if (status === 413) headers.connection = "close";
       sendJson(res, status, body, headers);
     });
   });

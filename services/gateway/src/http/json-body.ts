@@ -21,7 +21,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   const bytes = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    // Past the limit the rest is read and dropped rather than the socket torn down, so the client gets the 413.
+    // Past the limit the rest is read and dropped, not kept: closing the socket instead would fail the client's
+    // upload (EPIPE) before it reads the 413. The server's request timeout bounds how long that may take.
     let over = Number(req.headers["content-length"] ?? 0) > maxBytes;
     if (over) reject(tooLarge());
     req.on("data", (chunk: Buffer) => {
