@@ -19,8 +19,9 @@ export async function startPipeline(model: { dir: string; id: string }): Promise
       return codes;
     },
   };
+  // Generous start-up time: five processes transpiling at once on a shared 2-core machine.
   const start = async (name: string, env: Record<string, string>, options: StartServiceOptions = {}) => {
-    const service = await startService(`services/${name}/src/main.ts`, { name, env, ...options });
+    const service = await startService(`services/${name}/src/main.ts`, { name, env, timeoutMs: 60_000, ...options });
     services.push({ name, service });
     pipeline.services.push(service);
     return service.address;
@@ -35,7 +36,7 @@ export async function startPipeline(model: { dir: string; id: string }): Promise
     const failed = settled.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
     const [tokenizer, detokenizer, sampler] = settled.map((result) => (result as PromiseFulfilledResult<string>).value);
-    const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler }, { timeoutMs: 60_000 });
+    const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
     pipeline.gateway = await start("gateway", {
       LLM_TOKENIZER_URL: tokenizer,
       LLM_RUNNER_URL: runner,

@@ -22,7 +22,7 @@ beforeAll(async () => {
   tokenizer = await Tokenizer.fromFile(model.dir);
   pipeline = await startPipeline({ dir: model.dir, id: "tiny" });
   client = createClient(GenerationService, pipeline.gateway);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   client?.close();

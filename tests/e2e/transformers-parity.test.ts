@@ -66,7 +66,7 @@ beforeAll(async () => {
     AutoModelForCausalLM.from_pretrained(basename(built.dir), { dtype: "fp32", device: "cpu" }),
   ]);
   client = createClient(GenerationService, pipeline.gateway);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   client?.close();
