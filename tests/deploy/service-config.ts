@@ -21,12 +21,6 @@ export function namesReadBy(service: ServiceName): Set<string> {
   return new Set(lists.flatMap((list) => [...list.matchAll(/"(LLM_\w+)"/g)].map((m) => m[1] as string)));
 }
 
-/** Names main.ts refuses to start without: read, no registry default, and passed to its `required(...)` check. */
-export function namesRequiredBy(service: ServiceName): string[] {
-  const required = [...mainSource(service).matchAll(/required\(\s*"(LLM_\w+)"/g)].map((m) => m[1] as string);
-  return required.filter((name) => REGISTRY[name as keyof typeof REGISTRY]?.default === undefined);
-}
-
 /** The service an image target or container name belongs to (the GPU runner is a model-runner). */
 export function serviceOf(target: string): ServiceName | undefined {
   const name = target.replace(/-gpu$/, "");
