@@ -100,7 +100,7 @@ function servicePids(root: number): Map<string, number> {
 
 /** Waits until `npm start` has announced every service, then records their processes. */
 async function pipelineUp(start: Run, marker: string): Promise<Map<string, number>> {
-  await expect.poll(start.stdout, { timeout: 90_000, interval: 100 }).toContain(marker);
+  await expect.poll(start.stdout, { timeout: 150_000, interval: 100 }).toContain(marker);
   return servicePids(start.child.pid as number);
 }
 
@@ -120,7 +120,7 @@ describe("npm start", () => {
     if (reason === "length") expect(Number(tokens)).toBe(64);
     expect(alive(pids.values())).toEqual([]);
     expect(existsSync(ENDPOINTS_FILE)).toBe(false); // the CLI will not find a pipeline that is gone
-  }, 120_000);
+  }, 180_000);
 
   it("serves the `llm` CLI until Ctrl-C, then stops every service", async () => {
     const start = run("npm", ["start"]);
@@ -167,5 +167,5 @@ describe("npm start", () => {
     expect(code === 0 || signal === "SIGINT", `exit ${code} ${signal}\n${start.stderr()}`).toBe(true);
     await expect.poll(() => alive(pids.values()), { timeout: 10_000 }).toEqual([]);
     await expect.poll(() => existsSync(ENDPOINTS_FILE)).toBe(false);
-  }, 180_000);
+  }, 240_000);
 });
