@@ -70,7 +70,10 @@ try {
     LLM_RUNNER_URL: runner,
     LLM_DETOKENIZER_URL: detokenizer,
   });
-  await writeEndpoints({ gateway, tokenizer, detokenizer, sampler, "model-runner": runner });
+  // The gateway's OpenAI-compatible HTTP API (curl, the `openai` clients); README "OpenAI-compatible HTTP API".
+  const http = (await running.at(-1)?.listening("gateway-http")) ?? "";
+  process.stdout.write(`${"gateway-http".padEnd(13)} ${http}\n`);
+  await writeEndpoints({ gateway, "gateway-http": http, tokenizer, detokenizer, sampler, "model-runner": runner });
   process.stdout.write(`logs          ${LOG_DIR}\n`);
 
   const prompt = positionals.join(" ");
