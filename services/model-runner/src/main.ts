@@ -9,9 +9,12 @@ import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { DispatchWorker } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
+import { startTelemetry } from "@llm/telemetry/sdk";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
+import { RecentRequests } from "./recent-requests.js";
 import { RemoteSampler } from "./remote-sampler.js";
 import { modelRunnerService, runGeneration } from "./runner-service.js";
+import { RunnerTelemetry } from "./runner-telemetry.js";
 
 const config = readConfig(process.env, [
   "LLM_HOST",
@@ -34,7 +37,22 @@ const config = readConfig(process.env, [
   "LLM_QUEUE_MAX_STALLED",
   "LLM_STREAM_TTL_MS",
   "LLM_STREAM_RESUME_TTL_MS",
+  "LLM_OTLP_ENDPOINT",
+  "LLM_METRICS_PORT",
 ]);
+
+const recentRequests = new RecentRequests();
+// First, so that every span and instrument below is live. /requests/<id>: recent per-token timings (`llm trace`).
+const telemetry = await startTelemetry({
+  service: "model-runner",
+  entryUrl: import.meta.url,
+  otlpEndpoint: config.LLM_OTLP_ENDPOINT,
+  metricsHost: config.LLM_HOST,
+  metricsPort: config.LLM_METRICS_PORT,
+  routes: [{ prefix: "/requests/", lookup: (id) => recentRequests.get(id) }],
+  log: stderrLog,
+});
+const runnerTelemetry = new RunnerTelemetry(recentRequests);
 
 const model = servedModel({
   modelsDir: config.LLM_MODELS_DIR,
@@ -43,7 +61,9 @@ const model = servedModel({
   requiredFiles: ["config.json", "onnx/model.onnx"],
 });
 const { vocabSize } = await readModelConfig(model.dir);
-const remote = config.LLM_SAMPLER_URL ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog) : undefined;
+const remote = config.LLM_SAMPLER_URL
+  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id))
+  : undefined;
 const library = remote ? undefined : new Sampler({ vocabSize });
 // The proto's SamplingParams go to either sampler untouched (the library reads the same field names).
 const sampler: EngineSampler<SamplingParams> = remote ?? inProcessSampler(library as Sampler);
@@ -72,12 +92,15 @@ const engine = await Engine.load({
   prefixCacheBytes: config.LLM_PREFIX_CACHE_BYTES,
   sharedPrefixStore,
   logger,
+  observer: runnerTelemetry,
 });
+runnerTelemetry.watch(engine);
 
 const runner = {
   engine,
   limits: { modelId: model.id, vocabSize, strategies: library?.registry ?? NAMES_CHECKED_BY_SAMPLER },
   log: stderrLog,
+  telemetry: runnerTelemetry,
 };
 const service = modelRunnerService(runner);
 const server = await startServer({
@@ -118,4 +141,5 @@ installSignalHandlers(async () => {
   await engine.close();
   remote?.shutdown();
   sharedRedis?.disconnect();
+  await telemetry.shutdown();
 });

@@ -41,6 +41,8 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     private readonly log: Log,
     /** A step not answered by then fails with UNAVAILABLE (a hung sampler must not stall the engine forever). */
     private readonly stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS,
+    /** The W3C context of the request a sequence serves, sent along so the sampler's span joins its trace. */
+    private readonly traceContextOf: (seqId: string) => Record<string, string> = () => ({}),
   ) {
     this.client = createClient(SamplerService, address);
   }
@@ -48,7 +50,13 @@ export class RemoteSampler implements Sampler<SamplingParams> {
   open(seqId: string, params: SamplingParams, promptIds: readonly number[]): void {
     // The seed is fixed here, so a sequence's tokens do not depend on which sampler process serves it.
     const seed = params.seed ?? randomSeed64();
-    const start = { sequenceId: this.nextId++, params, seed, promptTokenIds: [...promptIds] };
+    const start = {
+      sequenceId: this.nextId++,
+      params,
+      seed,
+      promptTokenIds: [...promptIds],
+      traceContext: this.traceContextOf(seqId),
+    };
     const sequence = { start, stream: undefined };
     this.sequences.set(seqId, sequence);
     this.opened.push(sequence);

@@ -12,7 +12,9 @@ import {
   type SamplingParams,
 } from "@llm/proto";
 import type { Log, ServiceImpl } from "@llm/rpc";
+import { outsideAnyTrace } from "@llm/telemetry";
 import { checkModel, engineRequestOf, type RequestLimits, requestSignal } from "./generate-request.js";
+import type { RequestTrace, RunnerTelemetry } from "./runner-telemetry.js";
 
 type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
 type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSchema>;
@@ -21,15 +23,13 @@ export interface RunnerServiceOptions {
   engine: Engine<SamplingParams>;
   limits: RequestLimits;
   log: Log;
+  telemetry: RunnerTelemetry;
 }
 
-export function modelRunnerService({
-  engine,
-  limits,
-  log,
-}: RunnerServiceOptions): ServiceImpl<typeof ModelRunnerService> {
+export function modelRunnerService(runner: RunnerServiceOptions): ServiceImpl<typeof ModelRunnerService> {
+  const { engine, limits } = runner;
   return {
-    generate: (request, ctx) => runGeneration(request, ctx.signal, { engine, limits, log }),
+    generate: (request, ctx) => runGeneration(request, ctx.signal, runner),
     async info(request) {
       checkModel(request.model, limits);
       return infoResponse(limits.modelId, engine.info());
@@ -52,12 +52,19 @@ export function modelRunnerService({
 export async function* runGeneration(
   request: ModelRunnerServiceGenerateRequest,
   signal: AbortSignal,
-  { engine, limits, log }: RunnerServiceOptions,
+  { engine, limits, log, telemetry }: RunnerServiceOptions,
 ): AsyncGenerator<GenerateResponseInit> {
   const cancel = requestSignal(signal, request);
+  const trace = telemetry.begin(request, limits.modelId);
   try {
-    yield* generation(engine.submit(engineRequestOf(request, limits, cancel.signal)), request.requestId, log);
+    // The engine loop a submit may start serves every later request too: it must not run in this one's trace.
+    const events = outsideAnyTrace(() => engine.submit(engineRequestOf(request, limits, cancel.signal)));
+    yield* generation(events, request.requestId, log, trace);
+  } catch (err) {
+    trace.failed(err);
+    throw err;
   } finally {
+    trace.end();
     cancel.dispose();
   }
 }
@@ -67,6 +74,7 @@ async function* generation(
   events: AsyncIterable<GenerationEvent>,
   requestId: string,
   log: Log,
+  trace: RequestTrace,
 ): AsyncGenerator<GenerateResponseInit> {
   for await (const event of events) {
     if (event.type === "token") {
@@ -74,6 +82,7 @@ async function* generation(
       continue;
     }
     log({ level: "info", msg: "generate ended", requestId, ...event.usage, finish: event.finishReason });
+    trace.finished(event);
     if (event.finishReason === "error") {
       throw event.error ?? new LlmError("internal", "the generation failed without a reason");
     }

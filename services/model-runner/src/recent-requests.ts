@@ -1,0 +1,68 @@
+// The per-token timings of the runner's most recent requests, served as JSON on the metrics port
+// (GET /requests/<id>) for `llm trace <request-id>`: "why was this token slow?" without a tracing backend.
+import type { TokenEvent } from "@llm/engine";
+
+export interface TokenTimingRecord {
+  index: number;
+  tokenId: number;
+  /** Since the previous token (the first: since the request reached the runner). */
+  sincePreviousMs: number;
+  sinceStartMs: number;
+  /** The engine step that produced it, and that step's batch size and duration. */
+  step: number;
+  batchSize: number;
+  stepMs: number;
+}
+
+export interface RequestTimings {
+  requestId: string;
+  model: string;
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+  promptTokens: number;
+  queueMs?: number;
+  prefillMs?: number;
+  cachedPromptTokens?: number;
+  finishReason?: string;
+  tokens: TokenTimingRecord[];
+}
+
+const KEPT_REQUESTS = 512;
+const KEPT_TOKENS_PER_REQUEST = 8192;
+
+export class RecentRequests {
+  private readonly requests = new Map<string, RequestTimings>();
+
+  begin(requestId: string, model: string, promptTokens: number): RequestTimings {
+    const timings: RequestTimings = { requestId, model, startedAt: Date.now(), promptTokens, tokens: [] };
+    this.requests.delete(requestId); // a re-run (job retried) replaces the earlier record
+    this.requests.set(requestId, timings);
+    if (this.requests.size > KEPT_REQUESTS) this.requests.delete(this.requests.keys().next().value as string);
+    return timings;
+  }
+
+  token(
+    timings: RequestTimings,
+    token: TokenEvent,
+    step: { index: number; batchSize: number; durationMs: number },
+  ): void {
+    if (token.index === 0) {
+      timings.queueMs = token.timing.queueMs;
+      timings.prefillMs = token.timing.prefillMs;
+    }
+    if (timings.tokens.length >= KEPT_TOKENS_PER_REQUEST) return;
+    timings.tokens.push({
+      index: token.index,
+      tokenId: token.tokenId,
+      sincePreviousMs: token.timing.sincePreviousMs,
+      sinceStartMs: token.timing.sinceStartMs,
+      step: step.index,
+      batchSize: step.batchSize,
+      stepMs: step.durationMs,
+    });
+  }
+
+  get(requestId: string): RequestTimings | undefined {
+    return this.requests.get(requestId);
+  }
+}
