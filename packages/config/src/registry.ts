@@ -98,6 +98,11 @@ export const REGISTRY = {
     134_217_728,
   ),
   LLM_PREFIX_CACHE_TTL_S: variable("Lifetime of prefix-cache blocks in the Redis tier, in seconds.", positive, 3600),
+  LLM_RUNNER_ID: variable(
+    "Name of this model-runner in cluster mode (its own queue and its published hot prefix blocks); " +
+      "unique per runner. Unset: <hostname>-<pid>.",
+    string,
+  ),
   LLM_PREFIX_CACHE_REDIS_DTYPE: variable(
     "How the Redis prefix-cache tier stores K/V blocks: float32 (exact) or float16 (half the bytes moved; " +
       "values rounded to half precision). Readers accept both.",

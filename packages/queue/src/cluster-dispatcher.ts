@@ -33,11 +33,19 @@ export interface ClusterDispatcherOptions {
   streamTtlMs: number;
   /** Finished and failed jobs BullMQ keeps (for inspection); older ones are removed. */
   keepFinishedJobs: number;
+  /**
+   * KV-aware routing: the id of the runner that should take the request (its own queue), or undefined for the
+   * model's shared queue. A routed job its runner has not started by the first idle check (busy or gone), or
+   * whose runner died holding it, moves to the shared queue.
+   */
+  route?: (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined>;
 }
 
 interface QueuedJob {
   queue: Queue<DispatchJobData>;
   id: string | undefined;
+  /** Set while the job sits on a runner's own queue: the shared queue and the data to move it there. */
+  fallback?: { queue: Queue<DispatchJobData>; data: DispatchJobData };
 }
 
 export interface DispatchCall {
@@ -47,7 +55,7 @@ export interface DispatchCall {
 }
 
 export class ClusterDispatcher {
-  private readonly queues = new Map<string, { keys: ClusterKeys; queue: Queue<DispatchJobData> }>();
+  private readonly queues = new Map<string, Queue<DispatchJobData>>();
 
   private constructor(
     private readonly options: ClusterDispatcherOptions,
@@ -83,8 +91,12 @@ export class ClusterDispatcher {
     const watch = this.hub.watch(key);
     let finished = false;
     try {
-      const job = await onRedis(() => queue.add(JOB_NAME, jobDataOf(request, call.traceContext)));
-      for await (const event of this.events(watch, key, call.signal, { queue, id: job.id })) {
+      const data = jobDataOf(request, call.traceContext);
+      const runnerId = await this.options.route?.(request);
+      const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
+      const job = await onRedis(() => target.add(JOB_NAME, data));
+      const queued: QueuedJob = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };
+      for await (const event of this.events(watch, key, call.signal, queued)) {
         finished ||= event.event.case === "final";
         yield event;
       }
@@ -130,16 +142,21 @@ export class ClusterDispatcher {
 
   async close(): Promise<void> {
     await this.hub.close();
-    await Promise.all([...this.queues.values()].map(({ queue }) => queue.close()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.redis.disconnect();
     this.reader.disconnect();
   }
 
   private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<DispatchJobData> } {
-    let entry = this.queues.get(modelId);
+    const keys = clusterKeys(modelId);
+    return { keys, queue: this.queueNamed(keys, keys.queueName) };
+  }
+
+  /** A model's shared queue or one of its runners' own queues (same hash tag), made once. */
+  private queueNamed(keys: ClusterKeys, name: string): Queue<DispatchJobData> {
+    let entry = this.queues.get(name);
     if (!entry) {
-      const keys = clusterKeys(modelId);
-      const queue = new Queue<DispatchJobData>(keys.queueName, {
+      const queue = new Queue<DispatchJobData>(name, {
         connection: this.redis,
         prefix: keys.prefix,
         streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
@@ -149,8 +166,8 @@ export class ClusterDispatcher {
         },
       });
       queue.on("error", () => {}); // surfaces through the calls that fail
-      entry = { keys, queue };
-      this.queues.set(modelId, entry);
+      entry = queue;
+      this.queues.set(name, entry);
     }
     return entry;
   }
@@ -220,6 +237,7 @@ export class ClusterDispatcher {
       );
     }
     if (job?.id === undefined) return;
+    if (job.fallback) await this.unroute(job);
     const { queue, id } = job;
     const state = await onRedis(() => queue.getJobState(id));
     if (state === "failed") {
@@ -227,6 +245,17 @@ export class ClusterDispatcher {
         retryAfterMs: this.options.retryAfterMs,
       });
     }
+  }
+
+  /**
+   * Moves a routed job to the shared queue unless its runner holds it (BullMQ removes only unlocked jobs): one
+   * still waiting on the runner's queue, or one whose runner died and whose lock expired.
+   */
+  private async unroute(job: QueuedJob): Promise<void> {
+    const { fallback, queue, id } = job;
+    if (!fallback || id === undefined || (await onRedis(() => queue.remove(id))) !== 1) return;
+    const moved = await onRedis(() => fallback.queue.add(JOB_NAME, fallback.data));
+    Object.assign(job, { queue: fallback.queue, id: moved.id, fallback: undefined });
   }
 
   /** Deletes the stream (its job then stops at its next write) and tells a runner running it to stop now. */

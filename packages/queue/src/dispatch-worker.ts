@@ -31,6 +31,11 @@ export interface DispatchWorkerOptions {
   /** Takeovers a job may have before it fails (a job that kills every runner must not loop forever). */
   maxStalled: number;
   lifetimes: StreamLifetimes;
+  /**
+   * Set for KV-aware routing: the runner also works its own queue (`clusterKeys(model).runnerQueue(runnerId)`),
+   * where gateways send requests whose prefix this runner holds. Same processor and limits as the shared queue.
+   */
+  runnerId?: string;
   /** The generation path local requests take: runner events for `request`, ended early when `signal` aborts. */
   run(
     request: ModelRunnerServiceGenerateRequest,
@@ -42,7 +47,7 @@ export interface DispatchWorkerOptions {
 
 export class DispatchWorker {
   private constructor(
-    private readonly worker: Worker<DispatchJobData>,
+    private readonly workers: Worker<DispatchJobData>[],
     private readonly connections: Redis[],
     private readonly cancels: CancelListener,
     private readonly announcer: NodeJS.Timeout,
@@ -65,47 +70,54 @@ export class DispatchWorker {
     await announce();
     const announcer = setInterval(announce, ANNOUNCE_EVERY_MS).unref();
 
-    const worker = new Worker<DispatchJobData>(
-      keys.queueName,
-      async (job: Job<DispatchJobData>) => {
-        const request = runnerRequestOf(job.data);
-        const output = await writer.open(keys.tokens(request.requestId), request.maxTokens);
-        if (!output) return; // ended, expired, or finished by a runner that died before completing the job
-        const cancel = cancels.track(request.requestId);
-        output.onGone((reason) =>
-          cancel.abort(
-            reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
-          ),
-        );
-        try {
-          for await (const init of options.run(request, cancel.signal, job.data.traceContext)) {
-            output.append(eventOf(init));
-          }
-        } catch (err) {
-          output.fail(toLlmError(err));
-        } finally {
-          cancel.release();
+    const processJob = async (job: Job<DispatchJobData>) => {
+      const request = runnerRequestOf(job.data);
+      const output = await writer.open(keys.tokens(request.requestId), request.maxTokens);
+      if (!output) return; // ended, expired, or finished by a runner that died before completing the job
+      const cancel = cancels.track(request.requestId);
+      output.onGone((reason) =>
+        cancel.abort(
+          reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
+        ),
+      );
+      try {
+        for await (const init of options.run(request, cancel.signal, job.data.traceContext)) {
+          output.append(eventOf(init));
         }
-        await output.flushed();
-      },
-      {
-        connection: jobs,
+      } catch (err) {
+        output.fail(toLlmError(err));
+      } finally {
+        cancel.release();
+      }
+      await output.flushed();
+    };
+    const workerOn = (queueName: string, connection: Redis) => {
+      const worker = new Worker<DispatchJobData>(queueName, processJob, {
+        connection,
         prefix: keys.prefix,
         concurrency: options.concurrency,
         lockDuration: options.lockMs,
         stalledInterval: options.stalledIntervalMs,
         maxStalledCount: options.maxStalled,
-      },
-    );
-    worker.on("error", (err) => options.log({ level: "warn", msg: "queue worker error (it retries)", err }));
-    await worker.waitUntilReady();
-    return new DispatchWorker(worker, [writes, jobs], cancels, announcer);
+      });
+      worker.on("error", (err) => options.log({ level: "warn", msg: "queue worker error (it retries)", err }));
+      return worker;
+    };
+    const connections = [writes, jobs];
+    const workers = [workerOn(keys.queueName, jobs)];
+    if (options.runnerId !== undefined) {
+      const own = patientConnection(options.redisUrl, "runner-own-jobs");
+      connections.push(own);
+      workers.push(workerOn(keys.runnerQueue(options.runnerId), own));
+    }
+    await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    return new DispatchWorker(workers, connections, cancels, announcer);
   }
 
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
     clearInterval(this.announcer);
-    await this.worker.close();
+    await Promise.all(this.workers.map((worker) => worker.close()));
     this.cancels.close();
     for (const connection of this.connections) connection.disconnect();
   }

@@ -15,6 +15,10 @@ export interface ClusterKeys {
   tokens(requestId: string): string;
   /** Pub/sub channel where the gateway names a request to cancel. */
   cancelChannel: string;
+  /** A runner's own queue (KV-aware routing sends a request there); same hash tag as the shared queue. */
+  runnerQueue(runnerId: string): string;
+  /** Base of the keys where runners publish their hot prefix blocks and load (@llm/prefix-cache hot-blocks). */
+  hotBase: string;
 }
 
 /** Queue names may not contain `:` (BullMQ's separator); braces would break the hash tag. */
@@ -31,6 +35,8 @@ export function clusterKeys(modelId: string): ClusterKeys {
     waitingList: `${base}:wait`,
     tokens: (requestId) => `${base}:tokens:${requestId}`,
     cancelChannel: `${base}:cancel`,
+    runnerQueue: (runnerId) => `${queueName}.${runnerId.replace(/[:{}]/g, "_")}`,
+    hotBase: `${base}:kv`,
   };
 }
 

@@ -1,0 +1,22 @@
+// The gateway's routing function for ClusterDispatcher: one KvRouter per model, over the hot-block sets the
+// model's runners publish under its hash tag.
+
+import { KvRouter, type WarnLogger } from "@llm/prefix-cache";
+import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
+import type { Redis } from "ioredis";
+import { clusterKeys } from "./keys.js";
+
+export function kvAwareRoute(
+  redis: Redis,
+  logger: WarnLogger,
+): (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined> {
+  const routers = new Map<string, KvRouter>();
+  return async (request) => {
+    let router = routers.get(request.model);
+    if (!router) {
+      router = new KvRouter({ redis, keyBase: clusterKeys(request.model).hotBase, logger });
+      routers.set(request.model, router);
+    }
+    return (await router.route(request.promptTokenIds, request.cacheSalt))?.runnerId;
+  };
+}
