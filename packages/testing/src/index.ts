@@ -1,2 +1,3 @@
 export * from "@llm/launcher";
 export * from "./redis.js";
+export * from "./service-group.js";

@@ -13,7 +13,7 @@ import {
   type TokenLogprobs,
 } from "@llm/proto";
 import { type CallOptions, createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
+import { type RunningService, ServiceGroup } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -24,7 +24,7 @@ const MAX_INPUT_BYTES = 4096;
 const LONG = 1000; // tokens: far longer than any test waits, so only a cancel can end such a stream early
 
 const GATEWAY = "services/gateway/src/main.ts";
-const services: RunningService[] = [];
+const services = new ServiceGroup();
 let gatewayEnv: Record<string, string>;
 let gateway: RunningService;
 let client: ServiceClient<typeof GenerationService>;
@@ -35,7 +35,7 @@ beforeAll(async () => {
   const model = await ensureModel("tiny");
   tokenizer = await Tokenizer.fromFile(model.dir);
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
-  const [tokenizerService, runnerService, detokenizerService] = await startAll([
+  const [tokenizerService, runnerService, detokenizerService] = await services.start([
     ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv }],
     ["services/model-runner/src/main.ts", { name: "model-runner", env: modelEnv, timeoutMs: 60_000 }],
     ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv }],
@@ -47,7 +47,7 @@ beforeAll(async () => {
     LLM_MAX_INFLIGHT: String(MAX_INFLIGHT),
     LLM_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES),
   };
-  [gateway] = await startAll([[GATEWAY, { name: "gateway", env: gatewayEnv }]]);
+  [gateway] = await services.start([[GATEWAY, { name: "gateway", env: gatewayEnv }]]);
   client = createClient(GenerationService, gateway.address);
   runner = createClient(ModelRunnerService, runnerService.address);
 }, 90_000);
@@ -56,19 +56,9 @@ afterAll(async () => {
   client?.close();
   runner?.close();
   // Gateway first, so no request reaches a stopped upstream; each exits 0 after draining.
-  const exits = [];
-  for (const service of services.reverse()) exits.push(await service.stop());
+  const exits = await services.stopAll();
   expect(exits.map((e) => e.code)).toEqual(exits.map(() => 0));
 });
-
-/** Starts services side by side; every one that started is stopped in afterAll, even when another failed. */
-async function startAll(entries: [string, StartServiceOptions][]): Promise<RunningService[]> {
-  const results = await Promise.allSettled(entries.map(([entry, options]) => startService(entry, options)));
-  for (const result of results) if (result.status === "fulfilled") services.push(result.value);
-  const failed = results.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.map((result) => (result as PromiseFulfilledResult<RunningService>).value);
-}
 
 interface Streamed {
   text: string;
@@ -408,7 +398,7 @@ describe("gateway", () => {
       .toBe(2);
   });
   it("drains an in-flight stream on SIGTERM, refuses new requests meanwhile, and exits 0", async () => {
-    const [draining] = await startAll([[GATEWAY, { name: "gateway (drain)", env: gatewayEnv }]]);
+    const [draining] = await services.start([[GATEWAY, { name: "gateway (drain)", env: gatewayEnv }]]);
     const other = createClient(GenerationService, draining.address);
     try {
       let exited: Promise<{ code: number | null }> | undefined;

@@ -6,7 +6,7 @@ import { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { GenerationService, ModelRunnerService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
+import { ServiceGroup } from "@llm/testing";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -16,7 +16,7 @@ const PLAIN_KEY = "sk-test-plain";
 const HASHED_KEY = "sk-test-hashed"; // configured only as its sha256 digest
 const PROMPT = "It was a bright cold day in April";
 
-const services: RunningService[] = [];
+const services = new ServiceGroup();
 let open: { url: string; grpc: string }; // keys off (local mode)
 let secured: { url: string; grpc: string }; // LLM_API_KEYS set, one request per key at a time
 let broken: { url: string }; // upstreams that do not answer
@@ -26,7 +26,7 @@ let openai: OpenAI;
 beforeAll(async () => {
   const model = await ensureModel("tiny");
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
-  const [tokenizerService, runnerService, detokenizerService] = await startAll([
+  const [tokenizerService, runnerService, detokenizerService] = await services.start([
     ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv }],
     ["services/model-runner/src/main.ts", { name: "model-runner", env: modelEnv, timeoutMs: 60_000 }],
     ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv }],
@@ -37,7 +37,7 @@ beforeAll(async () => {
     LLM_DETOKENIZER_URL: detokenizerService.address,
   };
   const digest = createHash("sha256").update(HASHED_KEY).digest("hex");
-  const gateways = await startAll([
+  const gateways = await services.start([
     [GATEWAY, { name: "gateway", env: upstreams }],
     [
       GATEWAY,
@@ -64,18 +64,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   runner?.close();
-  const exits = [];
-  for (const service of services.reverse()) exits.push(await service.stop());
+  const exits = await services.stopAll();
   expect(exits.map((e) => e.code)).toEqual(exits.map(() => 0));
 });
-
-async function startAll(entries: [string, StartServiceOptions][]): Promise<RunningService[]> {
-  const results = await Promise.allSettled(entries.map(([entry, options]) => startService(entry, options)));
-  for (const result of results) if (result.status === "fulfilled") services.push(result.value);
-  const failed = results.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
-  return results.map((result) => (result as PromiseFulfilledResult<RunningService>).value);
-}
 
 /** The official client; no retries, so every status reaches the test as it was sent. */
 function client(url: string, apiKey: string): OpenAI {
