@@ -8,8 +8,10 @@ import {
   type DetokenizerService,
   FinishReason,
   type GenerateRequest,
+  GenerateRequestSchema,
   type MessageInitShape,
-  type ModelRunnerService,
+  ModelRunnerServiceGenerateRequestSchema,
+  type ModelRunnerServiceGenerateResponse,
   type SamplingParams,
   SamplingParamsSchema,
   type TokenEvent,
@@ -20,18 +22,20 @@ import {
 } from "@llm/proto";
 import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
+import type { Dispatch, DispatchCall } from "./dispatch.js";
 import type { InflightRequests } from "./inflight.js";
 import type { ServedModel, ServedModels } from "./served-models.js";
 import { checkContextFits, type RequestLimits, validateRequest } from "./validate-request.js";
 
 export interface Upstreams {
   tokenizer: ServiceClient<typeof TokenizerService>;
-  runner: ServiceClient<typeof ModelRunnerService>;
   detokenizer: ServiceClient<typeof DetokenizerService>;
 }
 
 export interface GenerationDeps {
   upstreams: Upstreams;
+  /** Where tokens are generated: the runner (local mode) or the cluster's queue. */
+  dispatch: Dispatch;
   models: ServedModels;
   inflight: InflightRequests;
   limits: RequestLimits;
@@ -56,7 +60,7 @@ export interface GenerationFinal {
   requestId: string;
 }
 export type GenerationEvent =
-  | { event: { case: "delta"; value: GenerationDelta } }
+  | { event: { case: "delta"; value: GenerationDelta & { index: number } } }
   | { event: { case: "final"; value: GenerationFinal } };
 
 /**
@@ -72,7 +76,7 @@ export async function* generate(
   const requestId = request.requestId || randomUUID();
   const admission = deps.inflight.admit(requestId);
   const done = new AbortController();
-  const call: CallOptions = {
+  const call: DispatchCall = {
     signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
     deadline: ctx.deadline,
   };
@@ -85,29 +89,19 @@ export async function* generate(
   const started = performance.now();
   try {
     const model = await deps.models.resolve(request.model);
-    validateRequest(request, model, deps.limits);
-    const detokenizer = openDetokenizer(deps.upstreams, model, request, call);
-    const [promptIds] = await Promise.all([encodePrompt(deps.upstreams, model, request, call), detokenizer.opened]);
-    checkContextFits(promptIds.length, request.maxTokens, model);
-    usage.promptTokens = promptIds.length;
-
-    const events = deps.upstreams.runner.generate(
-      {
-        requestId,
-        model: model.id,
-        promptTokenIds: promptIds,
-        maxTokens: request.maxTokens,
-        sampling: withSeed(request.sampling),
-        cacheSalt: request.cacheSalt,
-        deadline: ctx.deadline === undefined ? undefined : timestampFromMs(ctx.deadline),
-      },
-      call,
-    );
+    const resumeFrom = request.resumeFromIndex;
+    const { admitted, events, detokenizer } =
+      resumeFrom === undefined
+        ? await start(request, requestId, model, ctx, call, deps, usage)
+        : await resume(request, requestId, model, call, deps);
+    let index = 0;
     for await (const { event } of events) {
       if (event.case === "token") {
         const decoded = await detokenizer.push(event.value.tokenId);
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
-        const delta = deltaOf(decoded.text, event.value, request);
+        index = event.value.index;
+        // A resumed stream replays every token through the detokenizer but sends only what the client lacks.
+        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded.text, event.value, admitted) : undefined;
         if (delta) yield delta;
         if (decoded.finished) {
           done.abort(); // The output has ended: free the runner's slot before anything else.
@@ -117,7 +111,8 @@ export async function* generate(
       } else if (event.case === "final") {
         const rest = await detokenizer.flush();
         if (rest.text !== "")
-          yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [] } } };
+          yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], index } } };
+        usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? 0;
         yield final(event.value.finishReason);
@@ -166,6 +161,62 @@ export async function generateWhole(
   }
   if (final === undefined) throw new LlmError("internal", "a generation ended without its final event");
   return { ...whole, ...final };
+}
+
+interface Started {
+  /** The request as admitted: the seed fixed, the id set (a resume gets it back from the cluster). */
+  admitted: GenerateRequest;
+  events: AsyncIterable<ModelRunnerServiceGenerateResponse>;
+  detokenizer: DecodeSession;
+}
+
+/** Checks, encodes and dispatches a new request. */
+async function start(
+  request: GenerateRequest,
+  requestId: string,
+  model: ServedModel,
+  ctx: GenerationContext,
+  call: DispatchCall,
+  deps: GenerationDeps,
+  usage: UsageInit,
+): Promise<Started> {
+  validateRequest(request, model, deps.limits);
+  const detokenizer = openDetokenizer(deps.upstreams, model, request, call);
+  const [promptIds] = await Promise.all([encodePrompt(deps.upstreams, model, request, call), detokenizer.opened]);
+  checkContextFits(promptIds.length, request.maxTokens, model);
+  usage.promptTokens = promptIds.length;
+  const admitted = clone(GenerateRequestSchema, request);
+  admitted.requestId = requestId;
+  admitted.sampling = withSeed(request.sampling);
+  const runnerRequest = create(ModelRunnerServiceGenerateRequestSchema, {
+    requestId,
+    model: model.id,
+    promptTokenIds: promptIds,
+    maxTokens: request.maxTokens,
+    sampling: admitted.sampling,
+    cacheSalt: request.cacheSalt,
+    deadline: ctx.deadline === undefined ? undefined : timestampFromMs(ctx.deadline),
+  });
+  return { admitted, events: deps.dispatch.generate(runnerRequest, admitted, call), detokenizer };
+}
+
+/** Reattaches to a request another gateway admitted (cluster mode), replaying its tokens from the first. */
+async function resume(
+  request: GenerateRequest,
+  requestId: string,
+  model: ServedModel,
+  call: DispatchCall,
+  deps: GenerationDeps,
+): Promise<Started> {
+  if (request.requestId === "") {
+    throw new LlmError("invalid_argument", "resume_from_index needs the request_id of the stream to resume", {
+      details: { field: "request_id" },
+    });
+  }
+  const { admitted, events } = await deps.dispatch.resume(model.id, requestId, call);
+  const detokenizer = openDetokenizer(deps.upstreams, model, admitted, call);
+  await detokenizer.opened;
+  return { admitted, events, detokenizer };
 }
 
 /** The request's decode stream, answered message by message. */
@@ -236,5 +287,5 @@ function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): Gen
       ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
       : [];
   if (text === "" && tokenIds.length === 0 && logprobs.length === 0) return undefined;
-  return { event: { case: "delta", value: { text, tokenIds, logprobs } } };
+  return { event: { case: "delta", value: { text, tokenIds, logprobs, index: token.index } } };
 }

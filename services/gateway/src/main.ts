@@ -1,15 +1,18 @@
 // Gateway: the public llm.v1.GenerationService (gRPC) and the OpenAI-compatible HTTP API over the tokenizer,
-// model-runner and detokenizer services.
+// model-runner and detokenizer services. With LLM_REDIS_URL set (cluster mode) requests go to the model's
+// queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
+import { ClusterDispatcher } from "@llm/queue";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { ApiKeys } from "./api-keys.js";
+import { clusterDispatch, localDispatch } from "./dispatch.js";
 import { generationService } from "./generation-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { listenHttp } from "./http/listen.js";
 import { TokenTexts } from "./http/token-texts.js";
 import { InflightRequests } from "./inflight.js";
-import { ServedModels } from "./served-models.js";
+import { runnerModels, ServedModels } from "./served-models.js";
 
 const config = readConfig(process.env, [
   "LLM_HOST",
@@ -20,6 +23,11 @@ const config = readConfig(process.env, [
   "LLM_MAX_INPUT_BYTES",
   "LLM_MAX_INFLIGHT",
   "LLM_SHUTDOWN_GRACE_MS",
+  "LLM_REDIS_URL",
+  "LLM_MAX_QUEUE_DEPTH",
+  "LLM_QUEUE_RETRY_AFTER_MS",
+  "LLM_QUEUE_KEEP_FINISHED",
+  "LLM_STREAM_TTL_MS",
   "LLM_HTTP_PORT",
   "LLM_HTTP_MAX_BODY_BYTES",
   "LLM_HTTP_REQUEST_TIMEOUT_MS",
@@ -36,12 +44,13 @@ function required(name: string, value: string | undefined): string {
 
 const upstreams = {
   tokenizer: createClient(TokenizerService, required("LLM_TOKENIZER_URL", config.LLM_TOKENIZER_URL)),
-  runner: createClient(ModelRunnerService, required("LLM_RUNNER_URL", config.LLM_RUNNER_URL)),
   detokenizer: createClient(DetokenizerService, required("LLM_DETOKENIZER_URL", config.LLM_DETOKENIZER_URL)),
 };
+const mode = await dispatchMode();
 const generation = {
   upstreams,
-  models: new ServedModels(upstreams.runner),
+  dispatch: mode.dispatch,
+  models: mode.models,
   inflight: new InflightRequests(config.LLM_MAX_INFLIGHT),
   limits: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
   log: stderrLog,
@@ -67,7 +76,7 @@ const http = await listenHttp(
     },
     upstreamAddresses: {
       tokenizer: required("LLM_TOKENIZER_URL", config.LLM_TOKENIZER_URL),
-      runner: required("LLM_RUNNER_URL", config.LLM_RUNNER_URL),
+      ...(config.LLM_REDIS_URL ? {} : { runner: required("LLM_RUNNER_URL", config.LLM_RUNNER_URL) }),
       detokenizer: required("LLM_DETOKENIZER_URL", config.LLM_DETOKENIZER_URL),
     },
   }),
@@ -81,11 +90,36 @@ stderrLog({
   http: http.url,
   apiKeys: keys.enabled ? "required" : "off (local mode)",
   tokenizer: config.LLM_TOKENIZER_URL,
-  runner: config.LLM_RUNNER_URL,
+  runner: config.LLM_REDIS_URL ? "cluster (Redis queue)" : config.LLM_RUNNER_URL,
   detokenizer: config.LLM_DETOKENIZER_URL,
 });
 installSignalHandlers(async () => {
   // Both front doors stop accepting and let streams finish, before the upstream channels close.
   await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), http.shutdown(config.LLM_SHUTDOWN_GRACE_MS)]);
   for (const client of Object.values(upstreams)) client.close();
+  await mode.close();
 });
+
+/** Local mode: the one runner at LLM_RUNNER_URL. Cluster mode: the queues and streams in Redis. */
+async function dispatchMode() {
+  if (config.LLM_REDIS_URL) {
+    const cluster = await ClusterDispatcher.connect({
+      redisUrl: config.LLM_REDIS_URL,
+      maxWaiting: config.LLM_MAX_QUEUE_DEPTH,
+      retryAfterMs: config.LLM_QUEUE_RETRY_AFTER_MS,
+      streamTtlMs: config.LLM_STREAM_TTL_MS,
+      keepFinishedJobs: config.LLM_QUEUE_KEEP_FINISHED,
+    });
+    return {
+      dispatch: clusterDispatch(cluster),
+      models: new ServedModels(() => cluster.models()),
+      close: () => cluster.close(),
+    };
+  }
+  const runner = createClient(ModelRunnerService, required("LLM_RUNNER_URL", config.LLM_RUNNER_URL));
+  return {
+    dispatch: localDispatch(runner),
+    models: new ServedModels(runnerModels(runner)),
+    close: async () => runner.close(),
+  };
+}

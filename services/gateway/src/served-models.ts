@@ -1,6 +1,7 @@
-// The models requests may name: what the model runner has loaded, asked once and remembered.
+// The models requests may name: what the model runner has loaded (local mode) or what the runners announced
+// (cluster mode), asked once and remembered.
 import { LlmError } from "@llm/errors";
-import type { ModelRunnerService, ModelRunnerServiceInfoResponse } from "@llm/proto";
+import type { ModelRunnerService } from "@llm/proto";
 import type { ServiceClient } from "@llm/rpc";
 
 export interface ServedModel {
@@ -10,19 +11,40 @@ export interface ServedModel {
   vocabSize: number;
 }
 
-export class ServedModels {
-  private info: Promise<ModelRunnerServiceInfoResponse> | undefined;
+/** Asks for the models served now. */
+export type ModelSource = () => Promise<ServedModel[]>;
 
-  constructor(private readonly runner: ServiceClient<typeof ModelRunnerService>) {}
-
-  async list(): Promise<ServedModel[]> {
-    const { model, contextLength, vocabSize } = await this.runnerInfo();
+/** The one model a runner loaded. */
+export function runnerModels(runner: ServiceClient<typeof ModelRunnerService>): ModelSource {
+  return async () => {
+    const { model, contextLength, vocabSize } = await runner.info({});
     return [{ id: model, contextLength, vocabSize }];
+  };
+}
+
+export class ServedModels {
+  private models: Promise<ServedModel[]> | undefined;
+
+  constructor(private readonly source: ModelSource) {}
+
+  list(): Promise<ServedModel[]> {
+    if (!this.models) {
+      this.models = this.ask();
+      // A failed ask is not remembered, so a runner that starts late is picked up by the next request.
+      this.models.catch(() => {
+        this.models = undefined;
+      });
+    }
+    return this.models;
   }
 
   /** The model `id` names ("" = the default); NOT_FOUND lists the ones that exist. */
   async resolve(id: string): Promise<ServedModel> {
-    const models = await this.list();
+    let models = await this.list();
+    if (id !== "" && !models.some((model) => model.id === id)) {
+      this.models = undefined; // a model announced since the last ask
+      models = await this.list();
+    }
     const found = id === "" ? models[0] : models.find((model) => model.id === id);
     if (found) return found;
     throw new LlmError(
@@ -32,15 +54,13 @@ export class ServedModels {
     );
   }
 
-  // A runner's model does not change while it runs; a failed ask is not remembered, so a runner that
-  // starts late is picked up by the next request.
-  private runnerInfo(): Promise<ModelRunnerServiceInfoResponse> {
-    if (!this.info) {
-      this.info = this.runner.info({});
-      this.info.catch(() => {
-        this.info = undefined;
+  private async ask(): Promise<ServedModel[]> {
+    const models = await this.source();
+    if (models.length === 0) {
+      throw new LlmError("unavailable", "no model runner has announced a model yet; retry once one is up", {
+        retryAfterMs: 1000,
       });
     }
-    return this.info;
+    return models;
   }
 }
