@@ -29,6 +29,7 @@ async function start(name: string, env: Record<string, string>): Promise<string>
     name,
     env,
     timeoutMs: 60_000,
+    ownProcessGroup: true, // Ctrl-C reaches this script only; stopAll then stops the services in order
     onStderr: (chunk) => {
       appendFileSync(logFile, chunk);
       for (const line of chunk.split("\n"))
@@ -42,12 +43,14 @@ async function start(name: string, env: Record<string, string>): Promise<string>
 
 async function stopAll(): Promise<void> {
   await clearEndpoints();
-  // Front door first, so nothing new arrives while the back ends drain.
-  for (const service of running.reverse()) await service.stop();
+  // Front door first, so nothing new arrives while the back ends drain. The grace outlasts the services' own
+  // drain (LLM_SHUTDOWN_GRACE_MS, 10 s by default): in-flight streams finish and each service exits by itself.
+  for (const service of running.reverse()) await service.stop(15_000);
 }
 
 let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+// SIGHUP too: the services are outside the terminal's process group, so a closed terminal must stop them here.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;

@@ -14,6 +14,11 @@ export interface StartServiceOptions {
   timeoutMs?: number;
   /** Sees every chunk the child writes to stderr (its JSON log lines), e.g. to show them to a person. */
   onStderr?: (chunk: string) => void;
+  /**
+   * Runs the child in its own process group, so a terminal's Ctrl-C (SIGINT to the foreground group) reaches
+   * only the parent, which then stops its services in order (the gateway drains before the back ends stop).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningService {
@@ -35,12 +40,13 @@ const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const STDERR_KEPT = 64 * 1024;
 
 export async function startService(entryFile: string, options: StartServiceOptions = {}): Promise<RunningService> {
-  const { env = {}, name = entryFile, timeoutMs = 20_000, onStderr } = options;
+  const { env = {}, name = entryFile, timeoutMs = 20_000, onStderr, ownProcessGroup = false } = options;
   // cwd at the repository root, so `--import tsx` and relative model paths resolve as under `npm start`.
   const child = spawn(process.execPath, ["--import", "tsx", entryFile], {
     cwd: REPO_ROOT,
     env: { ...process.env, LLM_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: ownProcessGroup,
   });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit); // Never leave an orphan behind if the test run dies.
