@@ -17,9 +17,12 @@ interface Run {
 }
 
 const runs: Run[] = [];
+const servicesSeen: number[] = [];
 afterEach(() => {
-  // A failed test must not leave a pipeline behind: its whole process group goes.
+  // A failed test must not leave a pipeline behind: each process group it started, and the services, which
+  // `npm start` runs in groups of their own.
   for (const { child } of runs.splice(0)) if (child.exitCode === null && child.pid) kill(-child.pid, "SIGKILL");
+  for (const pid of servicesSeen.splice(0)) kill(pid, "SIGKILL");
 });
 
 /** Runs a command in its own process group (as a terminal would), the environment cleared of gateway hints. */
@@ -101,7 +104,9 @@ function servicePids(root: number): Map<string, number> {
 /** Waits until `npm start` has announced every service, then records their processes. */
 async function pipelineUp(start: Run, marker: string): Promise<Map<string, number>> {
   await expect.poll(start.stdout, { timeout: 150_000, interval: 100 }).toContain(marker);
-  return servicePids(start.child.pid as number);
+  const pids = servicePids(start.child.pid as number);
+  servicesSeen.push(...pids.values());
+  return pids;
 }
 
 describe("npm start", () => {
@@ -160,12 +165,24 @@ describe("npm start", () => {
     expect(outOfRange.code).not.toBe(0);
     expect(outOfRange.stderr).toMatch(/invalid_argument: .*temperature must be a number in \[0, 2\], got 3/);
 
-    // Ctrl-C: the terminal signals the whole foreground process group.
+    // Ctrl-C (the terminal signals the whole foreground process group) while a stream is in flight: the
+    // gateway drains it before the back ends stop, so the client still gets every token.
+    const inFlight = run("node_modules/.bin/llm", [
+      "generate",
+      "Once upon a time",
+      "--max-tokens",
+      "64",
+      "--gateway",
+      gateway,
+    ]);
+    await expect.poll(inFlight.stdout, { timeout: 60_000, interval: 20 }).not.toBe("");
     kill(-(start.child.pid as number), "SIGINT");
+    expect((await inFlight.exited).code, inFlight.stderr()).toBe(0);
+    expect(inFlight.stderr()).toMatch(/^\[length; 4 prompt \+ 64 generated tokens; /m);
     // npm re-raises the SIGINT on itself once its script is done; start.ts stops the services meanwhile.
     const { code, signal } = await start.exited;
     expect(code === 0 || signal === "SIGINT", `exit ${code} ${signal}\n${start.stderr()}`).toBe(true);
-    await expect.poll(() => alive(pids.values()), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => alive(pids.values()), { timeout: 30_000 }).toEqual([]);
     await expect.poll(() => existsSync(ENDPOINTS_FILE)).toBe(false);
   }, 240_000);
 });
