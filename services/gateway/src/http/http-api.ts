@@ -159,11 +159,12 @@ async function streamEvents(
     sse.end();
   } catch (err) {
     if (!opened) throw err;
+    const { code, message } = toLlmError(err);
     deps.log({
-      level: "warn",
+      level: code === "cancelled" ? "info" : "warn", // a client going away is routine
       msg: "http stream ended early",
       requestId: request.requestId,
-      err: toLlmError(err).message,
+      err: message,
     });
     sse.fail(errorResponse(err).body);
   }
