@@ -8,12 +8,14 @@ import type {
   ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
+import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { publishCancel } from "./cancellations.js";
 import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
+import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
 import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
 import { ADMISSION_ID, decodeEntry, encodeRequest, FIELD } from "./stream-entries.js";
 import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
@@ -34,11 +36,11 @@ export interface ClusterDispatcherOptions {
   /** Finished and failed jobs BullMQ keeps (for inspection); older ones are removed. */
   keepFinishedJobs: number;
   /**
-   * KV-aware routing: the id of the runner that should take the request (its own queue), or undefined for the
-   * model's shared queue. A routed job its runner has not started by the first idle check (busy or gone), or
-   * whose runner died holding it, moves to the shared queue.
+   * KV-aware routing: a request goes on the own queue of the runner holding the longest prefix of it in memory
+   * (kvAwareRoute), else on the model's shared queue. A routed job its runner has not started by the first idle
+   * check (busy or gone), or whose runner died holding it, moves to the shared queue.
    */
-  route?: (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined>;
+  kvAwareRouting?: boolean;
 }
 
 interface QueuedJob {
@@ -62,13 +64,17 @@ export class ClusterDispatcher {
     private readonly redis: Redis,
     private readonly reader: Redis,
     private readonly hub: TokenStreamHub,
+    private readonly route: RouteRequest | undefined,
   ) {}
 
   static async connect(options: ClusterDispatcherOptions): Promise<ClusterDispatcher> {
     const redis = failFastConnection(options.redisUrl, "gateway");
     const reader = patientConnection(options.redisUrl, "gateway-streams");
     await whenReady(redis);
-    return new ClusterDispatcher(options, redis, reader, new TokenStreamHub(reader, redis));
+    const route = options.kvAwareRouting
+      ? kvAwareRoute(redis, { warn: (msg) => stderrLog({ level: "warn", msg }) })
+      : undefined;
+    return new ClusterDispatcher(options, redis, reader, new TokenStreamHub(reader, redis), route);
   }
 
   /** The models runners have announced. */
@@ -92,7 +98,7 @@ export class ClusterDispatcher {
     let finished = false;
     try {
       const data = jobDataOf(request, call.traceContext);
-      const runnerId = await this.options.route?.(request);
+      const runnerId = await this.route?.(request);
       const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
       const job = await onRedis(() => target.add(JOB_NAME, data));
       const queued: QueuedJob = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };

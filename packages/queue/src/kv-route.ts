@@ -6,10 +6,10 @@ import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { Redis } from "ioredis";
 import { clusterKeys } from "./keys.js";
 
-export function kvAwareRoute(
-  redis: Redis,
-  logger: WarnLogger,
-): (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined> {
+/** The runner whose own queue should take the request; undefined: the model's shared queue. */
+export type RouteRequest = (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined>;
+
+export function kvAwareRoute(redis: Redis, logger: WarnLogger): RouteRequest {
   const routers = new Map<string, KvRouter>();
   return async (request) => {
     let router = routers.get(request.model);

@@ -1,12 +1,13 @@
 // Model runner: the continuous-batching engine over ONNX Runtime, served as llm.v1.ModelRunnerService.
 // Samples in-process by default; LLM_SAMPLER_URL makes it use a remote sampler service instead. With
 // LLM_REDIS_URL set it also works its model's cluster queue (jobs go through the same generation path).
+import { hostname } from "node:os";
 import { readConfig } from "@llm/config";
 import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
 import { servedModel } from "@llm/model-pack";
-import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { connectSharedTier, HotBlockPublisher, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
-import { DispatchWorker } from "@llm/queue";
+import { clusterKeys, DispatchWorker } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { startTelemetry } from "@llm/telemetry/sdk";
@@ -28,7 +29,7 @@ const config = readConfig(process.env, [
   "LLM_PREFIX_CACHE_BYTES",
   "LLM_PREFIX_CACHE_TTL_S",
   "LLM_PREFIX_CACHE_REDIS_DTYPE",
-  "LLM_REDIS_URL",
+  "LLM_RUNNER_ID",
   "LLM_SAMPLER_URL",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
@@ -110,6 +111,7 @@ const server = await startServer({
   services: [registration(ModelRunnerService, service)],
 });
 const info = engine.info();
+const runnerId = config.LLM_RUNNER_ID ?? `${hostname()}-${process.pid}`;
 const worker = config.LLM_REDIS_URL
   ? await DispatchWorker.start({
       redisUrl: config.LLM_REDIS_URL,
@@ -121,8 +123,27 @@ const worker = config.LLM_REDIS_URL
       lifetimes: { streamTtlMs: config.LLM_STREAM_TTL_MS, resumeTtlMs: config.LLM_STREAM_RESUME_TTL_MS },
       run: (request, signal) => runGeneration(request, signal, runner),
       log: stderrLog,
+      runnerId,
     })
   : undefined;
+// KV-aware routing: gateways read which prefix blocks this runner holds in memory, and its load.
+const hotBlocks =
+  worker &&
+  sharedRedis &&
+  new HotBlockPublisher({
+    redis: sharedRedis,
+    keyBase: clusterKeys(model.id).hotBase,
+    runnerId,
+    keyModelId: info.modelId,
+    blockSize: info.blockSize,
+    hotKeys: (limit) => engine.hotPrefixKeys(limit),
+    load: () => {
+      const { running, waiting, maxBatchSize } = engine.info();
+      return { running, waiting, maxBatchSize };
+    },
+    logger,
+  });
+await hotBlocks?.publish();
 stderrLog({
   level: "info",
   msg: "model-runner ready",
@@ -134,8 +155,10 @@ stderrLog({
   maxBatchSize: info.maxBatchSize,
   kvBytesLimit: info.kvBytesLimit,
   prefixCache: info.prefixCache.tier,
+  ...(worker ? { runnerId } : {}),
 });
 installSignalHandlers(async () => {
+  await hotBlocks?.stop(); // gateways stop routing here before the drain
   // In-flight streams and jobs finish first; the worker takes no new job meanwhile.
   await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), worker?.close()]);
   await engine.close();
