@@ -26,6 +26,14 @@ describe("startService", () => {
     expect(service.stderr()).toContain('"msg":"shutting down"');
   });
 
+  it("finds announced addresses by service name; a wait for one never announced ends when the child exits", async () => {
+    const service = await startService(ENTRY, { name: "announcer" });
+    expect(await service.listening("test-tokenizer")).toBe(service.address);
+    const never = service.listening("gateway-http");
+    await service.stop();
+    await expect(never).rejects.toThrow(/announcer: exited before announcing "gateway-http"/);
+  });
+
   it("reports a child that dies before listening, with its stderr", async () => {
     await expect(startService(ENTRY, { name: "bad-port", env: { LLM_PORT: "not-a-port" } })).rejects.toThrow(
       /bad-port: exited \(code 1, signal null\) before listening[\s\S]*--- stderr ---[\s\S]*LLM_PORT="not-a-port": expected an integer/,
