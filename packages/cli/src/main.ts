@@ -44,6 +44,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`llm: ${isLlmError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+    if (isLlmError(err) && err.code === "unavailable") {
+      process.stderr.write("is the gateway running? `npm start` starts the pipeline; --gateway names another\n");
+    }
     process.exit(1);
   },
 );
