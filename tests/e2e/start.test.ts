@@ -184,5 +184,10 @@ describe("npm start", () => {
     expect(code === 0 || signal === "SIGINT", `exit ${code} ${signal}\n${start.stderr()}`).toBe(true);
     await expect.poll(() => alive(pids.values()), { timeout: 30_000 }).toEqual([]);
     await expect.poll(() => existsSync(ENDPOINTS_FILE)).toBe(false);
+
+    // With the pipeline gone the CLI says what to do.
+    const gone = await llm(["hi", "--gateway", gateway]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^llm: unavailable: .*\nis the gateway running\? `npm start` starts the pipeline/m);
   }, 240_000);
 });
