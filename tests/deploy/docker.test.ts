@@ -1,10 +1,10 @@
 // infra/docker/Dockerfile through the dockerfile-utils linter (the one behind VS Code's Docker support; runs
 // offline), the project's image rules, and .dockerignore applied with Docker's matching rules to this tree.
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationSeverity, validate } from "dockerfile-utils";
 import { expect, test } from "vitest";
+import { buildContext, repositoryFiles } from "./build-context.js";
 import { REPO_ROOT, SERVICES } from "./service-config.js";
 
 const DOCKERFILE = readFileSync(join(REPO_ROOT, "infra/docker/Dockerfile"), "utf8");
@@ -80,50 +80,10 @@ test("every base image is pinned to a release; every service has a non-root targ
   expect(DOCKERFILE).toContain("ONNXRUNTIME_NODE_INSTALL=cuda12");
 });
 
-/** Docker's .dockerignore matching: Go path patterns plus `**`, `!` re-includes, last match wins, parents count. */
-function dockerignore(text: string): (path: string) => boolean {
-  const rules = text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith("#"))
-    .map((line) => {
-      const include = line.startsWith("!");
-      const pattern = (include ? line.slice(1) : line).replace(/^\/+/, "");
-      const source = pattern
-        .split("/")
-        .map((part) =>
-          part === "**"
-            ? "(?:.*)"
-            : part
-                .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-                .replace(/\*/g, "[^/]*")
-                .replace(/\?/g, "[^/]"),
-        )
-        .join("/")
-        .replace(/\(\?:\.\*\)\//g, "(?:.*/)?");
-      return { include, regex: new RegExp(`^${source}$`) };
-    });
-  return (path) => {
-    const parts = path.split("/");
-    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-    let excluded = false;
-    for (const rule of rules) {
-      if (prefixes.some((prefix) => rule.regex.test(prefix))) excluded = !rule.include;
-    }
-    return excluded;
-  };
-}
-
 test("the build context leaves out tests, benchmarks, model builds and installs, and keeps what images run", () => {
-  const excluded = dockerignore(readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8"));
-  const tracked = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-  })
-    .split("\n")
-    .filter(Boolean);
+  const tracked = repositoryFiles();
   const local = ["models/tiny/onnx/model.onnx", "node_modules/yaml/package.json", "packages/rpc/node_modules/x.js"];
-  const context = [...tracked, ...local].filter((path) => !excluded(path));
+  const context = buildContext([...tracked, ...local]);
   for (const path of context) {
     expect(path).not.toMatch(/^(tests|bench|models|\.cache|\.git)\/|(^|\/)(test|node_modules)\/|\.test\.ts$/);
   }
