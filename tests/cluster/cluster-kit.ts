@@ -1,0 +1,156 @@
+// Cluster mode for tests: real tokenizer, detokenizer, model-runner and gateway processes on the tiny model,
+// coordinated through a real redis-server.
+import { ensureModel } from "@llm/model-pack";
+import { type GenerateFinal, type GenerateRequestSchema, GenerationService, type MessageInitShape } from "@llm/proto";
+import { clusterKeys } from "@llm/queue";
+import { type CallOptions, createClient, type ServiceClient } from "@llm/rpc";
+import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
+import { Redis } from "ioredis";
+import { expect } from "vitest";
+
+export type Request = MessageInitShape<typeof GenerateRequestSchema>;
+
+export const MODEL = "tiny";
+export const KEYS = clusterKeys(MODEL);
+/** A dead runner's jobs are taken over after about lock + stalled interval: short, so tests stay quick. */
+export const FAST_TAKEOVER = { LLM_QUEUE_LOCK_MS: "1500", LLM_QUEUE_STALLED_INTERVAL_MS: "500" };
+
+export class Cluster {
+  readonly services: RunningService[] = [];
+  readonly runners: RunningService[] = [];
+  gateway!: RunningService;
+  client!: ServiceClient<typeof GenerationService>;
+  private upstreamEnv: Record<string, string> = {};
+  private modelEnv: Record<string, string> = {};
+
+  constructor(
+    readonly redisUrl: string,
+    private readonly env: Record<string, string> = {},
+  ) {}
+
+  /** Tokenizer, detokenizer, `runners` runners and a gateway, all in cluster mode. */
+  async start(runners: number, gatewayEnv: Record<string, string> = {}): Promise<this> {
+    const model = await ensureModel(MODEL);
+    this.modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: MODEL };
+    const [tokenizer, detokenizer] = await this.startAll([
+      ["services/tokenizer/src/main.ts", { name: "tokenizer", env: this.modelEnv, timeoutMs: 60_000 }],
+      ["services/detokenizer/src/main.ts", { name: "detokenizer", env: this.modelEnv, timeoutMs: 60_000 }],
+    ]);
+    this.upstreamEnv = { LLM_TOKENIZER_URL: tokenizer.address, LLM_DETOKENIZER_URL: detokenizer.address };
+    await Promise.all(Array.from({ length: runners }, () => this.addRunner()));
+    await this.startGateway(gatewayEnv);
+    return this;
+  }
+
+  async addRunner(env: Record<string, string> = {}): Promise<RunningService> {
+    const [runner] = await this.startAll([
+      [
+        "services/model-runner/src/main.ts",
+        {
+          name: `model-runner-${this.runners.length}`,
+          env: { ...this.modelEnv, LLM_REDIS_URL: this.redisUrl, ...this.env, ...env },
+          timeoutMs: 60_000,
+        },
+      ],
+    ]);
+    this.runners.push(runner);
+    return runner;
+  }
+
+  async startGateway(env: Record<string, string> = {}): Promise<RunningService> {
+    this.client?.close();
+    [this.gateway] = await this.startAll([
+      [
+        "services/gateway/src/main.ts",
+        {
+          name: "gateway",
+          env: { ...this.upstreamEnv, LLM_REDIS_URL: this.redisUrl, ...this.env, ...env },
+          timeoutMs: 60_000,
+        },
+      ],
+    ]);
+    this.client = createClient(GenerationService, this.gateway.address);
+    return this.gateway;
+  }
+
+  /** Requests each runner finished (from its log). */
+  servedPerRunner(): number[] {
+    return this.runners.map((runner) => runner.stderr().split('"msg":"generate ended"').length - 1);
+  }
+
+  async stop(): Promise<void> {
+    this.client?.close();
+    for (const service of this.services.reverse()) await service.stop(5000);
+  }
+
+  private async startAll(entries: [string, StartServiceOptions][]): Promise<RunningService[]> {
+    const results = await Promise.allSettled(entries.map(([entry, options]) => startService(entry, options)));
+    for (const result of results) if (result.status === "fulfilled") this.services.push(result.value);
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    return results.map((result) => (result as PromiseFulfilledResult<RunningService>).value);
+  }
+}
+
+export interface Streamed {
+  text: string;
+  /** Token index of each delta, in arrival order. */
+  indices: number[];
+  tokenIds: number[];
+  final: GenerateFinal | undefined;
+}
+
+/** Runs Generate to its end; `onDelta` may act mid-stream. */
+export async function stream(
+  client: ServiceClient<typeof GenerationService>,
+  request: Request,
+  options: CallOptions = {},
+  onDelta: (received: Streamed) => void | Promise<void> = () => {},
+): Promise<Streamed> {
+  const out: Streamed = { text: "", indices: [], tokenIds: [], final: undefined };
+  for await (const { event } of client.generate(request, options)) {
+    if (event.case === "delta") {
+      out.text += event.value.text;
+      out.indices.push(event.value.index);
+      out.tokenIds.push(...event.value.tokenIds);
+      await onDelta(out);
+    } else if (event.case === "final") {
+      out.final = event.value;
+    }
+  }
+  return out;
+}
+
+/** With include_token_ids every token has its own delta: indices 0..n-1, each once, in order. */
+export function expectEveryIndexOnce(out: Streamed): void {
+  const n = out.final?.usage?.completionTokens ?? -1;
+  expect(out.tokenIds).toHaveLength(n);
+  expect(out.indices.slice(0, n)).toEqual(Array.from({ length: n }, (_, i) => i));
+}
+
+export function seededRequest(i: number, maxTokens: number): Request {
+  return {
+    model: MODEL,
+    prompt: { case: "text", value: `Request ${i % 20} of the cluster test:` },
+    maxTokens,
+    includeTokenIds: true,
+    sampling: { temperature: 0.9, topP: 0.95, seed: BigInt(1000 + (i % 20)) },
+  };
+}
+
+/** Keys left in Redis under a pattern (SCAN, as an operator would look). */
+export async function keysMatching(redisUrl: string, pattern: string): Promise<string[]> {
+  const redis = new Redis(redisUrl);
+  try {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+    return found;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,82 @@
+// Cluster dispatch: 3 runner processes behind one gateway, all through a real Redis (BullMQ queue, token streams).
+import { isLlmError } from "@llm/errors";
+import { FinishReason } from "@llm/proto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Cluster, expectEveryIndexOnce, KEYS, keysMatching, seededRequest, stream } from "./cluster-kit.js";
+
+const REQUESTS = 200;
+const MAX_TOKENS = 8;
+const KEEP_FINISHED = 10;
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await new Cluster(inject("redisUrl"), { LLM_QUEUE_KEEP_FINISHED: String(KEEP_FINISHED) }).start(3);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("cluster dispatch", () => {
+  it("serves 200 concurrent streams over 3 runners: every one completes, every index once, all runners used", async () => {
+    const before = cluster.servedPerRunner();
+    const deadline = Date.now() + 100_000; // generous: the machine is shared; the point is that all complete
+    const outs = await Promise.all(
+      Array.from({ length: REQUESTS }, (_, i) => stream(cluster.client, seededRequest(i, MAX_TOKENS), { deadline })),
+    );
+    for (const out of outs) {
+      expect(out.final?.finishReason).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
+      expectEveryIndexOnce(out);
+    }
+    // Same prompt and seed give the same text whichever runner and batch served it.
+    for (let i = 20; i < REQUESTS; i++) expect(outs[i].text).toBe(outs[i % 20].text);
+    const served = cluster.servedPerRunner().map((n, r) => n - before[r]);
+    expect(served.reduce((a, b) => a + b)).toBe(REQUESTS);
+    for (const n of served) expect(n).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("leaves no request stream behind, and keeps only the configured number of finished jobs", async () => {
+    await stream(cluster.client, seededRequest(1, 4));
+    expect(await keysMatching(cluster.redisUrl, KEYS.tokens("*"))).toEqual([]);
+    const keys = await keysMatching(cluster.redisUrl, `${KEYS.prefix}:${KEYS.queueName}:*`);
+    const jobs = keys.filter((key) => /:\d+$/.test(key)); // job hashes; the rest is the queue's own bookkeeping
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.length).toBeLessThanOrEqual(2 * KEEP_FINISHED); // completed + failed kept
+  });
+
+  it("a client that goes away frees the runner's slot and deletes its stream", async () => {
+    const controller = new AbortController();
+    const request = { ...seededRequest(3, 900), requestId: "leaves-early" };
+    const out = stream(cluster.client, request, { signal: controller.signal }, (received) => {
+      if (received.indices.length === 3) controller.abort();
+    });
+    await expect(out).rejects.toSatisfy((err) => isLlmError(err) && err.code === "cancelled");
+    await expect
+      .poll(() => keysMatching(cluster.redisUrl, KEYS.tokens("leaves-early")), { timeout: 15_000 })
+      .toEqual([]);
+    // The runner ended it as cancelled long before its 900 tokens.
+    await expect
+      .poll(
+        () => cluster.runners.some((r) => /"requestId":"leaves-early"[^\n]*"finish":"cancelled"/.test(r.stderr())),
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe(true);
+  });
+
+  it("refuses a request id already in flight anywhere in the cluster", async () => {
+    const controller = new AbortController();
+    const first = stream(
+      cluster.client,
+      { ...seededRequest(4, 900), requestId: "twice" },
+      { signal: controller.signal },
+    );
+    await expect.poll(() => keysMatching(cluster.redisUrl, KEYS.tokens("twice"))).toHaveLength(1);
+    await expect(stream(cluster.client, { ...seededRequest(5, 4), requestId: "twice" })).rejects.toSatisfy(
+      (err) => isLlmError(err) && err.code === "invalid_argument" && /already in flight/.test(err.message),
+    );
+    controller.abort();
+    await first.catch(() => {});
+  });
+});

@@ -1,0 +1,150 @@
+// Failures in cluster mode, each with real processes: a runner SIGKILLed mid-stream, a gateway SIGKILLed
+// mid-stream (the client resumes), and redis-server stopped and restarted under load.
+import { isLlmError } from "@llm/errors";
+import { FinishReason } from "@llm/proto";
+import { startRedisServer } from "@llm/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  Cluster,
+  expectEveryIndexOnce,
+  FAST_TAKEOVER,
+  type Request,
+  type Streamed,
+  seededRequest,
+  stream,
+} from "./cluster-kit.js";
+
+const LONG = 300; // tokens: long enough that a kill lands mid-stream
+const clusters: Cluster[] = [];
+const redisServers: { stop(): Promise<void> }[] = [];
+
+afterAll(async () => {
+  for (const cluster of clusters) await cluster.stop();
+  for (const redis of redisServers) await redis.stop();
+});
+
+/** A cluster on its own redis-server (these tests stop and restart it). */
+async function isolatedCluster(runners: number, env: Record<string, string> = {}) {
+  const redis = await startRedisServer();
+  redisServers.push(redis);
+  const cluster = new Cluster(redis.url, { ...FAST_TAKEOVER, ...env });
+  clusters.push(cluster);
+  await cluster.start(runners);
+  return { redis, cluster };
+}
+
+const withId = (request: Request, requestId: string): Request => ({ ...request, requestId });
+
+describe("cluster failover", () => {
+  it("a runner SIGKILLed mid-stream loses nothing: its requests finish elsewhere with the uninterrupted text", async () => {
+    // Two slots per runner and four requests: each runner holds two when the kill comes.
+    const { cluster } = await isolatedCluster(2, { LLM_MAX_BATCH_SIZE: "2" });
+    const requests = [0, 1, 2, 3].map((i) => seededRequest(i, LONG));
+    const deadline = () => Date.now() + 60_000;
+    const reference = await Promise.all(
+      requests.map((r, i) => stream(cluster.client, withId(r, `ref-${i}`), { deadline: deadline() })),
+    );
+    const before = cluster.servedPerRunner();
+    const [victim] = cluster.runners;
+    const started: Streamed[] = [];
+    let killed = false;
+    const outs = await Promise.all(
+      requests.map((r, i) =>
+        stream(cluster.client, withId(r, `run-${i}`), { deadline: deadline() }, (received) => {
+          started[i] = received;
+          if (!killed && started.filter((s) => s && s.indices.length >= 5).length === requests.length) {
+            killed = true;
+            victim.process.kill("SIGKILL");
+          }
+        }),
+      ),
+    );
+    expect(killed).toBe(true);
+    for (const [i, out] of outs.entries()) {
+      expect(out.final?.finishReason).toBe(reference[i].final?.finishReason);
+      expectEveryIndexOnce(out);
+      expect(out.text).toBe(reference[i].text);
+      expect(out.tokenIds).toEqual(reference[i].tokenIds);
+    }
+    // The survivor finished all four: its own two and the two it took over.
+    expect(cluster.servedPerRunner()[1] - before[1]).toBe(4);
+  }, 120_000);
+
+  it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {
+    const { cluster } = await isolatedCluster(1);
+    const request = seededRequest(7, LONG);
+    const reference = await stream(cluster.client, withId(request, "uninterrupted"));
+    let lastIndex = -1;
+    let before = "";
+    const firstGateway = cluster.gateway;
+    await expect(
+      stream(cluster.client, withId(request, "resumable"), {}, (received) => {
+        if (received.indices.length === 10 && firstGateway.process.exitCode === null) {
+          lastIndex = received.indices.at(-1) ?? -1;
+          before = received.text;
+          firstGateway.process.kill("SIGKILL");
+        }
+      }),
+    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "unavailable");
+    expect(lastIndex).toBeGreaterThanOrEqual(9);
+
+    await cluster.startGateway();
+    const rest = await stream(cluster.client, {
+      model: request.model,
+      requestId: "resumable",
+      resumeFromIndex: lastIndex + 1,
+    });
+    expect(rest.indices[0]).toBe(lastIndex + 1);
+    expect(before + rest.text).toBe(reference.text);
+    expect(rest.final?.finishReason).toBe(reference.final?.finishReason);
+    // Nothing to resume once it ended: the gateway deleted the stream after delivering the end.
+    await expect(
+      stream(cluster.client, { model: request.model, requestId: "resumable", resumeFromIndex: 0 }),
+    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "not_found");
+  }, 120_000);
+
+  it("redis-server stopped and restarted mid-load: requests complete or fail UNAVAILABLE, none past its deadline, then it serves again", async () => {
+    const { redis, cluster } = await isolatedCluster(2);
+    const port = Number(new URL(redis.url).port);
+    const DEADLINE_MS = 30_000;
+    const started = Date.now();
+    let streaming = 0;
+    let restarted: Promise<unknown> | undefined;
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        stream(cluster.client, seededRequest(i, 200), { deadline: started + DEADLINE_MS }, (received) => {
+          if (received.indices.length !== 1) return;
+          streaming += 1;
+          if (streaming === 5 && !restarted) {
+            restarted = (async () => {
+              await redis.stop();
+              await new Promise((resolve) => setTimeout(resolve, 1000));
+              redisServers.push(await startRedisServer(port));
+            })();
+          }
+        }).then(
+          (out) => ({ ok: out.final?.finishReason }),
+          (err) => ({ failed: isLlmError(err) ? err.code : String(err), at: Date.now() }),
+        ),
+      ),
+    );
+    await restarted;
+    for (const outcome of outcomes) {
+      if ("ok" in outcome) expect(outcome.ok).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
+      else expect(outcome).toMatchObject({ failed: "unavailable" });
+    }
+    expect(outcomes.some((o) => "failed" in o)).toBe(true); // the outage did hit requests in flight
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 5000);
+
+    // Same processes, no restart: the services reconnect and serve again.
+    await expect
+      .poll(
+        async () => {
+          const out = await stream(cluster.client, seededRequest(99, 8)).catch(() => undefined);
+          return out?.final?.finishReason;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
+  }, 120_000);
+});
