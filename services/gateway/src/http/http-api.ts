@@ -6,6 +6,7 @@ import { checkHealth } from "@llm/rpc";
 import type { ApiKeys } from "../api-keys.js";
 import { type GenerationContext, type GenerationDeps, generate, generateWhole } from "../generation.js";
 import { errorResponse } from "./error-body.js";
+import { inHttpSpan } from "./http-span.js";
 import { readJsonBody } from "./json-body.js";
 import { type Endpoint, type OpenAiRequest, parseOpenAiRequest } from "./openai-request.js";
 import { OpenAiShaper } from "./openai-response.js";
@@ -34,13 +35,22 @@ const OWNER = "llm-serving";
 
 export function createHttpApi(deps: HttpApiDeps): Server {
   return createServer((req, res) => {
-    route(req, res, deps).catch((err: unknown) => {
+    inHttpSpan(req, res, routeName(req), () => route(req, res, deps)).catch((err: unknown) => {
       if (!isLlmError(err)) deps.generation.log({ level: "error", msg: "http handler failed", path: req.url, err });
       if (res.headersSent || res.destroyed) return; // a stream already reported it, or the client is gone
       const { status, headers, body } = errorResponse(err);
       sendJson(res, status, body, headers);
     });
   });
+}
+
+const ROUTES = new Set([...Object.keys(ENDPOINTS), "/v1/models", "/health", "/ready"]);
+
+/** The route a request matched, for its span's name (a path may hold ids; a route names the shape). */
+function routeName(req: IncomingMessage): string {
+  const path = new URL(req.url ?? "/", "http://gateway").pathname;
+  if (ROUTES.has(path)) return path;
+  return path.startsWith("/v1/models/") ? "/v1/models/{model}" : "(unknown)";
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps): Promise<void> {
