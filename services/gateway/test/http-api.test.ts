@@ -337,6 +337,15 @@ describe("API keys", () => {
     expect(await over.json()).toMatchObject({
       error: { type: "rate_limit_error", message: /LLM_API_KEY_MAX_CONCURRENT/ },
     });
+    // The limit holds across both APIs: the same key over gRPC is turned away too.
+    const gateway = createClient(GenerationService, secured.grpc);
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${PLAIN_KEY}`);
+    const overGrpc = await gateway
+      .generateUnary({ request: { prompt: { case: "text", value: "Hello" }, maxTokens: 2 } }, { metadata })
+      .catch((e) => e)
+      .finally(() => gateway.close());
+    expect(overGrpc).toMatchObject({ code: "resource_exhausted", retryAfterMs: 1000 });
     // Another key is not held back by this one's limit.
     expect((await client(secured.url, HASHED_KEY).completions.create(request)).choices).toHaveLength(1);
     long.controller.abort();
