@@ -96,19 +96,20 @@ export class ClusterDispatcher {
     await this.admit(keys, key, admitted);
     const watch = this.hub.watch(key);
     let finished = false;
+    let queued: QueuedJob | undefined;
     try {
       const data = jobDataOf(request, call.traceContext);
       const runnerId = await this.route?.(request);
       const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
       const job = await onRedis(() => target.add(JOB_NAME, data));
-      const queued: QueuedJob = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };
+      queued = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };
       for await (const event of this.events(watch, key, call.signal, queued)) {
         finished ||= event.event.case === "final";
         yield event;
       }
     } finally {
       watch.close();
-      await this.end(keys, key, request.requestId, finished);
+      await this.end(keys, key, request.requestId, finished, queued);
     }
   }
 
@@ -264,11 +265,22 @@ export class ClusterDispatcher {
     Object.assign(job, { queue: fallback.queue, id: moved.id, fallback: undefined });
   }
 
-  /** Deletes the stream (its job then stops at its next write) and tells a runner running it to stop now. */
-  private async end(keys: ClusterKeys, key: string, requestId: string, finished: boolean): Promise<void> {
+  /**
+   * Deletes the stream (its job then stops at its next write) and, for a request ended early, takes a job still
+   * waiting off its queue (so it holds no place in the bound) and tells a runner running it to stop now.
+   */
+  private async end(
+    keys: ClusterKeys,
+    key: string,
+    requestId: string,
+    finished: boolean,
+    job?: QueuedJob,
+  ): Promise<void> {
     try {
       await this.redis.del(key);
-      if (!finished) await publishCancel(this.redis, keys.cancelChannel, requestId);
+      if (finished) return;
+      if (job?.id !== undefined) await job.queue.remove(job.id); // 0 when a runner holds it: the cancel stops it
+      await publishCancel(this.redis, keys.cancelChannel, requestId);
     } catch {
       // Redis is down: the stream expires by itself, and the runner stops when its writes fail.
     }
