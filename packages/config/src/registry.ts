@@ -167,7 +167,7 @@ export const REGISTRY = {
     60_000,
   ),
   LLM_KV_AWARE_ROUTING: variable(
-    "Route each request to the runner holding its longest cached prefix (cluster mode); false: least loaded only.",
+    "Route each request to the runner holding its longest cached prefix (cluster mode); false: every request goes on the model's shared queue.",
     bool,
     true,
   ),

@@ -28,6 +28,7 @@ const config = readConfig(process.env, [
   "LLM_QUEUE_RETRY_AFTER_MS",
   "LLM_QUEUE_KEEP_FINISHED",
   "LLM_STREAM_TTL_MS",
+  "LLM_KV_AWARE_ROUTING",
   "LLM_HTTP_PORT",
   "LLM_HTTP_MAX_BODY_BYTES",
   "LLM_HTTP_REQUEST_TIMEOUT_MS",
@@ -109,6 +110,7 @@ async function dispatchMode() {
       retryAfterMs: config.LLM_QUEUE_RETRY_AFTER_MS,
       streamTtlMs: config.LLM_STREAM_TTL_MS,
       keepFinishedJobs: config.LLM_QUEUE_KEEP_FINISHED,
+      kvAwareRouting: config.LLM_KV_AWARE_ROUTING,
     });
     return {
       dispatch: clusterDispatch(cluster),
