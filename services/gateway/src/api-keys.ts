@@ -5,8 +5,13 @@ import { LlmError } from "@llm/errors";
 /** Who sent a request: a key's short fingerprint (safe to log), or "local" when keys are off. */
 export interface Caller {
   readonly id: string;
-  /** Takes one of the caller's concurrency slots; the returned function gives it back (call it once). */
-  acquire(): () => void;
+  /**
+   * Takes one of the caller's concurrency slots for a request (its id, when known, is recorded as the caller's);
+   * the returned function gives it back (call it once).
+   */
+  acquire(requestId?: string): () => void;
+  /** Whether a Cancel from this caller may name `requestId`: not while another key's request holds that id. */
+  mayCancel(requestId: string): boolean;
 }
 
 const SHA256_ENTRY = /^sha256:([0-9a-f]{64})$/i;
@@ -17,7 +22,9 @@ export class ApiKeys {
   /** Hex SHA-256 digest of each accepted key: plain keys are hashed at startup, so only digests stay in memory. */
   private readonly digests: ReadonlySet<string>;
   private readonly inFlight = new Map<string, number>();
-  private readonly local: Caller = { id: "local", acquire: () => () => {} };
+  /** Request id → the caller id that started it, while it runs. */
+  private readonly owners = new Map<string, string>();
+  private readonly local: Caller = { id: "local", acquire: () => () => {}, mayCancel: () => true };
 
   /** `entries`: LLM_API_KEYS (undefined or empty: authentication off); `maxConcurrent`: per key. */
   constructor(
@@ -43,10 +50,14 @@ export class ApiKeys {
     const digest = sha256(key);
     if (!this.digests.has(digest)) throw new LlmError("unauthenticated", "invalid API key");
     const id = `key-${digest.slice(0, 12)}`;
-    return { id, acquire: () => this.acquire(id) };
+    return {
+      id,
+      acquire: (requestId) => this.acquire(id, requestId),
+      mayCancel: (requestId) => (this.owners.get(requestId) ?? id) === id,
+    };
   }
 
-  private acquire(id: string): () => void {
+  private acquire(id: string, requestId = ""): () => void {
     const count = this.inFlight.get(id) ?? 0;
     if (count >= this.maxConcurrent) {
       throw new LlmError(
@@ -56,10 +67,14 @@ export class ApiKeys {
       );
     }
     this.inFlight.set(id, count + 1);
+    // An id already running keeps its owner (the generation itself refuses the duplicate).
+    const owned = requestId !== "" && !this.owners.has(requestId);
+    if (owned) this.owners.set(requestId, id);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      if (owned) this.owners.delete(requestId);
       const left = (this.inFlight.get(id) ?? 1) - 1;
       if (left === 0) this.inFlight.delete(id);
       else this.inFlight.set(id, left);

@@ -9,7 +9,7 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
   const authenticate = (ctx: CallContext) => keys.authenticate(ctx.metadata.get("authorization")[0]?.toString());
   return {
     async *generate(request, ctx) {
-      const release = authenticate(ctx).acquire();
+      const release = authenticate(ctx).acquire(request.requestId);
       try {
         yield* generate(request, ctx, deps);
       } finally {
@@ -18,7 +18,7 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
     },
 
     async generateUnary({ request }, ctx) {
-      const release = authenticate(ctx).acquire();
+      const release = authenticate(ctx).acquire(request?.requestId);
       try {
         if (request === undefined) {
           throw new LlmError(
@@ -37,7 +37,7 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
     },
 
     async cancel({ requestId }, ctx) {
-      authenticate(ctx);
+      const caller = authenticate(ctx);
       if (requestId === "") {
         throw new LlmError(
           "invalid_argument",
@@ -47,7 +47,8 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
           },
         );
       }
-      return { found: deps.inflight.cancel(requestId) };
+      // Another key's request is answered as if absent: ids are not a way to probe or stop other tenants' work.
+      return { found: caller.mayCancel(requestId) && deps.inflight.cancel(requestId) };
     },
 
     async listModels(_request, ctx) {

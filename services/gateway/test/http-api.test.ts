@@ -326,6 +326,31 @@ describe("API keys", () => {
     }
   });
 
+  it("a gRPC Cancel naming an HTTP request's X-Request-Id stops it only for the key that started it", async () => {
+    const response = await post(
+      `${secured.url}/v1/completions`,
+      { ...request, max_tokens: LONG, stream: true },
+      { authorization: `Bearer ${PLAIN_KEY}` },
+    );
+    const requestId = response.headers.get("x-request-id") as string;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const gateway = createClient(GenerationService, secured.grpc);
+    const as = (key: string) => {
+      const metadata = new Metadata();
+      metadata.set("authorization", `Bearer ${key}`);
+      return { metadata };
+    };
+    try {
+      expect(await gateway.cancel({ requestId }, as(HASHED_KEY))).toMatchObject({ found: false });
+      expect(await gateway.cancel({ requestId }, as(PLAIN_KEY))).toMatchObject({ found: true });
+    } finally {
+      gateway.close();
+    }
+    const chunks = sseEvents(await response.text());
+    expect(chunks.at(-1)).toBe("[DONE]");
+    expect(JSON.parse(chunks.at(-2) as string).choices[0].finish_reason).toBe("cancelled");
+  });
+
   it("429 with Retry-After past a key's concurrency limit; the key's slot returns when its request ends", async () => {
     const holder = client(secured.url, PLAIN_KEY);
     const long = await holder.completions.create({ ...request, max_tokens: LONG, stream: true });

@@ -103,7 +103,7 @@ async function serveGeneration(
   const parsed = parseOpenAiRequest(endpoint, body, requestId);
   const model = await deps.generation.models.resolve(parsed.request.model);
   parsed.request.model = model.id;
-  const release = caller.acquire();
+  const release = caller.acquire(requestId);
   try {
     // The client going away (mid-stream or while waiting for a whole answer) cancels the generation at the runner.
     const gone = new AbortController();
