@@ -118,6 +118,7 @@ async function run(kvAwareRouting: boolean) {
     ttftMsMean: ttft.reduce((a, b) => a + b, 0) / ttft.length,
     ttftMsP50: sorted[Math.floor(sorted.length / 2)],
     wallMs,
+    ttftMsAll: ttft.map(Math.round),
   };
 }
 
