@@ -179,29 +179,33 @@ export class ClusterDispatcher {
     return entry;
   }
 
-  /** The queue bound, then the stream's admission entry (which also makes the request id unique). */
+  /**
+   * The queue bound and the stream's admission entry (which also makes the request id unique), in one round trip;
+   * a request over the bound takes its entry back.
+   */
   private async admit(keys: ClusterKeys, key: string, admitted: GenerateRequest): Promise<void> {
     const { maxWaiting, retryAfterMs, streamTtlMs } = this.options;
-    const waiting = await onRedis(() => this.redis.llen(keys.waitingList));
-    if (waiting >= maxWaiting) {
-      throw new LlmError(
-        "resource_exhausted",
-        `${waiting} requests are already waiting for model "${admitted.model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
-        { retryAfterMs, details: { waiting, limit: maxWaiting } },
-      );
-    }
-    const [[added]] = (await onRedis(() =>
+    const [[, waiting], [added]] = (await onRedis(() =>
       this.redis
         .multi()
+        .llen(keys.waitingList)
         .xadd(key, ADMISSION_ID, FIELD.request, encodeRequest(admitted))
         .pexpire(key, streamTtlMs)
         .exec(),
-    )) as [[Error | null, unknown]];
+    )) as [[Error | null, number], [Error | null, unknown]];
     if (added) {
       throw new LlmError(
         "invalid_argument",
         `request_id "${admitted.requestId}" is already in flight in the cluster; choose a unique id, or leave it empty`,
         { details: { field: "request_id" } },
+      );
+    }
+    if (waiting >= maxWaiting) {
+      await this.redis.del(key).catch(() => {}); // else it expires by itself
+      throw new LlmError(
+        "resource_exhausted",
+        `${waiting} requests are already waiting for model "${admitted.model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
+        { retryAfterMs, details: { waiting, limit: maxWaiting } },
       );
     }
   }

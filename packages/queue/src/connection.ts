@@ -16,7 +16,6 @@ export function failFastConnection(url: string, name: string): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: reconnect,
-    enableAutoPipelining: true,
   });
   redis.on("error", () => {}); // reported through the commands that fail; the socket reconnects by itself
   return redis;

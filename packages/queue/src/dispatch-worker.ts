@@ -72,24 +72,36 @@ export class DispatchWorker {
 
     const processJob = async (job: Job<DispatchJobData>) => {
       const request = runnerRequestOf(job.data);
-      const output = await writer.open(keys.tokens(request.requestId), request.maxTokens);
-      if (!output) return; // ended, expired, or finished by a runner that died before completing the job
       const cancel = cancels.track(request.requestId);
-      output.onGone((reason) =>
-        cancel.abort(
-          reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
-        ),
-      );
+      // A first run writes from index 0 at once. A takeover asks the stream where the dead runner stopped, while
+      // the engine starts the request; nothing is written before it answers. Undefined: ended, expired, or
+      // finished by a runner that died before completing the job, so the generation is cancelled at once.
+      const key = keys.tokens(request.requestId);
+      const takeover = job.attemptsStarted > 1 || job.stalledCounter > 0;
+      const opened = takeover
+        ? writer.open(key, request.maxTokens)
+        : Promise.resolve(writer.fresh(key, request.maxTokens));
+      const opening = opened.then((output) => {
+        if (!output) cancel.abort(new LlmError("cancelled", "the request ended before this runner started it"));
+        output?.onGone((reason) =>
+          cancel.abort(
+            reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
+          ),
+        );
+        return output;
+      });
+      opening.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
       try {
         for await (const init of options.run(request, cancel.signal, job.data.traceContext)) {
-          output.append(eventOf(init));
+          (await opening)?.append(eventOf(init));
         }
       } catch (err) {
-        output.fail(toLlmError(err));
+        cancel.abort(err);
+        (await opening.catch(() => undefined))?.fail(toLlmError(err));
       } finally {
         cancel.release();
       }
-      await output.flushed();
+      await (await opening)?.flushed();
     };
     const workerOn = (queueName: string, connection: Redis) => {
       const worker = new Worker<DispatchJobData>(queueName, processJob, {

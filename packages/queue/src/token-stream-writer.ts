@@ -22,7 +22,17 @@ export class TokenStreamWriter {
   ) {}
 
   /**
-   * Opens `key` for a job. Resolves to undefined when there is nothing to do: the stream is gone (request
+   * Opens `key` for a job's first run, without a round trip: it writes from index 0, and a stream that is gone
+   * shows at the first write. The lifetime is refreshed on the way (the job may have waited long).
+   */
+  fresh(key: string, maxTokens: number): RequestOutput {
+    const output = new RequestOutput(this.redis, key, maxTokens + EXTRA_ENTRIES, 0, this.lifetimes.resumeTtlMs);
+    this.redis.pexpire(key, this.lifetimes.streamTtlMs).catch(() => {});
+    return output;
+  }
+
+  /**
+   * Opens `key` for a job taken over from a runner that died. Resolves to undefined when there is nothing to do: the stream is gone (request
    * ended or expired) or already holds its final event (the previous runner died after writing it).
    */
   async open(key: string, maxTokens: number): Promise<RequestOutput | undefined> {
