@@ -72,6 +72,10 @@ export class Engine<P> {
   private joining: Sequence<P>[] = [];
   private kvReserved = 0;
   private looping = false;
+  /** Admissions whose sampler open and prefix lookup are in flight: a Redis lookup must not stall the batch. */
+  private readonly starting = new Set<Promise<void>>();
+  /** Ends an idle wait for `starting` early: a new request or a cancel needs the loop now. */
+  private wakeUp: (() => void) | undefined;
   private idle: Promise<void> = Promise.resolve();
   private closed = false;
   private steps = 0;
@@ -138,6 +142,7 @@ export class Engine<P> {
     if (seq === undefined || seq.state === "done") return false;
     if (seq.state === "waiting") this.finish(seq, "cancelled");
     else seq.cancelRequested = true; // retired at the next step boundary
+    this.wakeUp?.();
     return true;
   }
 
@@ -202,6 +207,7 @@ export class Engine<P> {
   // --- the loop ---
 
   private kick(): void {
+    this.wakeUp?.();
     if (this.looping) return;
     this.looping = true;
     this.idle = this.runLoop();
@@ -227,6 +233,9 @@ export class Engine<P> {
     const record = new StepRecord();
     for (const seq of [...this.active.values()]) if (seq.cancelRequested) this.finish(seq, "cancelled");
     await this.admit();
+    if (this.starting.size > 0 && this.batch.size === 0 && this.joining.length === 0) {
+      if (!this.prefilling.some((seq) => seq.kv !== undefined)) await this.untilStartedOrWoken();
+    }
     const produced = await this.prefillChunks(record);
     // A joiner cancelled since its prefill ended is already done: it must not enter the batch.
     this.batch.update(this.joining.filter((seq) => seq.state === "decode"));
@@ -254,6 +263,7 @@ export class Engine<P> {
   }
 
   private async admit(): Promise<void> {
+    const launched: Promise<void>[] = [];
     while (this.waiting.length > 0 && this.active.size - this.waiting.length < this.options.maxBatchSize) {
       const seq = this.waiting[0];
       if (this.kvReserved + seq.kvReservation > this.options.kvCacheBytes) return; // wait for room, in order
@@ -262,23 +272,42 @@ export class Engine<P> {
       seq.state = "prefill";
       seq.admittedAt = performance.now();
       this.prefilling.push(seq);
-      try {
-        await this.start(seq);
-      } catch (error) {
-        this.fail(seq, error);
-      }
+      const started: Promise<void> = this.start(seq)
+        .catch((error: unknown) => this.fail(seq, error))
+        .finally(() => this.starting.delete(started));
+      this.starting.add(started);
+      launched.push(started);
     }
+    // In-process opens and memory-tier lookups settle within a turn of the event loop, so they still prefill in
+    // this step; slower ones (a Redis lookup, a remote sampler) join a later step while the batch runs on.
+    if (launched.length > 0) {
+      await Promise.race([Promise.all(launched), new Promise((resolve) => setImmediate(resolve))]);
+    }
+  }
+
+  /** Nothing can be computed until an admission's lookup lands: wait for it (or a new request / cancel). */
+  private async untilStartedOrWoken(): Promise<void> {
+    const woken = new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    });
+    await Promise.race([...this.starting, woken]);
+    this.wakeUp = undefined;
   }
 
   /** Opens the sampler state and reuses the longest cached prefix of the prompt. */
   private async start(seq: Sequence<P>): Promise<void> {
     const { promptIds, sampling, cacheSalt } = seq.request;
     await this.options.sampler.open(seq.id, sampling, promptIds);
+    if (ended(seq)) {
+      this.options.sampler.close(seq.id); // cancelled while opening: finish() found nothing to close
+      return;
+    }
     seq.samplerOpen = true;
     seq.blockKeys = this.prefixCache.keys(promptIds, cacheSalt);
     // At least the last prompt token is always computed: its logits give the first output token.
     const reusable = Math.floor((promptIds.length - 1) / this.prefixCache.blockSize);
     const match = await this.prefixCache.lookup(seq.blockKeys.slice(0, reusable));
+    if (ended(seq)) return; // cancelled while looking up
     seq.kv =
       match.blocks.length > 0
         ? fromBlocks(this.shape, match.blocks, this.prefixCache.blockSize)
@@ -433,4 +462,9 @@ export class Engine<P> {
     });
     seq.stream.end();
   }
+}
+
+/** A check TypeScript does not narrow away across awaits: the sequence may end while `start` waits. */
+function ended<P>(seq: Sequence<P>): boolean {
+  return seq.state === "done";
 }

@@ -104,7 +104,7 @@ describe("shared prefix cache (runner processes, one Redis)", () => {
   });
 
   it("never gives one tenant's blocks to another: same prompt, other salt -> miss", async () => {
-    const prompt = promptOf(PROMPT_TOKENS, 22);
+    const prompt = promptOf(PROMPT_TOKENS, 1000 + Math.floor(Math.random() * 1e6)); // unsalted blocks outlive runs
     const owner = await generate(runnerA, prompt, tenant);
     await stored(prompt, tenant);
     const before = await sharedHits(runnerB);
@@ -162,6 +162,8 @@ describe("a runner whose Redis goes away", () => {
           await generate(client, promptOf(PROMPT_TOKENS, 40 + Math.floor(Math.random() * 1e6)), tenant);
           return ((await client.info({})).prefixCache?.sharedWrittenBlocks ?? 0n) > writtenBefore;
         }, 15_000);
+        clients.pop()?.close();
+        await runners.pop()?.stop(); // while its Redis is up: its queue worker's shutdown goes through Redis
       } finally {
         await back.stop();
       }
