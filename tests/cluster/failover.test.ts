@@ -14,7 +14,7 @@ import {
   stream,
 } from "./cluster-kit.js";
 
-const LONG = 300; // tokens: long enough that a kill lands mid-stream
+const LONG = 120; // tokens: long enough that a kill lands mid-stream
 const clusters: Cluster[] = [];
 const redisServers: { stop(): Promise<void> }[] = [];
 
