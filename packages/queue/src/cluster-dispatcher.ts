@@ -54,6 +54,8 @@ export interface DispatchCall {
   /** Aborting ends the request: the job is cancelled and its stream deleted. */
   signal: AbortSignal;
   traceContext?: Record<string, string>;
+  /** The gateway made the request id (so no other request has it): admission and job go out together. */
+  freshId?: boolean;
 }
 
 export class ClusterDispatcher {
@@ -93,15 +95,28 @@ export class ClusterDispatcher {
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
     const { keys, queue } = this.queueOf(request.model);
     const key = keys.tokens(request.requestId);
-    await this.admit(keys, key, admitted);
+    const data = jobDataOf(request, call.traceContext);
+    const runnerId = await this.route?.(request);
+    const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
+    // One connection runs commands in order, so the stream exists before any runner can see the job. A client's
+    // id may be in flight already, so its job waits for the admission's answer (it must never run on another
+    // request's stream); a gateway-made id is unique, so admission and job go out in one round trip.
+    const admitting = this.admit(keys, key, admitted);
+    if (!call.freshId) await admitting;
+    const adding = onRedis(() => target.add(JOB_NAME, data));
+    adding.catch(() => {}); // awaited below
+    try {
+      await admitting;
+    } catch (err) {
+      // Refused (queue full): take the job back; a runner that took it already finds no stream and stops.
+      adding.then((job) => (job.id === undefined ? 0 : target.remove(job.id))).catch(() => {});
+      throw err;
+    }
     const watch = this.hub.watch(key);
     let finished = false;
     let queued: QueuedJob | undefined;
     try {
-      const data = jobDataOf(request, call.traceContext);
-      const runnerId = await this.route?.(request);
-      const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
-      const job = await onRedis(() => target.add(JOB_NAME, data));
+      const job = await adding;
       queued = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };
       for await (const event of this.events(watch, key, call.signal, queued)) {
         finished ||= event.event.case === "final";

@@ -12,7 +12,11 @@ import type { ClusterDispatcher } from "@llm/queue";
 import type { CallOptions, ServiceClient } from "@llm/rpc";
 
 /** The call's options; the signal ends the request wherever it runs. */
-export type DispatchCall = CallOptions & { signal: AbortSignal };
+export type DispatchCall = CallOptions & {
+  signal: AbortSignal;
+  /** The gateway made the request id, so no other request has it (cluster mode skips a round trip). */
+  freshId?: boolean;
+};
 
 export interface Dispatch {
   /** The runner's events for `request`; `admitted` is the client's request (seed fixed), kept for a resume. */

@@ -79,6 +79,7 @@ export async function* generate(
   const call: DispatchCall = {
     signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
     deadline: ctx.deadline,
+    freshId: request.requestId === "",
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";
