@@ -10,6 +10,7 @@ import type {
 } from "@llm/proto";
 import type { ClusterDispatcher } from "@llm/queue";
 import type { CallOptions, ServiceClient } from "@llm/rpc";
+import { injectContext } from "@llm/telemetry";
 
 /** The call's options; the signal ends the request wherever it runs. */
 export type DispatchCall = CallOptions & {
@@ -48,7 +49,9 @@ export function localDispatch(runner: ServiceClient<typeof ModelRunnerService>):
 
 export function clusterDispatch(dispatcher: ClusterDispatcher): Dispatch {
   return {
-    generate: (request, admitted, call) => dispatcher.generate(request, admitted, call),
+    // The job carries the request's trace context, so the runner's spans join the gateway's trace.
+    generate: (request, admitted, call) =>
+      dispatcher.generate(request, admitted, { ...call, traceContext: injectContext() }),
     resume: (model, requestId, call) => dispatcher.resume(model, requestId, call),
   };
 }

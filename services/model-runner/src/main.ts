@@ -12,6 +12,7 @@ import { installSignalHandlers, registration, startServer, stderrLog } from "@ll
 import { Sampler } from "@llm/sampling";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
+import { inJobTrace } from "./job-trace.js";
 import { RecentRequests } from "./recent-requests.js";
 import { RemoteSampler } from "./remote-sampler.js";
 import { modelRunnerService, runGeneration } from "./runner-service.js";
@@ -121,7 +122,7 @@ const worker = config.LLM_REDIS_URL
       stalledIntervalMs: config.LLM_QUEUE_STALLED_INTERVAL_MS,
       maxStalled: config.LLM_QUEUE_MAX_STALLED,
       lifetimes: { streamTtlMs: config.LLM_STREAM_TTL_MS, resumeTtlMs: config.LLM_STREAM_RESUME_TTL_MS },
-      run: (request, signal) => runGeneration(request, signal, runner),
+      run: (request, signal, traceContext) => inJobTrace(traceContext, runGeneration(request, signal, runner)),
       log: stderrLog,
       runnerId,
     })

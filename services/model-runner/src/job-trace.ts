@@ -1,0 +1,18 @@
+// A cluster-mode job continues the trace of the gateway request that queued it: the W3C context travels in the
+// job data, and the generation's events are pulled inside it (so the runner's request span is its child).
+import { extractContext, type TraceCarrier } from "@llm/telemetry";
+import { context } from "@opentelemetry/api";
+
+export async function* inJobTrace<T>(carrier: TraceCarrier, events: AsyncIterable<T>): AsyncGenerator<T> {
+  const parent = extractContext(carrier);
+  const iterator = events[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await context.with(parent, () => iterator.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
