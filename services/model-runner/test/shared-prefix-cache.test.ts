@@ -12,6 +12,9 @@ import { collect, eventually, GREEDY, promptOf, RUNNER, tinyModelDir } from "./h
 
 type Client = ServiceClient<typeof ModelRunnerService>;
 const TTL_S = 120;
+// With LLM_REDIS_URL a runner also works its model's cluster queue: an id of its own keeps these runners off
+// the queue other test files use on the same Redis.
+const MODEL = `tiny-prefix-${randomUUID().slice(0, 8)}`;
 const PROMPT_TOKENS = 80; // 5 full blocks; 4 are reusable (the last prompt token is always recomputed)
 const REUSED = 64;
 
@@ -24,7 +27,7 @@ async function startRunner(redisUrl: string, env: Record<string, string> = {}): 
     name: "model-runner",
     env: {
       LLM_MODEL_DIR: await tinyModelDir(),
-      LLM_MODEL_ID: "tiny",
+      LLM_MODEL_ID: MODEL,
       LLM_REDIS_URL: redisUrl,
       LLM_PREFIX_CACHE_TTL_S: String(TTL_S),
       ...env,
@@ -41,7 +44,7 @@ const generate = (client: Client, promptTokenIds: number[], cacheSalt: string, l
   collect(
     client.generate({
       requestId: randomUUID(),
-      model: "tiny",
+      model: MODEL,
       promptTokenIds,
       maxTokens: 12,
       sampling: { ...GREEDY, logprobs },
@@ -54,6 +57,7 @@ const sharedHits = async (client: Client) => (await client.info({})).prefixCache
 
 /** Redis keys of the prompt's blocks once the runner's background write has landed. */
 async function stored(prompt: number[], cacheSalt: string): Promise<string[]> {
+  // Block keys name the model folder ("tiny"), whatever id the runner serves it under.
   const keys = blockKeys(prompt, { modelId: "tiny", cacheSalt }).map((key) => `llm:kv:${key}`);
   await eventually(async () => (await redis.exists(...keys)) === keys.length, 5000);
   return keys;
