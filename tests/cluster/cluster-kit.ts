@@ -18,6 +18,7 @@ export const FAST_TAKEOVER = { LLM_QUEUE_LOCK_MS: "1500", LLM_QUEUE_STALLED_INTE
 export class Cluster {
   readonly services: RunningService[] = [];
   readonly runners: RunningService[] = [];
+  private readonly endedLines: string[][] = [];
   gateway!: RunningService;
   client!: ServiceClient<typeof GenerationService>;
   private upstreamEnv: Record<string, string> = {};
@@ -43,6 +44,14 @@ export class Cluster {
   }
 
   async addRunner(env: Record<string, string> = {}): Promise<RunningService> {
+    // Every "generate ended" line, kept whole (the launcher keeps only the tail of a chatty child's stderr).
+    const ended: string[] = [];
+    let partial = "";
+    const onStderr = (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      ended.push(...lines.filter((line) => line.includes('"msg":"generate ended"')));
+    };
     const [runner] = await this.startAll([
       [
         "services/model-runner/src/main.ts",
@@ -50,10 +59,12 @@ export class Cluster {
           name: `model-runner-${this.runners.length}`,
           env: { ...this.modelEnv, LLM_REDIS_URL: this.redisUrl, ...this.env, ...env },
           timeoutMs: 60_000,
+          onStderr,
         },
       ],
     ]);
     this.runners.push(runner);
+    this.endedLines.push(ended); // same index as its runner
     return runner;
   }
 
@@ -75,7 +86,14 @@ export class Cluster {
 
   /** Requests each runner finished (from its log). */
   servedPerRunner(): number[] {
-    return this.runners.map((runner) => runner.stderr().split('"msg":"generate ended"').length - 1);
+    return this.endedLines.map((lines) => lines.length);
+  }
+
+  /** Whether some runner logged the end of `requestId` with this finish reason. */
+  runnerEnded(requestId: string, finish: string): boolean {
+    return this.endedLines.some((lines) =>
+      lines.some((line) => line.includes(`"requestId":"${requestId}"`) && line.includes(`"finish":"${finish}"`)),
+    );
   }
 
   async stop(): Promise<void> {

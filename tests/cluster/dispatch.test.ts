@@ -1,20 +1,25 @@
 // Cluster dispatch: 3 runner processes behind one gateway, all through a real Redis (BullMQ queue, token streams).
 import { isLlmError } from "@llm/errors";
 import { FinishReason } from "@llm/proto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startRedisServer } from "@llm/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, expectEveryIndexOnce, KEYS, keysMatching, seededRequest, stream } from "./cluster-kit.js";
 
 const REQUESTS = 200;
 const MAX_TOKENS = 8;
 const KEEP_FINISHED = 10;
 let cluster: Cluster;
+let redis: Awaited<ReturnType<typeof startRedisServer>>;
 
+// Its own redis-server: runners of other test files on a shared Redis would work the same model's queue.
 beforeAll(async () => {
-  cluster = await new Cluster(inject("redisUrl"), { LLM_QUEUE_KEEP_FINISHED: String(KEEP_FINISHED) }).start(3);
+  redis = await startRedisServer();
+  cluster = await new Cluster(redis.url, { LLM_QUEUE_KEEP_FINISHED: String(KEEP_FINISHED) }).start(3);
 }, 120_000);
 
 afterAll(async () => {
   await cluster?.stop();
+  await redis?.stop();
 });
 
 describe("cluster dispatch", () => {
@@ -56,13 +61,23 @@ describe("cluster dispatch", () => {
       .toEqual([]);
     // The runner ended it as cancelled long before its 900 tokens.
     await expect
-      .poll(
-        () => cluster.runners.some((r) => /"requestId":"leaves-early"[^\n]*"finish":"cancelled"/.test(r.stderr())),
-        {
-          timeout: 15_000,
-        },
-      )
+      .poll(() => cluster.runnerEnded("leaves-early", "cancelled"), {
+        timeout: 15_000,
+      })
       .toBe(true);
+  });
+
+  it("a deadline that passes ends the request with DEADLINE_EXCEEDED and frees the runner's slot", async () => {
+    const request = { ...seededRequest(6, 900), requestId: "too-slow" };
+    await expect(stream(cluster.client, request, { deadline: Date.now() + 1500 })).rejects.toSatisfy(
+      (err) => isLlmError(err) && err.code === "deadline_exceeded",
+    );
+    await expect
+      .poll(() => cluster.runnerEnded("too-slow", "cancelled"), {
+        timeout: 15_000,
+      })
+      .toBe(true);
+    expect(await keysMatching(cluster.redisUrl, KEYS.tokens("too-slow"))).toEqual([]);
   });
 
   it("refuses a request id already in flight anywhere in the cluster", async () => {
