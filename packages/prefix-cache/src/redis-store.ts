@@ -1,7 +1,7 @@
 // The shared tier: block values in Redis under their chained keys, with a TTL, so every runner reuses
 // blocks any runner computed. It never fails a request: a Redis error is a miss (or a dropped write)
 // with a rate-limited warning, and the caller goes on computing the prefix itself.
-import { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
 import type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
 
@@ -10,7 +10,8 @@ export interface WarnLogger {
 }
 
 export interface RedisBlockStoreOptions {
-  redis: Redis;
+  /** A standalone client or a Redis Cluster one: every command names one key, so blocks spread over the slots. */
+  redis: Redis | Cluster;
   ttlSeconds: number;
   /** How values are stored; float16 halves the bytes moved (reads always accept both). Default float32. */
   dtype?: BlockDtype;
@@ -35,7 +36,7 @@ export function connectSharedTier(url: string, logger: WarnLogger): Redis {
 }
 
 export class RedisBlockStore implements BlockStore {
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly ttlSeconds: number;
   private readonly dtype: BlockDtype;
   private readonly keyPrefix: string;
@@ -63,15 +64,16 @@ export class RedisBlockStore implements BlockStore {
     if (keys.length === 0) return [];
     try {
       // First which keys exist (small replies), then the values of the leading run only: a gap would make
-      // every later block useless, so their megabytes are never moved.
-      const exists = await this.run(this.redis.pipeline(keys.map((key) => ["exists", this.redisKey(key)])));
+      // every later block useless, so their megabytes are never moved. Commands are all sent before any reply
+      // is awaited (pipelined on each connection; a Cluster client sends each to its key's node).
+      const exists = await Promise.all(keys.map((key) => this.redis.exists(this.redisKey(key))));
       let length = exists.findIndex((count) => count !== 1);
       if (length < 0) length = keys.length;
       if (length === 0) return [];
       // GETEX refreshes the TTL of blocks in use.
-      const pipeline = this.redis.pipeline();
-      for (const key of keys.slice(0, length)) pipeline.getexBuffer(this.redisKey(key), "EX", this.ttlSeconds);
-      const values = await this.run(pipeline);
+      const values = await Promise.all(
+        keys.slice(0, length).map((key) => this.redis.getexBuffer(this.redisKey(key), "EX", this.ttlSeconds)),
+      );
       const blocks: Float32Array[] = [];
       for (const value of values) {
         if (!(value instanceof Buffer)) break; // expired between the two round trips
@@ -102,11 +104,11 @@ export class RedisBlockStore implements BlockStore {
     this.pendingWriteBytes += bytes;
     return new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
-        const pipeline = this.redis.pipeline();
-        for (const [key, value] of entries) {
-          pipeline.set(this.redisKey(key), encodeBlock(value, this.dtype), "EX", this.ttlSeconds);
-        }
-        await this.run(pipeline);
+        await Promise.all(
+          entries.map(([key, value]) =>
+            this.redis.set(this.redisKey(key), encodeBlock(value, this.dtype), "EX", this.ttlSeconds),
+          ),
+        );
         this.counters.writtenBlocks += entries.length;
       })
       .catch((error: unknown) => {
@@ -121,15 +123,6 @@ export class RedisBlockStore implements BlockStore {
   stats(): BlockStoreStats {
     // Redis holds what every runner wrote; its totals are not this runner's to report.
     return { tier: "redis", blocks: 0, bytes: 0, maxBytes: 0, evictions: 0, shared: { ...this.counters } };
-  }
-
-  /** Runs a pipeline; any command's error fails the whole call. */
-  private async run(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
   }
 
   private failed(what: string, error: unknown): void {

@@ -1,3 +1,4 @@
 export * from "@llm/launcher";
 export * from "./redis.js";
+export * from "./redis-cluster.js";
 export * from "./service-group.js";

@@ -41,11 +41,13 @@ export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean>
 
 export async function startRedisServer(
   port?: number,
+  /** More redis-server options (e.g. cluster mode). */
+  extraArgs: string[] = [],
 ): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
   const p = port ?? (await freePort());
   const child = spawn(
     "redis-server",
-    ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs],
     {
       stdio: "ignore",
     },
