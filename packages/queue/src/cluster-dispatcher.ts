@@ -112,20 +112,15 @@ export class ClusterDispatcher {
       adding.then((job) => (job.id === undefined ? 0 : target.remove(job.id))).catch(() => {});
       throw err;
     }
-    const watch = this.hub.watch(key);
-    let finished = false;
-    let queued: QueuedJob | undefined;
+    let job: Awaited<typeof adding>;
     try {
-      const job = await adding;
-      queued = { queue: target, id: job.id, fallback: target === queue ? undefined : { queue, data } };
-      for await (const event of this.events(watch, key, call.signal, queued)) {
-        finished ||= event.event.case === "final";
-        yield event;
-      }
-    } finally {
-      watch.close();
-      await this.end(keys, key, request.requestId, finished, queued);
+      job = await adding;
+    } catch (err) {
+      await this.end(keys, key, request.requestId, false);
+      throw err;
     }
+    const fallback = target === queue ? undefined : { queue, data };
+    yield* this.follow(keys, key, request.requestId, call.signal, { queue: target, id: job.id, fallback });
   }
 
   /** The stored public request of `requestId` and its runner events from the first one. */
@@ -145,21 +140,28 @@ export class ClusterDispatcher {
         { details: { field: "request_id" } },
       );
     }
-    const self = this;
-    async function* events(): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
-      const watch = self.hub.watch(key);
-      let finished = false;
-      try {
-        for await (const event of self.events(watch, key, call.signal, undefined)) {
-          finished ||= event.event.case === "final";
-          yield event;
-        }
-      } finally {
-        watch.close();
-        await self.end(keys, key, requestId, finished);
+    return { admitted: entry.request, events: this.follow(keys, key, requestId, call.signal, undefined) };
+  }
+
+  /** A request's runner events until its final one; however it ends, the request is ended in Redis too. */
+  private async *follow(
+    keys: ClusterKeys,
+    key: string,
+    requestId: string,
+    signal: AbortSignal,
+    job: QueuedJob | undefined,
+  ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
+    const watch = this.hub.watch(key);
+    let finished = false;
+    try {
+      for await (const event of this.events(watch, key, signal, job)) {
+        finished ||= event.event.case === "final";
+        yield event;
       }
+    } finally {
+      watch.close();
+      await this.end(keys, key, requestId, finished, job);
     }
-    return { admitted: entry.request, events: events() };
   }
 
   async close(): Promise<void> {
