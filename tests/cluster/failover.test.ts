@@ -67,7 +67,7 @@ describe("cluster failover", () => {
       expect(out.tokenIds).toEqual(reference[i].tokenIds);
     }
     // The survivor finished all four: its own two and the two it took over.
-    expect(cluster.servedPerRunner()[1] - before[1]).toBe(4);
+    await expect.poll(() => cluster.servedPerRunner()[1] - before[1], { timeout: 5000 }).toBe(4);
   }, 120_000);
 
   it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {
