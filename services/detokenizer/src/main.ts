@@ -3,6 +3,7 @@ import { readConfig } from "@llm/config";
 import { servedModel } from "@llm/model-pack";
 import { DetokenizerService } from "@llm/proto";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { startTelemetry } from "@llm/telemetry/sdk";
 import { TokenizerCatalog } from "@llm/tokenizer";
 import { detokenizerService } from "./detokenizer-service.js";
 
@@ -13,7 +14,17 @@ const config = readConfig(process.env, [
   "LLM_MODEL_ID",
   "LLM_MODEL_DIR",
   "LLM_SHUTDOWN_GRACE_MS",
+  "LLM_OTLP_ENDPOINT",
+  "LLM_METRICS_PORT",
 ]);
+const telemetry = await startTelemetry({
+  service: "detokenizer",
+  entryUrl: import.meta.url,
+  otlpEndpoint: config.LLM_OTLP_ENDPOINT,
+  metricsHost: config.LLM_HOST,
+  metricsPort: config.LLM_METRICS_PORT,
+  log: stderrLog,
+});
 
 const model = servedModel({
   modelsDir: config.LLM_MODELS_DIR,
@@ -31,4 +42,7 @@ const server = await startServer({
   services: [registration(DetokenizerService, detokenizerService(catalog))],
 });
 stderrLog({ level: "info", msg: "detokenizer ready", model: model.id, dir: model.dir });
-installSignalHandlers(() => server.shutdown(config.LLM_SHUTDOWN_GRACE_MS));
+installSignalHandlers(async () => {
+  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
+  await telemetry.shutdown();
+});

@@ -3,6 +3,7 @@ import type { SampleRequest, SamplerService } from "@llm/proto";
 import type { Log, ServiceImpl } from "@llm/rpc";
 import type { StrategyRegistry } from "@llm/sampling";
 import { SampleSession } from "./sample-session.js";
+import { SequenceSpans } from "./sequence-spans.js";
 
 export interface SamplerServiceHandle {
   impl: ServiceImpl<typeof SamplerService>;
@@ -18,16 +19,19 @@ export function samplerService(registry: StrategyRegistry, log: Log): SamplerSer
   const impl: ServiceImpl<typeof SamplerService> = {
     async *sample(requests, ctx) {
       const session = new SampleSession(registry);
+      const spans = new SequenceSpans();
       log({ level: "info", msg: "sample stream opened", peer: ctx.peer });
       let steps = 0;
       try {
         for await (const request of untilAborted(requests, draining.signal)) {
           const tokens = session.apply(request);
+          spans.record(request, tokens);
           if (request.steps.length === 0) continue; // only steps are answered (see sampler.proto)
           steps++;
           yield { tokens };
         }
       } finally {
+        spans.endAll();
         log({ level: "info", msg: "sample stream closed", peer: ctx.peer, steps, open: session.openSequences });
       }
     },
