@@ -24,6 +24,7 @@ import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 import type { Dispatch, DispatchCall } from "./dispatch.js";
 import type { InflightRequests } from "./inflight.js";
+import { RequestMetrics } from "./request-metrics.js";
 import type { ServedModel, ServedModels } from "./served-models.js";
 import { checkContextFits, type RequestLimits, validateRequest } from "./validate-request.js";
 
@@ -88,6 +89,8 @@ export async function* generate(
     return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
   };
   const started = performance.now();
+  const metrics = new RequestMetrics();
+  let status = "ok";
   try {
     const model = await deps.models.resolve(request.model);
     const resumeFrom = request.resumeFromIndex;
@@ -98,6 +101,7 @@ export async function* generate(
     let index = 0;
     for await (const { event } of events) {
       if (event.case === "token") {
+        metrics.token();
         const decoded = await detokenizer.push(event.value.tokenId);
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
@@ -128,8 +132,10 @@ export async function* generate(
       return;
     }
     outcome = ctx.signal.aborted ? "client gone" : `failed: ${toLlmError(err).code}`;
+    status = ctx.signal.aborted ? "cancelled" : toLlmError(err).code;
     throw err;
   } finally {
+    metrics.end(status);
     done.abort(); // Ends whatever upstream call is still open.
     admission.release();
     deps.log({

@@ -5,6 +5,7 @@ import { readConfig } from "@llm/config";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { startTelemetry } from "@llm/telemetry/sdk";
 import { ApiKeys } from "./api-keys.js";
 import { clusterDispatch, localDispatch } from "./dispatch.js";
 import { generationService } from "./generation-service.js";
@@ -35,7 +36,17 @@ const config = readConfig(process.env, [
   "LLM_HTTP_STALL_TIMEOUT_MS",
   "LLM_API_KEYS",
   "LLM_API_KEY_MAX_CONCURRENT",
+  "LLM_OTLP_ENDPOINT",
+  "LLM_METRICS_PORT",
 ]);
+const telemetry = await startTelemetry({
+  service: "gateway",
+  entryUrl: import.meta.url,
+  otlpEndpoint: config.LLM_OTLP_ENDPOINT,
+  metricsHost: config.LLM_HOST,
+  metricsPort: config.LLM_METRICS_PORT,
+  log: stderrLog,
+});
 
 function required(name: string, value: string | undefined): string {
   if (value === undefined)
@@ -99,6 +110,7 @@ installSignalHandlers(async () => {
   await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), http.shutdown(config.LLM_SHUTDOWN_GRACE_MS)]);
   for (const client of Object.values(upstreams)) client.close();
   await mode.close();
+  await telemetry.shutdown();
 });
 
 /** Local mode: the one runner at LLM_RUNNER_URL. Cluster mode: the queues and streams in Redis. */
