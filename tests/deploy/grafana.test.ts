@@ -14,7 +14,7 @@ const queries: string[] = dashboard.panels.flatMap((panel: { targets: { expr: st
 );
 
 test("every query names only exported metrics, and every exported metric is plotted", () => {
-  const exported = new Map(Object.values(METRICS).map((metric) => [metric.name, metric.kind]));
+  const exported = new Map<string, string>(Object.values(METRICS).map((metric) => [metric.name, metric.kind]));
   const used = new Set<string>();
   for (const expr of queries) {
     for (const [name] of expr.matchAll(/\bllm_[a-z_]+/g)) {
