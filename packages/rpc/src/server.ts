@@ -193,14 +193,18 @@ async function* eachDecoded(requests: AsyncIterable<unknown>): AsyncGenerator<un
   for await (const request of requests) yield decoded(request);
 }
 
+const DEADLINE_TRANSIT_SLACK_MS = 500;
+
 function contextOf(call: AnyCall): CallContext {
   const controller = new AbortController();
   const rawDeadline = call.getDeadline();
   const deadline = rawDeadline instanceof Date ? rawDeadline.getTime() : rawDeadline;
   const finiteDeadline = Number.isFinite(deadline) ? deadline : undefined;
   // grpc-js reports both client cancellation and an expired deadline as `cancelled`; the clock tells them apart.
+  // The server's deadline is the client's plus the request's transit time (grpc-timeout is relative), so the
+  // client's own deadline cancel arrives a little before it: a cancel that close to the deadline is the deadline.
   (call as EventEmitter).once("cancelled", () => {
-    const expired = finiteDeadline !== undefined && Date.now() >= finiteDeadline;
+    const expired = finiteDeadline !== undefined && Date.now() >= finiteDeadline - DEADLINE_TRANSIT_SLACK_MS;
     controller.abort(
       expired
         ? new LlmError("deadline_exceeded", `deadline exceeded for ${call.getPath()}`)
