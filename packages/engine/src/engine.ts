@@ -404,6 +404,7 @@ export class Engine<P> {
         sinceStartMs: now - seq.submittedAt,
         ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
       },
+      ...(first ? { cachedPromptTokens: seq.cachedPromptTokens } : {}),
     };
     seq.stream.push(token);
     seq.generated++;

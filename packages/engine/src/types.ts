@@ -39,6 +39,8 @@ export interface TokenEvent {
   logprob?: number;
   topLogprobs?: TopLogprob[];
   timing: TokenTiming;
+  /** First token only: the final usage's cachedPromptTokens, for a caller that stops reading early. */
+  cachedPromptTokens?: number;
 }
 
 export type FinishReason = "eos" | "length" | "stop" | "cancelled" | "error";

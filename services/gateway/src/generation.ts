@@ -110,6 +110,8 @@ export async function* generate(
         if (delta) yield delta;
         if (decoded.finished) {
           done.abort(); // The output has ended: free the runner's slot before anything else.
+        // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
+        if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
           yield final(FinishReason.STOP, decoded.matchedStop);
           return;
         }
@@ -119,7 +121,7 @@ export async function* generate(
           yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], index } } };
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
-        usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? 0;
+        usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? usage.cachedPromptTokens;
         yield final(event.value.finishReason);
         return;
       }

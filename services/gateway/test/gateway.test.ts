@@ -202,6 +202,27 @@ describe("gateway", () => {
     await expect.poll(runningOnRunner, { timeout: 400, interval: 20 }).toBe(0); // the runner's call was cancelled
   });
 
+  it("reports a repeated prompt's cached tokens even when a stop sequence ends it before the runner's final", async () => {
+    const base: Request = {
+      prompt: {
+        case: "text",
+        value: "Call me Ishmael. Some years ago, never mind how long precisely, having little money",
+      },
+      maxTokens: 24,
+      sampling: { temperature: 0 },
+    };
+    const first = await stream(base); // fills the prefix cache with the prompt's full blocks
+    expect(first.final?.usage?.cachedPromptTokens).toBe(0);
+    const promptTokens = first.final?.usage?.promptTokens ?? 0;
+    const cached = Math.floor((promptTokens - 1) / 16) * 16; // whole blocks; the last prompt token is recomputed
+    expect(cached).toBeGreaterThan(0);
+    const stop = first.text.slice(2, 4);
+    expect(stop.includes("\uFFFD")).toBe(false);
+    const stopped = await stream({ ...base, stop: [stop] });
+    expect(stopped.final).toMatchObject({ finishReason: FinishReason.STOP, matchedStop: stop });
+    expect(stopped.final?.usage).toMatchObject({ promptTokens, cachedPromptTokens: cached });
+  });
+
   it("renders chat prompts with the model's template", async () => {
     const messages = [
       { role: "system", content: "Be brief." },

@@ -150,6 +150,24 @@ describe("OpenAI-compatible HTTP API", () => {
     }
   });
 
+  it("reports a repeated prompt's cached tokens in prompt_tokens_details, also when a stop string ends it", async () => {
+    const base = {
+      model: "tiny",
+      prompt: `${PROMPT}, and the clocks were striking thirteen. Winston Smith slipped quickly through the doors.`,
+      max_tokens: 16,
+    };
+    const first = await openai.completions.create({ ...base, temperature: 0 });
+    const promptTokens = first.usage?.prompt_tokens ?? 0;
+    const cached = Math.floor((promptTokens - 1) / 16) * 16; // whole blocks; the last prompt token is recomputed
+    expect(cached).toBeGreaterThan(0);
+    const text = first.choices[0]?.text ?? "";
+    const stop = text.slice(2, 4);
+    expect(stop.includes("\uFFFD")).toBe(false);
+    const stopped = await openai.completions.create({ ...base, temperature: 0, stop });
+    expect(stopped.choices[0]?.finish_reason).toBe("stop");
+    expect(stopped.usage?.prompt_tokens_details?.cached_tokens).toBe(cached);
+  });
+
   it("chats with the template, streamed or not, with seed, logprobs and top_logprobs", async () => {
     const messages = [
       { role: "system" as const, content: "Be brief." },

@@ -64,6 +64,8 @@ export async function* runGeneration(
     trace.failed(err);
     throw err;
   } finally {
+    // Ended by the client (cancel, deadline) rather than by the output: the span says why, as the call's span does.
+    if (cancel.signal.aborted) trace.failed(cancel.signal.reason);
     trace.end();
     cancel.dispose();
   }
@@ -90,11 +92,12 @@ async function* generation(
   }
 }
 
-function tokenResponse({ index, tokenId, logprob, topLogprobs, timing }: TokenEvent): GenerateResponseInit {
+function tokenResponse(token: TokenEvent): GenerateResponseInit {
+  const { index, tokenId, logprob, topLogprobs, timing, cachedPromptTokens } = token;
   return {
     event: {
       case: "token",
-      value: { index, tokenId, logprob: logprob ?? 0, topLogprobs: topLogprobs ?? [], timing },
+      value: { index, tokenId, logprob: logprob ?? 0, topLogprobs: topLogprobs ?? [], timing, cachedPromptTokens },
     },
   };
 }

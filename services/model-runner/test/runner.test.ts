@@ -207,13 +207,15 @@ describe("model runner (real process, in-process sampler)", () => {
     expect(tokens.length).toBeLessThan(LONG);
   });
 
-  it("reports a prefix-cache hit in the final usage for a repeated long prompt, with the same tokens", async () => {
+  it("reports a prefix-cache hit in the final usage and on the first token for a repeated long prompt, with the same tokens", async () => {
     const prompt = promptOf(80, 11);
     const before = (await client.info({})).prefixCache?.hits ?? 0n;
     const miss = await collect(generate("prefix-1", prompt, 12));
     const hit = await collect(generate("prefix-2", prompt, 12));
     expect(miss.final.usage?.cachedPromptTokens).toBe(0);
     expect(hit.final.usage?.cachedPromptTokens).toBe(64); // whole 16-token blocks, the last prompt token recomputed
+    // Also on the first token, for a caller that stops reading before the final (a stop sequence); later ones 0.
+    expect(hit.tokens.map((t) => t.cachedPromptTokens)).toEqual(hit.tokens.map((_, i) => (i === 0 ? 64 : 0)));
     expect(hit.ids).toEqual(miss.ids);
     expect((await client.info({})).prefixCache?.hits).toBeGreaterThan(before);
   });
