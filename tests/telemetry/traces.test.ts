@@ -1,67 +1,21 @@
 // One trace per request across the real services, received by an OTLP/HTTP (JSON) receiver in this test:
 // gateway -> tokenizer, gateway -> runner, runner (request span) -> sampler (remote), gateway -> detokenizer;
-// one llm.token event per generated token; step spans linked to the request they served.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+// one llm.token event per generated token; step spans linked to the request they served; no prompt or completion
+// text (LLM_TRACE_CONTENT is off by default).
 import { ensureModel } from "@llm/model-pack";
 import { GenerationService } from "@llm/proto";
 import { createClient } from "@llm/rpc";
 import { ServiceGroup } from "@llm/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { attr, type OtlpReceiver, type OtlpSpan, startOtlpReceiver, textsOf } from "./otlp-receiver.js";
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  events?: { name: string }[];
-  links?: { traceId: string; spanId: string }[];
-  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
-}
-interface Received extends OtlpSpan {
-  service: string;
-}
-
-const spans: Received[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 const services = new ServiceGroup();
 let gatewayAddress = "";
 
-function collect(body: string): void {
-  const data = JSON.parse(body) as {
-    resourceSpans?: {
-      resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-      scopeSpans: { spans: OtlpSpan[] }[];
-    }[];
-  };
-  for (const { resource, scopeSpans } of data.resourceSpans ?? []) {
-    const service = resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
-    for (const scope of scopeSpans) for (const span of scope.spans) spans.push({ ...span, service });
-  }
-}
-
-function attr(span: OtlpSpan, key: string): string | undefined {
-  const value = span.attributes?.find((a) => a.key === key)?.value;
-  return value === undefined ? undefined : String(value.stringValue ?? value.intValue);
-}
-
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8").on("data", (chunk: string) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      if (req.url === "/v1/traces") collect(body);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const otlp = {
-    LLM_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-    OTEL_METRICS_EXPORTER: "none",
-  };
+  receiver = await startOtlpReceiver();
+  const otlp = receiver.env;
   const model = await ensureModel("tiny");
   const env = { ...otlp, LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
   const [sampler] = await services.start([["services/sampler/src/main.ts", { name: "sampler", env }]]);
@@ -92,25 +46,28 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services.stopAll();
-  receiver?.close();
+  await receiver?.close();
 });
 
 it("gives each request one trace spanning every service, with a token event per generated token", async () => {
   const client = createClient(GenerationService, gatewayAddress);
   const MAX_TOKENS = 7;
   const requestIds = ["trace-a", "trace-b", "trace-c"];
+  const completions: string[] = [];
   try {
     await Promise.all(
       requestIds.map(async (requestId) => {
-        for await (const _ of client.generate({
+        let text = "";
+        for await (const { event } of client.generate({
           requestId,
           prompt: { case: "text", value: `hello from ${requestId}` },
           maxTokens: MAX_TOKENS,
           sampling: { temperature: 0 },
           ignoreEos: true,
         } as never)) {
-          // drain
+          if (event.case === "delta") text += event.value.text;
         }
+        completions.push(text);
       }),
     );
   } finally {
@@ -118,6 +75,7 @@ it("gives each request one trace spanning every service, with a token event per 
   }
   await services.stopAll(); // flushes every service's spans
 
+  const { spans } = receiver;
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const parentService = (s: OtlpSpan) => (s.parentSpanId ? byId.get(s.parentSpanId)?.service : undefined);
   for (const requestId of requestIds) {
@@ -140,6 +98,12 @@ it("gives each request one trace spanning every service, with a token event per 
     );
     expect(steps.length).toBeGreaterThanOrEqual(MAX_TOKENS);
   }
+  // LLM_TRACE_CONTENT is off by default: no prompt or completion text in anything any service exported.
+  const exported = spans.flatMap(textsOf).join("\n");
+  expect(exported).toContain("trace-a"); // the request ids are there, as llm.request_id
+  expect(exported).not.toContain("hello from");
+  for (const text of completions) expect(exported).not.toContain(text.trim());
+  expect(spans.some((s) => attr(s, "gen_ai.input.messages") ?? attr(s, "gen_ai.output.messages"))).toBe(false);
   const steps = spans.filter((s) => s.name === "llm.runner.step").map((s) => Number(attr(s, "llm.step.index")));
   expect(steps.sort((a, b) => a - b)).toEqual(steps.map((_, i) => i + 1)); // one span per engine step
 });

@@ -77,10 +77,22 @@ export const REGISTRY = {
   LLM_DETOKENIZER_URL: variable("gRPC address of the detokenizer service.", address),
   LLM_GATEWAY_URL: variable("gRPC address of the gateway, for clients such as the CLI.", address),
   LLM_REDIS_URL: variable(
-    "Redis for cluster mode (queues, token streams, shared prefix cache); unset: local mode.",
-    url(["redis", "rediss"]),
+    "Redis for cluster mode (queues, token streams, shared prefix cache); unset: local mode. With " +
+      "LLM_REDIS_CLUSTER, comma-separated seed nodes of a Redis Cluster (credentials and TLS of the first apply to all).",
+    list(url(["redis", "rediss"])),
+  ),
+  LLM_REDIS_CLUSTER: variable(
+    "LLM_REDIS_URL names nodes of a Redis Cluster (each model's keys share one hash tag, so one slot); false: one standalone Redis.",
+    bool,
+    false,
   ),
   LLM_OTLP_ENDPOINT: variable("OTLP/HTTP collector for traces and metrics; unset: no export.", url(["http", "https"])),
+  LLM_TRACE_CONTENT: variable(
+    "Record prompt and completion text on the gateway's request span (gen_ai.input/output.messages, each cut at " +
+      "16 KiB); false: traces carry token counts only, never text.",
+    bool,
+    false,
+  ),
   LLM_MAX_INPUT_BYTES: variable(
     "Largest prompt accepted, in UTF-8 bytes (text plus chat message contents).",
     positive,

@@ -22,6 +22,9 @@ import {
 } from "@llm/proto";
 import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
+import { LLM_ATTR } from "@llm/telemetry";
+import { trace } from "@opentelemetry/api";
+import { traceContent } from "./content-trace.js";
 import type { Dispatch, DispatchCall } from "./dispatch.js";
 import type { InflightRequests } from "./inflight.js";
 import { RequestMetrics } from "./request-metrics.js";
@@ -40,6 +43,8 @@ export interface GenerationDeps {
   models: ServedModels;
   inflight: InflightRequests;
   limits: RequestLimits;
+  /** LLM_TRACE_CONTENT: prompt and completion text on the request span. */
+  traceContent: boolean;
   log: Log;
 }
 
@@ -75,6 +80,7 @@ export async function* generate(
   deps: GenerationDeps,
 ): AsyncGenerator<GenerationEvent> {
   const requestId = request.requestId || randomUUID();
+  trace.getActiveSpan()?.setAttribute(LLM_ATTR.requestId, requestId); // a request's trace found by its id
   const admission = deps.inflight.admit(requestId);
   const done = new AbortController();
   const call: DispatchCall = {
@@ -84,8 +90,10 @@ export async function* generate(
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";
+  const content = traceContent(deps.traceContent, request);
   const final = (finishReason: FinishReason, matchedStop = ""): GenerationEvent => {
     outcome = FinishReason[finishReason].toLowerCase();
+    content.finish(outcome);
     return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
   };
   const started = performance.now();
@@ -102,21 +110,23 @@ export async function* generate(
     for await (const { event } of events) {
       if (event.case === "token") {
         metrics.token();
+        // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
+        if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
         const decoded = await detokenizer.push(event.value.tokenId);
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
         // A resumed stream replays every token through the detokenizer but sends only what the client lacks.
         const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded.text, event.value, admitted) : undefined;
+        content.completion(decoded.text);
         if (delta) yield delta;
         if (decoded.finished) {
           done.abort(); // The output has ended: free the runner's slot before anything else.
-        // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
-        if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
           yield final(FinishReason.STOP, decoded.matchedStop);
           return;
         }
       } else if (event.case === "final") {
         const rest = await detokenizer.flush();
+        content.completion(rest.text);
         if (rest.text !== "")
           yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], index } } };
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;

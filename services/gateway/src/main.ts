@@ -3,6 +3,7 @@
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
+import { redisTarget } from "@llm/prefix-cache";
 import { ClusterDispatcher } from "@llm/queue";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
@@ -25,6 +26,7 @@ const config = readConfig(process.env, [
   "LLM_MAX_INFLIGHT",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
+  "LLM_REDIS_CLUSTER",
   "LLM_MAX_QUEUE_DEPTH",
   "LLM_QUEUE_RETRY_AFTER_MS",
   "LLM_QUEUE_KEEP_FINISHED",
@@ -38,6 +40,7 @@ const config = readConfig(process.env, [
   "LLM_API_KEY_MAX_CONCURRENT",
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
+  "LLM_TRACE_CONTENT",
 ]);
 const telemetry = await startTelemetry({
   service: "gateway",
@@ -65,6 +68,7 @@ const generation = {
   models: mode.models,
   inflight: new InflightRequests(config.LLM_MAX_INFLIGHT),
   limits: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
+  traceContent: config.LLM_TRACE_CONTENT,
   log: stderrLog,
 };
 // One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
@@ -117,7 +121,7 @@ installSignalHandlers(async () => {
 async function dispatchMode() {
   if (config.LLM_REDIS_URL) {
     const cluster = await ClusterDispatcher.connect({
-      redisUrl: config.LLM_REDIS_URL,
+      redis: redisTarget(config.LLM_REDIS_URL, config.LLM_REDIS_CLUSTER),
       maxWaiting: config.LLM_MAX_QUEUE_DEPTH,
       retryAfterMs: config.LLM_QUEUE_RETRY_AFTER_MS,
       streamTtlMs: config.LLM_STREAM_TTL_MS,
