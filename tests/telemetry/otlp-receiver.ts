@@ -11,6 +11,9 @@ export interface OtlpSpan {
   spanId: string;
   parentSpanId?: string;
   name: string;
+  /** Nanoseconds since the epoch (a decimal string in OTLP/JSON). */
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
   /** 2 = ERROR. */
   status?: { code?: number; message?: string };
   events?: { name: string; attributes?: Attributes }[];

@@ -5,4 +5,11 @@ export { counter, histogram, observedCounter, observedGauge } from "./instrument
 export { type CounterSpec, type GaugeSpec, type HistogramSpec, METRICS, type MetricKey } from "./metric-names.js";
 export type { JsonRoute } from "./metrics-server.js";
 export { markFailed, tracer } from "./spans.js";
-export { extractContext, injectContext, outsideAnyTrace, type TraceCarrier } from "./trace-context.js";
+export {
+  extractContext,
+  injectContext,
+  injectQueuedContext,
+  outsideAnyTrace,
+  queuedAt,
+  type TraceCarrier,
+} from "./trace-context.js";

@@ -1,5 +1,6 @@
 // W3C trace context across hops that are not gRPC calls (BullMQ job data, the sampler's per-sequence start):
-// inject the active context into a plain string map, extract it on the other side.
+// inject the active context into a plain string map, extract it on the other side. Work put on a queue also
+// carries the time it was queued.
 import { type Context, context, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 
 /** `traceparent` (and `tracestate`, baggage) as plain strings: JSON- and protobuf-map-friendly. */
@@ -9,6 +10,22 @@ export function injectContext(from: Context = context.active()): TraceCarrier {
   const carrier: TraceCarrier = {};
   propagation.inject(from, carrier);
   return carrier;
+}
+
+/** Carrier entry with the time (epoch ms) the work was queued: its consumer shows the wait as a span. */
+const QUEUED_AT = "llm-queued-at";
+
+/** injectContext() for work put on a queue: also the time it was queued (nothing at all when tracing is off). */
+export function injectQueuedContext(from: Context = context.active()): TraceCarrier {
+  const carrier = injectContext(from);
+  if (Object.keys(carrier).length > 0) carrier[QUEUED_AT] = String(Date.now());
+  return carrier;
+}
+
+/** When the carrier's work was queued (epoch ms), if it says. */
+export function queuedAt(carrier: TraceCarrier | undefined): number | undefined {
+  const at = Number(carrier?.[QUEUED_AT]);
+  return Number.isFinite(at) && at > 0 ? at : undefined;
 }
 
 /** The context a carrier describes (the root context when it is empty or missing). */

@@ -10,7 +10,7 @@ import type {
 } from "@llm/proto";
 import type { ClusterDispatcher } from "@llm/queue";
 import type { CallOptions, ServiceClient } from "@llm/rpc";
-import { injectContext } from "@llm/telemetry";
+import { injectQueuedContext } from "@llm/telemetry";
 
 /** The call's options; the signal ends the request wherever it runs. */
 export type DispatchCall = CallOptions & {
@@ -49,9 +49,10 @@ export function localDispatch(runner: ServiceClient<typeof ModelRunnerService>):
 
 export function clusterDispatch(dispatcher: ClusterDispatcher): Dispatch {
   return {
-    // The job carries the request's trace context, so the runner's spans join the gateway's trace.
+    // The job carries the request's trace context (and when it was queued), so the runner's spans join the
+    // gateway's trace under a queue-wait span.
     generate: (request, admitted, call) =>
-      dispatcher.generate(request, admitted, { ...call, traceContext: injectContext() }),
+      dispatcher.generate(request, admitted, { ...call, traceContext: injectQueuedContext() }),
     resume: (model, requestId, call) => dispatcher.resume(model, requestId, call),
   };
 }

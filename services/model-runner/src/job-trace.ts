@@ -1,10 +1,12 @@
 // A cluster-mode job continues the trace of the gateway request that queued it: the W3C context travels in the
-// job data, and the generation's events are pulled inside it (so the runner's request span is its child).
-import { extractContext, type TraceCarrier } from "@llm/telemetry";
-import { context } from "@opentelemetry/api";
+// job data, the time the job waited in the queue becomes an `llm.queue.wait` span under the gateway's request
+// span, and the generation's events are pulled inside that span (so the runner's request span is its child:
+// gateway → queue → runner).
+import { extractContext, queuedAt, type TraceCarrier, tracer } from "@llm/telemetry";
+import { type Context, context, SpanKind, trace } from "@opentelemetry/api";
 
 export async function* inJobTrace<T>(carrier: TraceCarrier, events: AsyncIterable<T>): AsyncGenerator<T> {
-  const parent = extractContext(carrier);
+  const parent = afterQueueWait(carrier);
   const iterator = events[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -15,4 +17,24 @@ export async function* inJobTrace<T>(carrier: TraceCarrier, events: AsyncIterabl
   } finally {
     await iterator.return?.();
   }
+}
+
+/** Records the wait from the gateway's enqueue to now (this runner taking the job); the context to continue in. */
+function afterQueueWait(carrier: TraceCarrier): Context {
+  const parent = extractContext(carrier);
+  const since = queuedAt(carrier);
+  if (since === undefined) return parent;
+  const now = Date.now();
+  const span = tracer().startSpan(
+    "llm.queue.wait",
+    {
+      kind: SpanKind.CONSUMER,
+      // The gateway's clock: a skewed one must not give the span a negative length.
+      startTime: Math.min(since, now),
+      attributes: { "messaging.system": "bullmq", "messaging.operation.type": "receive" },
+    },
+    parent,
+  );
+  span.end(now);
+  return trace.setSpan(parent, span);
 }
