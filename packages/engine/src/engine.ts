@@ -24,7 +24,10 @@ export interface EngineOptions<P> {
   maxBatchSize?: number;
   /** Tokens one step may compute (decode rows + prefill chunk tokens); bounds a step's latency. */
   maxStepTokens?: number;
-  /** Longest piece of a prompt prefilled in one step, so running streams keep flowing. */
+  /**
+   * Longest piece of a prompt prefilled in one step while other sequences decode, so running streams keep
+   * flowing. With none decoding, a prompt is prefilled whole (within `maxStepTokens`): one forward, sooner TTFT.
+   */
   prefillChunkTokens?: number;
   /** KV memory bound: requests wait for room instead of exceeding it. */
   kvCacheBytes?: number;
@@ -316,14 +319,20 @@ export class Engine<P> {
     seq.cachedPromptTokens = match.tokens;
   }
 
-  /** One chunk for each prefilling sequence, within the step's token budget left by the decode rows. */
+  /**
+   * One chunk for each prefilling sequence, within the step's token budget left by the decode rows. Chunks are
+   * only cut to `prefillChunkTokens` while a stream decodes: with none waiting on this step, splitting a prompt
+   * would only add forwards before its first token.
+   */
   private async prefillChunks(record: StepRecord): Promise<Produced<P>[]> {
     const produced: Produced<P>[] = [];
-    let budget = Math.max(1, this.options.maxStepTokens - this.batch.size - this.joining.length);
+    const decoding = this.batch.size + this.joining.length;
+    let budget = Math.max(1, this.options.maxStepTokens - decoding);
+    const chunkLimit = decoding > 0 ? this.options.prefillChunkTokens : budget;
     for (const seq of [...this.prefilling]) {
       if (budget <= 0) break;
       if (seq.state !== "prefill" || seq.kv === undefined) continue;
-      const chunk = Math.min(this.options.prefillChunkTokens, seq.promptLength - seq.kvLength, budget);
+      const chunk = Math.min(chunkLimit, seq.promptLength - seq.kvLength, budget);
       budget -= chunk;
       try {
         const { logits, present } = await this.decoder.forward({
@@ -337,7 +346,9 @@ export class Engine<P> {
         record.prefilled(seq.id, chunk);
         if (seq.kvLength === seq.promptLength) {
           seq.prefilledAt = performance.now();
-          this.remember(seq);
+          // Copying the prompt's blocks out (tens of ms for a long prompt) must not delay its first token: it
+          // runs once this step's tokens are sent, while the next step's forward computes on ORT's threads.
+          setImmediate(() => this.remember(seq, present));
           produced.push({ seq, logits });
         }
       } catch (error) {
@@ -347,13 +358,13 @@ export class Engine<P> {
     return produced;
   }
 
-  /** Stores the prompt's full blocks that the prefix cache does not have yet. */
-  private remember(seq: Sequence<P>): void {
+  /** Stores the prompt's full blocks (from `kv`, its prefilled single-row state) that the cache does not have yet. */
+  private remember(seq: Sequence<P>, kv: KvState): void {
     const blockSize = this.prefixCache.blockSize;
     const from = seq.cachedPromptTokens / blockSize;
     const to = seq.blockKeys.length;
-    if (seq.kv === undefined || to <= from) return;
-    const values = toBlocks(seq.kv, from, to, blockSize);
+    if (to <= from) return;
+    const values = toBlocks(kv, from, to, blockSize);
     this.prefixCache.insert(seq.blockKeys, from, values).catch((error: unknown) => {
       this.options.logger.warn(`prefix cache insert failed: ${error instanceof Error ? error.message : error}`);
     });

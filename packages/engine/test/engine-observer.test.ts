@@ -8,8 +8,12 @@ describe("engine step observer (tiny model, real ORT)", () => {
   const steps: EngineStep[] = [];
   let engine: Engine<SamplingParams>;
   beforeAll(async () => {
-    // A small prefill chunk, so a long prompt spans steps that produce no token.
-    engine = await tinyEngine({ prefillChunkTokens: 16, observer: { onStep: (step) => steps.push(step) } });
+    // A small step budget, so a long prompt spans steps that produce no token.
+    engine = await tinyEngine({
+      prefillChunkTokens: 16,
+      maxStepTokens: 33,
+      observer: { onStep: (step) => steps.push(step) },
+    });
   });
   afterAll(() => engine.close());
 
@@ -29,7 +33,7 @@ describe("engine step observer (tiny model, real ORT)", () => {
       const reported = steps.flatMap((s) => s.tokens.filter((t) => t.requestId === id).map((t) => t.token));
       expect(reported).toEqual(run.events); // same events, same order, none twice
     }
-    // "a" (40 tokens, chunks of 16) needs three prefill steps; only the last yields its first token.
+    // "a" (40 tokens, 33 a step) needs two prefill steps; only the last yields its first token.
     const aPrefill = steps.filter((s) => s.requestIds.includes("a") && s.prefillTokens > 0 && s.decodeTokens === 0);
     expect(aPrefill.length).toBeGreaterThanOrEqual(1);
     const promptTokens = steps.reduce((sum, s) => sum + s.prefillTokens, 0);

@@ -2,7 +2,7 @@
 import { LlmError } from "@llm/errors";
 import type { SamplingParams } from "@llm/sampling";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, type GenerateRequest, kvBytesPerToken, readModelConfig } from "../src/index.js";
+import { type Engine, type EngineStep, type GenerateRequest, kvBytesPerToken, readModelConfig } from "../src/index.js";
 import { collect, promptOf, request, tinyEngine, tinyModelDir } from "./helpers.js";
 
 describe("engine scheduling (tiny model, real ORT)", () => {
@@ -60,6 +60,36 @@ describe("engine scheduling (tiny model, real ORT)", () => {
     expect(submit({ promptIds: [1, 50257] })).toThrow(/vocabulary \[0, 50257\)/);
     expect(submit({ maxTokens: 0 })).toThrow(/max_tokens/);
     expect(submit({ maxTokens: 1021 })).toThrow(/exceeds the model's context of 1024/);
+  });
+});
+
+describe("prefill chunking", () => {
+  it("prefills a prompt in one forward when nothing decodes, in chunks between a running stream's steps", async () => {
+    const steps: EngineStep[] = [];
+    const engine = await tinyEngine({
+      prefillChunkTokens: 16,
+      maxStepTokens: 128,
+      prefixCacheBytes: 0,
+      observer: { onStep: (step) => steps.push(step) },
+    });
+    try {
+      await collect(engine.submit(request("alone", promptOf(100, 20), 2)));
+      expect(steps[0]).toMatchObject({ prefillTokens: 100, decodeTokens: 0, requestIds: ["alone"] });
+      expect(steps[0].tokens.map((t) => t.requestId)).toEqual(["alone"]);
+
+      steps.length = 0;
+      let long: Promise<unknown> = Promise.resolve();
+      await collect(engine.submit(request("running", promptOf(8, 21), 30)), (e) => {
+        if (e.index === 2) long = collect(engine.submit(request("long", promptOf(100, 22), 2)));
+      });
+      await long;
+      const longPrefill = steps.filter((s) => s.prefillTokens > 0 && s.requestIds.includes("long"));
+      expect(longPrefill.map((s) => s.prefillTokens)).toEqual([16, 16, 16, 16, 16, 16, 4]);
+      // The running stream got a token in every step of the long prompt's prefill: it never stalled.
+      for (const step of longPrefill) expect(step.tokens.map((t) => t.requestId)).toContain("running");
+    } finally {
+      await engine.close();
+    }
   });
 });
 
