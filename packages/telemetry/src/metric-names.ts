@@ -36,14 +36,14 @@ export const METRICS = {
     kind: "histogram",
     name: "llm_time_to_first_token_seconds",
     unit: "s",
-    description: "From the gateway receiving a request to the first generated token reaching it.",
+    description: "From the gateway receiving a request to its first generated token decoded there, ready to send.",
     buckets: FIRST_TOKEN_BUCKETS,
   },
   interTokenLatency: {
     kind: "histogram",
     name: "llm_inter_token_latency_seconds",
     unit: "s",
-    description: "Between consecutive generated tokens of one request, as the gateway receives them.",
+    description: "Between consecutive generated tokens of one request, as the gateway decodes them.",
     buckets: INTER_TOKEN_BUCKETS,
   },
   requestQueueTime: {

@@ -109,10 +109,10 @@ export async function* generate(
     let index = 0;
     for await (const { event } of events) {
       if (event.case === "token") {
-        metrics.token();
         // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
         if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
         const decoded = await detokenizer.push(event.value.tokenId);
+        metrics.token(); // once decoded: the token is ready to leave, as the client will see it
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
         // A resumed stream replays every token through the detokenizer but sends only what the client lacks.

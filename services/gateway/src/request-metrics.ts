@@ -1,5 +1,5 @@
 // The gateway's per-request metrics (design §6): time to first token and inter-token latency as the gateway
-// receives tokens, whole-request duration, and requests by status. Shared by gRPC and HTTP (both go through
+// has tokens decoded and ready to send (the closest point to what its client sees), whole-request duration, and requests by status. Shared by gRPC and HTTP (both go through
 // generate()). Instruments are made lazily, after main.ts started telemetry.
 import { counter, histogram, METRICS } from "@llm/telemetry";
 
