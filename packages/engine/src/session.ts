@@ -1,6 +1,7 @@
 // ONNX Runtime session creation with an ordered list of execution providers. ORT does not fall back by
-// itself (asking for ['cuda', 'cpu'] without the CUDA libraries throws), so each provider is tried alone
-// and a failure is logged with its reason before the next one is tried.
+// itself (asking for ['cuda', 'cpu'] without the CUDA libraries throws), so each provider is tried alone.
+// A provider that is simply absent here (no libraries, no GPU adapter) is expected on a CPU-only machine: its
+// reason goes on the info line naming the provider in use. Any other failure is a warning of its own.
 import * as ort from "onnxruntime-node";
 
 export type ExecutionProvider = "cuda" | "webgpu" | "cpu";
@@ -27,9 +28,13 @@ export interface SessionOptions {
   logger: EngineLogger;
 }
 
+/** ORT's errors for a provider whose libraries or device this machine does not have (not a fault). */
+const ABSENT = [/Failed to load shared library/, /cannot open shared object file/, /No supported adapters/];
+
 export async function createSession(modelPath: string, options: SessionOptions): Promise<LoadedSession> {
   if (options.providers.length === 0) throw new Error("no execution provider configured");
   const attempts: ProviderAttempt[] = [];
+  const absent: string[] = [];
   for (const provider of options.providers) {
     try {
       const session = await ort.InferenceSession.create(modelPath, {
@@ -38,12 +43,14 @@ export async function createSession(modelPath: string, options: SessionOptions):
         ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       });
       attempts.push({ provider });
-      options.logger.info(`onnx session for ${modelPath} runs on execution provider "${provider}"`);
+      const skipped = absent.length > 0 ? `; not available on this machine: ${absent.join("; ")}` : "";
+      options.logger.info(`onnx session for ${modelPath} runs on execution provider "${provider}"${skipped}`);
       return { session, provider, attempts };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ").trim();
       attempts.push({ provider, error: reason });
-      options.logger.warn(`execution provider "${provider}" failed to start, trying the next one: ${reason}`);
+      if (ABSENT.some((pattern) => pattern.test(reason))) absent.push(`"${provider}" (${reason})`);
+      else options.logger.warn(`execution provider "${provider}" failed to start, trying the next one: ${reason}`);
     }
   }
   const tried = attempts.map((a) => `${a.provider}: ${a.error}`).join("; ");

@@ -1,8 +1,12 @@
 // Real ONNX Runtime on the tiny model: slots, cancellation, the KV budget, error isolation, provider fallback.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LlmError } from "@llm/errors";
 import type { SamplingParams } from "@llm/sampling";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, type EngineStep, type GenerateRequest, kvBytesPerToken, readModelConfig } from "../src/index.js";
+import { createSession } from "../src/session.js";
 import { collect, promptOf, request, tinyEngine, tinyModelDir } from "./helpers.js";
 
 describe("engine scheduling (tiny model, real ORT)", () => {
@@ -121,19 +125,40 @@ describe("KV budget", () => {
 });
 
 describe("execution providers", () => {
-  it("falls back from an unavailable provider to the next one and logs why", async () => {
+  it("falls back from a provider absent here to the next one, with why on the info line, not as a warning", async () => {
+    const infos: string[] = [];
     const warnings: string[] = [];
     const engine = await tinyEngine({
       providers: ["cuda", "cpu"],
-      logger: { info: () => {}, warn: (message) => warnings.push(message) },
+      logger: { info: (message) => infos.push(message), warn: (message) => warnings.push(message) },
     });
     try {
       expect(engine.info().provider).toBe("cpu");
       expect(engine.providerAttempts.map((a) => a.provider)).toEqual(["cuda", "cpu"]);
       expect(engine.providerAttempts[0].error).toBeTruthy();
-      expect(warnings.join("\n")).toMatch(/"cuda" failed to start.*: \S+/);
+      expect(warnings).toEqual([]); // no CUDA libraries on this machine: expected, not a fault
+      expect(infos).toHaveLength(1);
+      expect(infos[0]).toMatch(/runs on execution provider "cpu"; not available on this machine: "cuda" \(\S+/);
     } finally {
       await engine.close();
+    }
+  });
+
+  it("warns with the reason when a provider fails for any other reason", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "engine-session-"));
+    const broken = join(dir, "model.onnx");
+    await writeFile(broken, "not an onnx model");
+    const warnings: string[] = [];
+    try {
+      const loading = createSession(broken, {
+        providers: ["cpu"],
+        logger: { info: () => {}, warn: (message) => warnings.push(message) },
+      });
+      await expect(loading).rejects.toThrow(/no execution provider could run .*model\.onnx \(cpu: \S+/);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/"cpu" failed to start, trying the next one: \S+/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
