@@ -1,7 +1,9 @@
 // The GPT-2 decoder as an ONNX graph in Hugging Face's export layout (the inputs and outputs transformers.js
 // and optimum use). One graph serves prefill and decode: a past of length 0 is an empty cache.
-import { BOOL, FLOAT, float, GraphBuilder, INT64, int, ints } from "./onnx-writer.js";
-import { headDim } from "./presets.js";
+// The `gqa` layout swaps the attention for ONNX Runtime's GroupQueryAttention over a fixed-capacity cache
+// (see `KvLayout`); everything else, weights included, is the same graph.
+import { BOOL, FLOAT, float, GraphBuilder, INT32, INT64, int, ints, MS_DOMAIN } from "./onnx-writer.js";
+import { headDim, type KvLayout } from "./presets.js";
 import type { BlockWeights, Gpt2Weights, WeightTensor } from "./weights.js";
 
 /** Added to the attention scores of keys a query must not see; exp() of it underflows to exactly 0. */
@@ -10,6 +12,8 @@ export const LAYER_NORM_EPSILON = 1e-5;
 
 const PAST = "past_sequence_length";
 const TOTAL = "past_sequence_length + sequence_length";
+/** The gqa layout's cache dimension: its capacity, at least every row's past + new tokens. */
+const MAX = "max_sequence_length";
 const INT64_MAX = 2n ** 63n - 1n;
 
 export const pastKeyName = (layer: number) => `past_key_values.${layer}.key`;
@@ -17,16 +21,34 @@ export const pastValueName = (layer: number) => `past_key_values.${layer}.value`
 export const presentKeyName = (layer: number) => `present.${layer}.key`;
 export const presentValueName = (layer: number) => `present.${layer}.value`;
 
-/** Serializes the model for `weights` (IR 8, opset 17). */
-export function encodeGpt2Model(weights: Gpt2Weights): Uint8Array {
+interface Dims {
+  nHead: number;
+  hd: number;
+  nEmbd: number;
+}
+
+interface LayerCache {
+  key: string;
+  value: string;
+}
+
+/** Attention of packed [batch, seq, 3 * embd] q|k|v over the cache: the [batch, seq, embd] context, and present.{layer}. */
+type Attend = (qkv: string, past: LayerCache, layer: number) => string;
+
+/** Serializes the model for `weights` (IR 8, opset 17; the gqa layout also imports com.microsoft 1). */
+export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standard"): Uint8Array {
   const { nLayer, nHead, nEmbd, vocabSize } = weights.shape;
   const hd = headDim(weights.shape);
+  const dims = { nHead, hd, nEmbd };
   const g = new GraphBuilder();
 
   const inputIds = g.input("input_ids", INT64, ["batch_size", "sequence_length"]);
-  const attentionMask = g.input("attention_mask", INT64, ["batch_size", TOTAL]);
+  const attentionMask = g.input("attention_mask", INT64, [
+    "batch_size",
+    layout === "gqa" ? "total_sequence_length" : TOTAL,
+  ]);
   const positionIds = g.input("position_ids", INT64, ["batch_size", "sequence_length"]);
-  const cacheDims = ["batch_size", nHead, PAST, hd];
+  const cacheDims = ["batch_size", nHead, layout === "gqa" ? MAX : PAST, hd];
   const past = Array.from({ length: nLayer }, (_, i) => ({
     key: g.input(pastKeyName(i), FLOAT, cacheDims),
     value: g.input(pastValueName(i), FLOAT, cacheDims),
@@ -36,12 +58,15 @@ export function encodeGpt2Model(weights: Gpt2Weights): Uint8Array {
 
   const wte = g.floatTensor(weights.wte.name, weights.wte.dims, weights.wte.data);
   const wpe = g.floatTensor(weights.wpe.name, weights.wpe.dims, weights.wpe.data);
-  const maskBias = attentionBias(g, inputIds, attentionMask);
+  const attend =
+    layout === "gqa"
+      ? groupQueryAttention(g, attentionMask, dims)
+      : concatAttention(g, attentionBias(g, inputIds, attentionMask), dims);
 
   let x = g.op("Add", [g.op("Gather", [wte, inputIds]), g.op("Gather", [wpe, positionIds])]);
   weights.blocks.forEach((block, layer) => {
     g.scope = `h.${layer}/`;
-    x = transformerBlock(g, x, block, past[layer], maskBias, layer, { nHead, hd, nEmbd });
+    x = transformerBlock(g, x, block, (qkv) => attend(qkv, past[layer], layer));
   });
   g.scope = "head/";
   const normed = layerNorm(g, x, weights.lnFGamma, weights.lnFBeta);
@@ -52,12 +77,13 @@ export function encodeGpt2Model(weights: Gpt2Weights): Uint8Array {
   g.op("MatMul", [kept, g.op("Transpose", [wte], { perm: ints([1, 0]) })], {}, "logits");
 
   g.output("logits", FLOAT, ["batch_size", "num_logits", vocabSize]);
+  const presentDims = layout === "gqa" ? cacheDims : ["batch_size", nHead, TOTAL, hd];
   for (let i = 0; i < nLayer; i++) {
-    g.output(presentKeyName(i), FLOAT, ["batch_size", nHead, TOTAL, hd]);
-    g.output(presentValueName(i), FLOAT, ["batch_size", nHead, TOTAL, hd]);
+    g.output(presentKeyName(i), FLOAT, presentDims);
+    g.output(presentValueName(i), FLOAT, presentDims);
   }
   const doc = `GPT-2 decoder with seeded random weights: ${nLayer} layers, ${nHead} heads, ${nEmbd} wide`;
-  return g.encode("gpt2_decoder", doc);
+  return g.encode("gpt2_decoder", layout === "gqa" ? `${doc}, GroupQueryAttention KV layout` : doc);
 }
 
 /**
@@ -78,50 +104,48 @@ function attentionBias(g: GraphBuilder, inputIds: string, attentionMask: string)
   return g.op("Where", [allowed, g.floatScalar(0), g.floatScalar(MASKED_SCORE)]);
 }
 
-interface Dims {
-  nHead: number;
-  hd: number;
-  nEmbd: number;
-}
-
-function transformerBlock(
-  g: GraphBuilder,
-  x: string,
-  w: BlockWeights,
-  past: { key: string; value: string },
-  maskBias: string,
-  layer: number,
-  dims: Dims,
-): string {
-  const afterAttention = g.op("Add", [
-    x,
-    attention(g, layerNorm(g, x, w.ln1Gamma, w.ln1Beta), w, past, maskBias, layer, dims),
-  ]);
+function transformerBlock(g: GraphBuilder, x: string, w: BlockWeights, attend: (qkv: string) => string): string {
+  const qkv = linear(g, layerNorm(g, x, w.ln1Gamma, w.ln1Beta), w.attnW, w.attnB);
+  const afterAttention = g.op("Add", [x, linear(g, attend(qkv), w.attnProjW, w.attnProjB)]);
   return g.op("Add", [afterAttention, mlp(g, layerNorm(g, afterAttention, w.ln2Gamma, w.ln2Beta), w)]);
 }
 
-function attention(
-  g: GraphBuilder,
-  h: string,
-  w: BlockWeights,
-  past: { key: string; value: string },
-  maskBias: string,
-  layer: number,
-  { nHead, hd, nEmbd }: Dims,
-): string {
-  const qkv = linear(g, h, w.attnW, w.attnB);
-  const [q, k, v] = g.opMulti("Split", [qkv], 3, { axis: int(2) });
-  const splitHeads = g.int64([0, 0, nHead, hd]);
-  // [batch, seq, embd] -> [batch, heads, seq, head_dim]
-  const heads = (t: string) => g.op("Transpose", [g.op("Reshape", [t, splitHeads])], { perm: ints([0, 2, 1, 3]) });
-  const key = g.op("Concat", [past.key, heads(k)], { axis: int(2) }, presentKeyName(layer));
-  const value = g.op("Concat", [past.value, heads(v)], { axis: int(2) }, presentValueName(layer));
-  const keyT = g.op("Transpose", [key], { perm: ints([0, 1, 3, 2]) });
-  const scores = g.op("Mul", [g.op("MatMul", [heads(q), keyT]), g.floatScalar(1 / Math.sqrt(hd))]);
-  const probs = g.op("Softmax", [g.op("Add", [scores, maskBias])], { axis: int(-1) });
-  const context = g.op("Transpose", [g.op("MatMul", [probs, value])], { perm: ints([0, 2, 1, 3]) });
-  const merged = g.op("Reshape", [context, g.int64([0, 0, nEmbd])]);
-  return linear(g, merged, w.attnProjW, w.attnProjB);
+/** Design §4's attention: present = Concat(past, new), scores masked by `maskBias`. */
+function concatAttention(g: GraphBuilder, maskBias: string, { nHead, hd, nEmbd }: Dims): Attend {
+  return (qkv, past, layer) => {
+    const [q, k, v] = g.opMulti("Split", [qkv], 3, { axis: int(2) });
+    const splitHeads = g.int64([0, 0, nHead, hd]);
+    // [batch, seq, embd] -> [batch, heads, seq, head_dim]
+    const heads = (t: string) => g.op("Transpose", [g.op("Reshape", [t, splitHeads])], { perm: ints([0, 2, 1, 3]) });
+    const key = g.op("Concat", [past.key, heads(k)], { axis: int(2) }, presentKeyName(layer));
+    const value = g.op("Concat", [past.value, heads(v)], { axis: int(2) }, presentValueName(layer));
+    const keyT = g.op("Transpose", [key], { perm: ints([0, 1, 3, 2]) });
+    const scores = g.op("Mul", [g.op("MatMul", [heads(q), keyT]), g.floatScalar(1 / Math.sqrt(hd))]);
+    const probs = g.op("Softmax", [g.op("Add", [scores, maskBias])], { axis: int(-1) });
+    const context = g.op("Transpose", [g.op("MatMul", [probs, value])], { perm: ints([0, 2, 1, 3]) });
+    return g.op("Reshape", [context, g.int64([0, 0, nEmbd])]);
+  };
+}
+
+/**
+ * GroupQueryAttention (num_heads = kv_num_heads: plain multi-head attention, no rotary) over a cache of
+ * capacity max_sequence_length. Rows are right-padded: row b's attention_mask has ones for its first
+ * past_b + new positions, so seqlens_k = sum - 1 and total_sequence_length = the mask's width. The kernel reads
+ * only the first past_b positions of a row's cache and writes the new ones after them: when present is bound to
+ * the past buffer (ONNX Runtime: a pre-allocated output over the same memory) nothing else is copied.
+ */
+function groupQueryAttention(g: GraphBuilder, attentionMask: string, { nHead }: Dims): Attend {
+  g.scope = "mask/";
+  const one = g.int64([1], true);
+  const lengths = g.op("ReduceSum", [attentionMask, g.int64([1])], { keepdims: int(0) });
+  const seqlensK = g.op("Cast", [g.op("Sub", [lengths, one])], { to: int(INT32) });
+  const total = g.op("Cast", [g.op("Gather", [g.op("Shape", [attentionMask]), one])], { to: int(INT32) });
+  return (qkv, past, layer) => {
+    const inputs = [qkv, "", "", past.key, past.value, seqlensK, total]; // "" = absent: q|k|v come packed
+    const outputs = [`h.${layer}/attention`, presentKeyName(layer), presentValueName(layer)];
+    const attrs = { num_heads: int(nHead), kv_num_heads: int(nHead) };
+    return g.opMulti("GroupQueryAttention", inputs, 3, attrs, outputs, MS_DOMAIN)[0];
+  };
 }
 
 function mlp(g: GraphBuilder, h: string, w: BlockWeights): string {

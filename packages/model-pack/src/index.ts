@@ -5,12 +5,13 @@ export {
   presentKeyName,
   presentValueName,
 } from "./gpt2-graph.js";
-export { type ModelFiles, modelFiles, ONNX_MODEL_PATH } from "./model-files.js";
+export { GENAI_CONFIG_PATH, type ModelFiles, modelFiles, ONNX_MODEL_PATH } from "./model-files.js";
 export { type BuiltModel, buildModel, ensureModel, modelDir, modelFingerprint, STAMP_FILE } from "./model-store.js";
 export {
   DEFAULT_PRESET,
   GPT2_VOCAB_SIZE,
   headDim,
+  type KvLayout,
   type ModelPreset,
   type ModelShape,
   PRESETS,

@@ -10,10 +10,13 @@ const { onnx } = require("onnx-proto") as { onnx: typeof OnnxNamespace };
 
 export const IR_VERSION = 8;
 export const OPSET_VERSION = 17;
+/** ONNX Runtime's contrib operators (GroupQueryAttention, …): version 1 of the com.microsoft domain. */
+export const MS_DOMAIN = "com.microsoft";
 
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
 export const BOOL = onnx.TensorProto.DataType.BOOL;
+export const INT32 = onnx.TensorProto.DataType.INT32;
 
 /** A fixed size, or a symbolic name that callers see in the session's input/output metadata. */
 export type Dim = number | string;
@@ -29,6 +32,7 @@ export class GraphBuilder {
   private readonly inputs: OnnxNamespace.IValueInfoProto[] = [];
   private readonly outputs: OnnxNamespace.IValueInfoProto[] = [];
   private counter = 0;
+  private usesMsDomain = false;
   /** Prefix of generated names, so a node's place in the model shows in error messages and profiles. */
   scope = "";
 
@@ -77,11 +81,14 @@ export class GraphBuilder {
     outputCount: number,
     attrs: Record<string, Attribute> = {},
     outputNames?: string[],
+    domain?: typeof MS_DOMAIN,
   ): string[] {
     const name = this.freshName(opType);
     const output = outputNames ?? Array.from({ length: outputCount }, (_, i) => `${name}_out${i}`);
     const attribute = Object.entries(attrs).map(([attrName, value]) => ({ name: attrName, ...value }));
-    this.nodes.push({ name, opType, input: inputs, output, attribute });
+    // The domain field is set only on contrib nodes, so graphs without them keep their exact bytes.
+    this.nodes.push({ name, opType, input: inputs, output, attribute, ...(domain ? { domain } : {}) });
+    if (domain) this.usesMsDomain = true;
     return output;
   }
 
@@ -89,7 +96,10 @@ export class GraphBuilder {
   encode(graphName: string, docString: string): Uint8Array {
     const model: OnnxNamespace.IModelProto = {
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: "", version: OPSET_VERSION }],
+      opsetImport: [
+        { domain: "", version: OPSET_VERSION },
+        ...(this.usesMsDomain ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+      ],
       producerName: "@llm/model-pack",
       docString,
       graph: {

@@ -13,11 +13,22 @@ export interface ModelShape {
   vocabSize: number;
 }
 
+/**
+ * How the graph holds the KV cache. `standard`: design §4's Hugging Face layout (past and present are separate
+ * tensors; Concat copies the cache every step; works with any runtime). `gqa`: ONNX Runtime's
+ * `com.microsoft.GroupQueryAttention`, whose present output may share the past input's buffer, of a fixed
+ * capacity, so a step writes only its new position (ONNX Runtime only).
+ */
+export type KvLayout = "standard" | "gqa";
+
 export interface ModelPreset {
-  name: PresetName;
+  /** A base preset's name, with `-gqa` appended for its GroupQueryAttention variant. */
+  name: string;
   shape: ModelShape;
   /** Seed of the weight generator: a preset's weights (and file bytes) depend on nothing else. */
   seed: number;
+  /** Absent = `standard`. */
+  layout?: KvLayout;
 }
 
 export type PresetName = "tiny" | "gpt2-small";
@@ -39,9 +50,15 @@ export function headDim(shape: ModelShape): number {
   return shape.nEmbd / shape.nHead;
 }
 
+const GQA_SUFFIX = "-gqa";
+
+/** A preset by name: `tiny`, `gpt2-small`, or either with `-gqa` (same weights, GroupQueryAttention layout). */
 export function presetByName(name: string): ModelPreset {
-  if (!Object.hasOwn(PRESETS, name)) {
-    throw new Error(`Unknown model preset "${name}": expected one of ${Object.keys(PRESETS).join(", ")}`);
+  const base = name.endsWith(GQA_SUFFIX) ? name.slice(0, -GQA_SUFFIX.length) : name;
+  if (!Object.hasOwn(PRESETS, base)) {
+    const names = Object.keys(PRESETS).join(", ");
+    throw new Error(`Unknown model preset "${name}": expected one of ${names} (or one of them + "${GQA_SUFFIX}")`);
   }
-  return PRESETS[name as PresetName];
+  const preset = PRESETS[base as PresetName];
+  return base === name ? preset : { ...preset, name, layout: "gqa" };
 }
