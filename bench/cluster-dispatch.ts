@@ -8,6 +8,7 @@
 // Run: npx tsx bench/cluster-dispatch.ts   (prints one JSON object; starts its own redis-server)
 import { cpus, loadavg } from "node:os";
 import { ensureModel } from "@llm/model-pack";
+import { redisTarget } from "@llm/prefix-cache";
 import {
   create,
   GenerateRequestSchema,
@@ -41,7 +42,7 @@ const runner = await startService("services/model-runner/src/main.ts", {
 });
 const local = createClient(ModelRunnerService, runner.address);
 const cluster = await ClusterDispatcher.connect({
-  redisUrl: redis.url,
+  redis: redisTarget(redis.url),
   maxWaiting: 1000,
   retryAfterMs: 1000,
   streamTtlMs: 60_000,

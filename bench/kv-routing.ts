@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ensureModel } from "@llm/model-pack";
+import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerService, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { createClient } from "@llm/rpc";
@@ -68,7 +69,7 @@ const sharedHitBlocks = async () =>
 
 async function run(kvAwareRouting: boolean) {
   const dispatcher = await ClusterDispatcher.connect({
-    redisUrl: redis.url,
+    redis: redisTarget(redis.url),
     maxWaiting: 1000,
     retryAfterMs: 1000,
     streamTtlMs: 120_000,

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Engine, inProcessSampler } from "@llm/engine";
 import { ensureModel } from "@llm/model-pack";
-import { type BlockDtype, connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { type BlockDtype, connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { acquireRedis } from "@llm/testing";
 
@@ -29,7 +29,7 @@ const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function engineOver(dtype: BlockDtype): Promise<{ engine: Engine<SamplingParams>; disconnect(): void }> {
-  const redis = connectSharedTier(redisFixture.url, quiet);
+  const redis = connectSharedTier(redisTarget(redisFixture.url), quiet);
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
   const engine = await Engine.load<SamplingParams>({
     modelDir: model.dir,

@@ -146,6 +146,47 @@ export function expectEveryIndexOnce(out: Streamed): void {
   expect(out.indices.slice(0, n)).toEqual(Array.from({ length: n }, (_, i) => i));
 }
 
+export const withId = (request: Request, requestId: string): Request => ({ ...request, requestId });
+
+/** Runner settings for expectRunnerKillLosesNothing: two slots per runner, fast takeover. */
+export const KILLABLE = { ...FAST_TAKEOVER, LLM_MAX_BATCH_SIZE: "2" };
+
+/**
+ * With two runners of two slots each (KILLABLE), four seeded requests stream `tokens` tokens; once each has 5, the
+ * first runner is SIGKILLed. Every request must still end with the text, ids and finish reason of an uninterrupted
+ * run, each index once, and the survivor must have finished all four (its own two and the two it took over).
+ */
+export async function expectRunnerKillLosesNothing(cluster: Cluster, tokens: number): Promise<void> {
+  const requests = [0, 1, 2, 3].map((i) => seededRequest(i, tokens));
+  const deadline = () => Date.now() + 60_000;
+  const reference = await Promise.all(
+    requests.map((r, i) => stream(cluster.client, withId(r, `ref-${i}`), { deadline: deadline() })),
+  );
+  const before = cluster.servedPerRunner();
+  const [victim] = cluster.runners;
+  const started: Streamed[] = [];
+  let killed = false;
+  const outs = await Promise.all(
+    requests.map((r, i) =>
+      stream(cluster.client, withId(r, `run-${i}`), { deadline: deadline() }, (received) => {
+        started[i] = received;
+        if (!killed && started.filter((s) => s && s.indices.length >= 5).length === requests.length) {
+          killed = true;
+          victim.process.kill("SIGKILL");
+        }
+      }),
+    ),
+  );
+  expect(killed).toBe(true);
+  for (const [i, out] of outs.entries()) {
+    expect(out.final?.finishReason).toBe(reference[i].final?.finishReason);
+    expectEveryIndexOnce(out);
+    expect(out.text).toBe(reference[i].text);
+    expect(out.tokenIds).toEqual(reference[i].tokenIds);
+  }
+  await expect.poll(() => cluster.servedPerRunner()[1] - before[1], { timeout: 5000 }).toBe(4);
+}
+
 export function seededRequest(i: number, maxTokens: number): Request {
   return {
     model: MODEL,
@@ -156,19 +197,21 @@ export function seededRequest(i: number, maxTokens: number): Request {
   };
 }
 
-/** Keys left in Redis under a pattern (SCAN, as an operator would look). */
-export async function keysMatching(redisUrl: string, pattern: string): Promise<string[]> {
-  const redis = new Redis(redisUrl);
-  try {
-    const found: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      found.push(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-    return found;
-  } finally {
-    redis.disconnect();
+/** Keys left in Redis under a pattern (SCAN, as an operator would look), on one server or every Cluster master. */
+export async function keysMatching(redisUrls: string | string[], pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const url of typeof redisUrls === "string" ? [redisUrls] : redisUrls) {
+    const redis = new Redis(url);
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+        found.push(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
   }
+  return found;
 }

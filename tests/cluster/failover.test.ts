@@ -6,12 +6,12 @@ import { startRedisServer } from "@llm/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   Cluster,
-  expectEveryIndexOnce,
+  expectRunnerKillLosesNothing,
   FAST_TAKEOVER,
-  type Request,
-  type Streamed,
+  KILLABLE,
   seededRequest,
   stream,
+  withId,
 } from "./cluster-kit.js";
 
 const LONG = 120; // tokens: long enough that a kill lands mid-stream
@@ -33,41 +33,10 @@ async function isolatedCluster(runners: number, env: Record<string, string> = {}
   return { redis, cluster };
 }
 
-const withId = (request: Request, requestId: string): Request => ({ ...request, requestId });
-
 describe("cluster failover", () => {
   it("a runner SIGKILLed mid-stream loses nothing: its requests finish elsewhere with the uninterrupted text", async () => {
-    // Two slots per runner and four requests: each runner holds two when the kill comes.
-    const { cluster } = await isolatedCluster(2, { LLM_MAX_BATCH_SIZE: "2" });
-    const requests = [0, 1, 2, 3].map((i) => seededRequest(i, LONG));
-    const deadline = () => Date.now() + 60_000;
-    const reference = await Promise.all(
-      requests.map((r, i) => stream(cluster.client, withId(r, `ref-${i}`), { deadline: deadline() })),
-    );
-    const before = cluster.servedPerRunner();
-    const [victim] = cluster.runners;
-    const started: Streamed[] = [];
-    let killed = false;
-    const outs = await Promise.all(
-      requests.map((r, i) =>
-        stream(cluster.client, withId(r, `run-${i}`), { deadline: deadline() }, (received) => {
-          started[i] = received;
-          if (!killed && started.filter((s) => s && s.indices.length >= 5).length === requests.length) {
-            killed = true;
-            victim.process.kill("SIGKILL");
-          }
-        }),
-      ),
-    );
-    expect(killed).toBe(true);
-    for (const [i, out] of outs.entries()) {
-      expect(out.final?.finishReason).toBe(reference[i].final?.finishReason);
-      expectEveryIndexOnce(out);
-      expect(out.text).toBe(reference[i].text);
-      expect(out.tokenIds).toEqual(reference[i].tokenIds);
-    }
-    // The survivor finished all four: its own two and the two it took over.
-    await expect.poll(() => cluster.servedPerRunner()[1] - before[1], { timeout: 5000 }).toBe(4);
+    const { cluster } = await isolatedCluster(2, KILLABLE);
+    await expectRunnerKillLosesNothing(cluster, LONG);
   }, 120_000);
 
   it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {

@@ -2,6 +2,7 @@
 // keeps the model's waiting jobs: the gateway's own dispatcher (packages/queue) queues jobs for the model the
 // runners serve, and that list in a real Redis holds exactly those jobs.
 import { join } from "node:path";
+import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { Redis } from "ioredis";
@@ -42,7 +43,7 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
     redis = new Redis(url);
     await redis.flushdb();
     dispatcher = await ClusterDispatcher.connect({
-      redisUrl: url,
+      redis: redisTarget(url),
       maxWaiting: 100,
       retryAfterMs: 1000,
       streamTtlMs: 60_000,

@@ -3,6 +3,7 @@
 // the shared queue and completes elsewhere.
 import { randomUUID } from "node:crypto";
 import { ensureModel } from "@llm/model-pack";
+import { redisTarget } from "@llm/prefix-cache";
 import {
   create,
   GenerateRequestSchema,
@@ -34,7 +35,7 @@ beforeAll(async () => {
     });
   [runners.a, runners.b] = await Promise.all([start("a"), start("b")]);
   dispatcher = await ClusterDispatcher.connect({
-    redisUrl: redis.url,
+    redis: redisTarget(redis.url),
     maxWaiting: 100,
     retryAfterMs: 1000,
     streamTtlMs: 60_000,

@@ -13,7 +13,7 @@ describe("readConfig", () => {
     });
     expectTypeOf(config.LLM_PORT).toEqualTypeOf<number>();
     expectTypeOf(config.LLM_EXECUTION_PROVIDERS).toEqualTypeOf<("cuda" | "webgpu" | "cpu")[]>();
-    expectTypeOf(config.LLM_REDIS_URL).toEqualTypeOf<string | undefined>();
+    expectTypeOf(config.LLM_REDIS_URL).toEqualTypeOf<string[] | undefined>();
   });
 
   it("parses each kind of value", () => {
@@ -23,6 +23,7 @@ describe("readConfig", () => {
         LLM_LOG_LEVEL: "debug",
         LLM_EXECUTION_PROVIDERS: " cpu , webgpu ",
         LLM_REDIS_URL: "redis://10.0.0.2:6380/1",
+        LLM_REDIS_CLUSTER: "true",
         LLM_TOKENIZER_URL: "tokenizer.internal:7001",
         LLM_SAMPLER_URL: "[::1]:7002",
         LLM_KV_AWARE_ROUTING: "no",
@@ -33,6 +34,7 @@ describe("readConfig", () => {
         "LLM_LOG_LEVEL",
         "LLM_EXECUTION_PROVIDERS",
         "LLM_REDIS_URL",
+        "LLM_REDIS_CLUSTER",
         "LLM_TOKENIZER_URL",
         "LLM_SAMPLER_URL",
         "LLM_KV_AWARE_ROUTING",
@@ -43,7 +45,8 @@ describe("readConfig", () => {
       LLM_PORT: 50051,
       LLM_LOG_LEVEL: "debug",
       LLM_EXECUTION_PROVIDERS: ["cpu", "webgpu"],
-      LLM_REDIS_URL: "redis://10.0.0.2:6380/1",
+      LLM_REDIS_URL: ["redis://10.0.0.2:6380/1"],
+      LLM_REDIS_CLUSTER: true,
       LLM_TOKENIZER_URL: "tokenizer.internal:7001",
       LLM_SAMPLER_URL: "[::1]:7002",
       LLM_KV_AWARE_ROUTING: false,
@@ -57,7 +60,11 @@ describe("readConfig", () => {
     ["LLM_MAX_BATCH_SIZE", "0", /LLM_MAX_BATCH_SIZE="0": expected an integer from 1/],
     ["LLM_MAX_BATCH_SIZE", "1.5", /LLM_MAX_BATCH_SIZE="1.5"/],
     ["LLM_LOG_LEVEL", "verbose", /expected one of debug, info, warn, error/],
-    ["LLM_REDIS_URL", "localhost:6379", /expected a URL starting with redis:\/\/ or rediss:\/\//],
+    [
+      "LLM_REDIS_URL",
+      "redis://a:6379,localhost:6379",
+      /item "localhost:6379": expected a comma-separated list, each a URL starting with redis:\/\/ or rediss:\/\//,
+    ],
     ["LLM_TOKENIZER_URL", "http://x:1", /expected host:port/],
     ["LLM_TOKENIZER_URL", "x:0", /expected host:port/],
     [

@@ -1,7 +1,8 @@
 // The engine over a real Redis tier: a slow Redis lookup for one admission must not stall the running batch.
 import { randomUUID } from "node:crypto";
-import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
 import type { SamplingParams } from "@llm/sampling";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Engine } from "../src/index.js";
 import { collect, request, tinyEngine } from "./helpers.js";
@@ -12,7 +13,7 @@ let redis: ReturnType<typeof connectSharedTier>;
 let engine: Engine<SamplingParams>;
 
 beforeAll(async () => {
-  redis = connectSharedTier(inject("redisUrl"), { warn: () => {} });
+  redis = connectSharedTier(redisTarget(inject("redisUrl")), { warn: () => {} });
   await new Promise((resolve) => redis.once("ready", resolve));
   const sharedPrefixStore = new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix: `test:${randomUUID()}:` });
   engine = await tinyEngine({ sharedPrefixStore });
@@ -35,7 +36,7 @@ describe("engine with a Redis tier", () => {
     while (runningTokens < 5) await new Promise((resolve) => setTimeout(resolve, 5));
 
     // Redis answers nobody for a second: the new request's lookup waits, the batch must not.
-    const admin = redis.duplicate();
+    const admin = new Redis(inject("redisUrl"));
     await new Promise((resolve) => admin.once("ready", resolve));
     await admin.call("CLIENT", "PAUSE", String(PAUSE_MS), "ALL");
     const before = runningTokens;

@@ -3,8 +3,8 @@
 // holds the longest prefix of it. Keys (under the caller's base, e.g. the model's hash-tagged "llm:{tiny}"):
 //   <base>:hot:<runnerId>   SET of block keys, expiring after a few missed heartbeats
 //   <base>:runners          HASH runnerId -> JSON RunnerHeartbeat (stale fields are ignored and removed by readers)
-import type { Redis } from "ioredis";
 import type { WarnLogger } from "./redis-store.js";
+import type { RedisClient } from "./redis-target.js";
 
 export interface RunnerLoad {
   running: number;
@@ -24,7 +24,7 @@ export const hotSetKey = (base: string, runnerId: string) => `${base}:hot:${runn
 export const runnersKey = (base: string) => `${base}:runners`;
 
 export interface HotBlockPublisherOptions {
-  redis: Redis;
+  redis: RedisClient;
   keyBase: string;
   runnerId: string;
   keyModelId: string;

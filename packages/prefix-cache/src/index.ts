@@ -13,5 +13,12 @@ export { KvRouter, type KvRouterOptions, type Route } from "./kv-router.js";
 export { MemoryBlockStore } from "./memory-store.js";
 export { PrefixCache, type PrefixCacheStats, type PrefixMatch } from "./prefix-cache.js";
 export { connectSharedTier, RedisBlockStore, type RedisBlockStoreOptions, type WarnLogger } from "./redis-store.js";
+export {
+  connectRedis,
+  type RedisClient,
+  type RedisClientOptions,
+  type RedisTarget,
+  redisTarget,
+} from "./redis-target.js";
 export type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
 export { TieredBlockStore } from "./tiered-store.js";

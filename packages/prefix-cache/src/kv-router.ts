@@ -1,13 +1,13 @@
 // KV-aware routing, the gateway's half: picks the live runner whose memory holds the longest leading run of
 // a prompt's blocks (computed exactly as runners compute them), unless that runner has no free slot.
 // Undefined means "no runner has any of it, or Redis failed": use the shared queue.
-import type { Redis } from "ioredis";
 import { blockKeys } from "./block-keys.js";
 import { hotSetKey, type RunnerHeartbeat, runnersKey } from "./hot-blocks.js";
 import type { WarnLogger } from "./redis-store.js";
+import type { RedisClient } from "./redis-target.js";
 
 export interface KvRouterOptions {
-  redis: Redis;
+  redis: RedisClient;
   keyBase: string;
   /** A heartbeat older than this is a dead or gone runner. */
   staleMs?: number;

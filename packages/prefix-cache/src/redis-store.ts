@@ -1,8 +1,8 @@
 // The shared tier: block values in Redis under their chained keys, with a TTL, so every runner reuses
 // blocks any runner computed. It never fails a request: a Redis error is a miss (or a dropped write)
 // with a rate-limited warning, and the caller goes on computing the prefix itself.
-import { type Cluster, Redis } from "ioredis";
 import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
+import { connectRedis, type RedisClient, type RedisTarget } from "./redis-target.js";
 import type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
 
 export interface WarnLogger {
@@ -11,7 +11,7 @@ export interface WarnLogger {
 
 export interface RedisBlockStoreOptions {
   /** A standalone client or a Redis Cluster one: every command names one key, so blocks spread over the slots. */
-  redis: Redis | Cluster;
+  redis: RedisClient;
   ttlSeconds: number;
   /** How values are stored; float16 halves the bytes moved (reads always accept both). Default float32. */
   dtype?: BlockDtype;
@@ -23,20 +23,20 @@ export interface RedisBlockStoreOptions {
 }
 
 /** Options for a client the tier owns: fail fast instead of queueing while Redis is away. */
-export function connectSharedTier(url: string, logger: WarnLogger): Redis {
+export function connectSharedTier(target: RedisTarget, logger: WarnLogger): RedisClient {
   const warn = rateLimitedWarn(logger);
-  const redis = new Redis(url, {
+  const redis = connectRedis(target, {
     enableOfflineQueue: false, // a command while disconnected fails at once: a miss, not a stall
     maxRetriesPerRequest: 0,
     commandTimeout: 3000, // a hung Redis costs one admission at most this long (a 1,024-token gpt2-small prefix is ~75 MB)
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000), // keep reconnecting: Redis may come back
+    reconnectDelay: (attempt) => Math.min(attempt * 200, 2000),
   });
   redis.on("error", (error: Error) => warn(`prefix cache Redis connection: ${error.message}`));
   return redis;
 }
 
 export class RedisBlockStore implements BlockStore {
-  private readonly redis: Redis | Cluster;
+  private readonly redis: RedisClient;
   private readonly ttlSeconds: number;
   private readonly dtype: BlockDtype;
   private readonly keyPrefix: string;

@@ -3,7 +3,15 @@ import { randomUUID } from "node:crypto";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectSharedTier, MemoryBlockStore, PrefixCache, RedisBlockStore, TieredBlockStore } from "../src/index.js";
+import {
+  connectSharedTier,
+  MemoryBlockStore,
+  PrefixCache,
+  RedisBlockStore,
+  type RedisClient,
+  redisTarget,
+  TieredBlockStore,
+} from "../src/index.js";
 
 const block = (seed: number, floats = 64) => Float32Array.from({ length: floats }, (_, i) => Math.sin(seed * 100 + i));
 const quiet = { warn: () => {} };
@@ -70,7 +78,7 @@ describe("a Redis that is down", () => {
   it("degrades to misses and dropped writes, fast, with a warning; serves again when Redis is back", async () => {
     const server = await startRedisServer();
     const warnings: string[] = [];
-    const client = connectSharedTier(server.url, { warn: (message) => warnings.push(message) });
+    const client = connectSharedTier(redisTarget(server.url), { warn: (message) => warnings.push(message) });
     const tier = new RedisBlockStore({ redis: client, ttlSeconds: 60, logger: { warn: (m) => warnings.push(m) } });
     try {
       await untilReady(client);
@@ -102,7 +110,7 @@ describe("a Redis that is down", () => {
 });
 
 /** The tier's client fails commands while disconnected (no offline queue): wait for the connection. */
-async function untilReady(client: Redis): Promise<void> {
+async function untilReady(client: RedisClient): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (client.status !== "ready") {
     if (Date.now() > deadline) throw new Error(`Redis client still ${client.status} after 10 s`);

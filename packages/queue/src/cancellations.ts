@@ -1,13 +1,13 @@
 // Cancellation through Redis: the gateway publishes a request id on the model's cancel channel; every runner
 // listens and aborts the request if it runs it (the engine frees the slot within one step).
 import { LlmError } from "@llm/errors";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@llm/prefix-cache";
 
 export class CancelListener {
   private readonly running = new Map<string, AbortController>();
 
   /** `subscriber` becomes a pub/sub connection (it resubscribes by itself after a reconnect). */
-  private constructor(private readonly subscriber: Redis) {
+  private constructor(private readonly subscriber: RedisClient) {
     subscriber.on("message", (_channel: string, requestId: string) => {
       this.running
         .get(requestId)
@@ -15,7 +15,7 @@ export class CancelListener {
     });
   }
 
-  static async listen(subscriber: Redis, channel: string): Promise<CancelListener> {
+  static async listen(subscriber: RedisClient, channel: string): Promise<CancelListener> {
     const listener = new CancelListener(subscriber);
     await subscriber.subscribe(channel);
     return listener;
@@ -39,6 +39,6 @@ export class CancelListener {
   }
 }
 
-export async function publishCancel(redis: Redis, channel: string, requestId: string): Promise<void> {
+export async function publishCancel(redis: RedisClient, channel: string, requestId: string): Promise<void> {
   await redis.publish(channel, requestId);
 }

@@ -2,7 +2,9 @@
 // queues the job on the model's queue and yields the runner events from the request's stream, each token index
 // exactly once (a runner that took over a dead one's job regenerates from the admission seed). A stream that
 // outlives the gateway can be resumed by request id.
+import { randomUUID } from "node:crypto";
 import { LlmError } from "@llm/errors";
+import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type {
   GenerateRequest,
   ModelRunnerServiceGenerateRequest,
@@ -10,7 +12,6 @@ import type {
 } from "@llm/proto";
 import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { publishCancel } from "./cancellations.js";
 import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
@@ -26,7 +27,8 @@ const IDLE_CHECK_MS = 1000;
 const QUEUE_EVENTS_MAX_LEN = 1000;
 
 export interface ClusterDispatcherOptions {
-  redisUrl: string;
+  /** A standalone Redis or a Redis Cluster. */
+  redis: RedisTarget;
   /** Most jobs waiting on a model's queue; past it: RESOURCE_EXHAUSTED. */
   maxWaiting: number;
   /** The retry hint sent with RESOURCE_EXHAUSTED. */
@@ -60,23 +62,23 @@ export interface DispatchCall {
 
 export class ClusterDispatcher {
   private readonly queues = new Map<string, Queue<DispatchJobData>>();
+  /** One token-stream reader per model (a multi-key XREAD must stay in one hash slot). */
+  private readonly hubs = new Map<string, TokenStreamHub>();
+  private readonly gatewayId = randomUUID();
 
   private constructor(
     private readonly options: ClusterDispatcherOptions,
-    private readonly redis: Redis,
-    private readonly reader: Redis,
-    private readonly hub: TokenStreamHub,
+    private readonly redis: RedisClient,
     private readonly route: RouteRequest | undefined,
   ) {}
 
   static async connect(options: ClusterDispatcherOptions): Promise<ClusterDispatcher> {
-    const redis = failFastConnection(options.redisUrl, "gateway");
-    const reader = patientConnection(options.redisUrl, "gateway-streams");
+    const redis = failFastConnection(options.redis, "gateway");
     await whenReady(redis);
     const route = options.kvAwareRouting
       ? kvAwareRoute(redis, { warn: (msg) => stderrLog({ level: "warn", msg }) })
       : undefined;
-    return new ClusterDispatcher(options, redis, reader, new TokenStreamHub(reader, redis), route);
+    return new ClusterDispatcher(options, redis, route);
   }
 
   /** The models runners have announced. */
@@ -151,7 +153,7 @@ export class ClusterDispatcher {
     signal: AbortSignal,
     job: QueuedJob | undefined,
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
-    const watch = this.hub.watch(key);
+    const watch = this.hubOf(keys).watch(key);
     let finished = false;
     try {
       for await (const event of this.events(watch, key, signal, job)) {
@@ -165,10 +167,19 @@ export class ClusterDispatcher {
   }
 
   async close(): Promise<void> {
-    await this.hub.close();
+    await Promise.all([...this.hubs.values()].map((hub) => hub.close()));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.redis.disconnect();
-    this.reader.disconnect();
+  }
+
+  private hubOf(keys: ClusterKeys): TokenStreamHub {
+    let hub = this.hubs.get(keys.queueName);
+    if (!hub) {
+      const reader = patientConnection(this.options.redis, "gateway-streams");
+      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId));
+      this.hubs.set(keys.queueName, hub);
+    }
+    return hub;
   }
 
   private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<DispatchJobData> } {

@@ -4,10 +4,10 @@
 // only for `lockMs`; another runner's stalled-job check then takes the job over and regenerates it from the
 // admission seed, writing only the token indices the dead runner did not write.
 import { LlmError, toLlmError } from "@llm/errors";
+import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { Log } from "@llm/rpc";
 import { type Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { CancelListener } from "./cancellations.js";
 import { failFastConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
@@ -20,7 +20,8 @@ import { type StreamLifetimes, TokenStreamWriter } from "./token-stream-writer.j
 const ANNOUNCE_EVERY_MS = 5000;
 
 export interface DispatchWorkerOptions {
-  redisUrl: string;
+  /** A standalone Redis or a Redis Cluster. */
+  redis: RedisTarget;
   model: AnnouncedModel;
   /** Jobs run at once: the engine's batch slots. */
   concurrency: number;
@@ -48,20 +49,17 @@ export interface DispatchWorkerOptions {
 export class DispatchWorker {
   private constructor(
     private readonly workers: Worker<DispatchJobData>[],
-    private readonly connections: Redis[],
+    private readonly connections: RedisClient[],
     private readonly cancels: CancelListener,
     private readonly announcer: NodeJS.Timeout,
   ) {}
 
   static async start(options: DispatchWorkerOptions): Promise<DispatchWorker> {
     const keys = clusterKeys(options.model.id);
-    const writes = failFastConnection(options.redisUrl, "runner-writes");
-    const jobs = patientConnection(options.redisUrl, "runner-jobs");
+    const writes = failFastConnection(options.redis, "runner-writes");
+    const jobs = patientConnection(options.redis, "runner-jobs");
     await whenReady(writes);
-    const cancels = await CancelListener.listen(
-      patientConnection(options.redisUrl, "runner-cancels"),
-      keys.cancelChannel,
-    );
+    const cancels = await CancelListener.listen(patientConnection(options.redis, "runner-cancels"), keys.cancelChannel);
     const writer = new TokenStreamWriter(writes, options.lifetimes);
     const announce = () =>
       announceModel(writes, options.model).catch((err) =>
@@ -103,7 +101,7 @@ export class DispatchWorker {
       }
       await (await opening)?.flushed();
     };
-    const workerOn = (queueName: string, connection: Redis) => {
+    const workerOn = (queueName: string, connection: RedisClient) => {
       const worker = new Worker<DispatchJobData>(queueName, processJob, {
         connection,
         prefix: keys.prefix,
@@ -118,7 +116,7 @@ export class DispatchWorker {
     const connections = [writes, jobs];
     const workers = [workerOn(keys.queueName, jobs)];
     if (options.runnerId !== undefined) {
-      const own = patientConnection(options.redisUrl, "runner-own-jobs");
+      const own = patientConnection(options.redis, "runner-own-jobs");
       connections.push(own);
       workers.push(workerOn(keys.runnerQueue(options.runnerId), own));
     }

@@ -17,6 +17,8 @@ export interface ClusterKeys {
   cancelChannel: string;
   /** A runner's own queue (KV-aware routing sends a request there); same hash tag as the shared queue. */
   runnerQueue(runnerId: string): string;
+  /** A gateway's wake-up stream for its blocking read of this model's token streams (token-stream-hub.ts). */
+  wake(gatewayId: string): string;
   /** Base of the keys where runners publish their hot prefix blocks and load (@llm/prefix-cache hot-blocks). */
   hotBase: string;
 }
@@ -36,6 +38,7 @@ export function clusterKeys(modelId: string): ClusterKeys {
     tokens: (requestId) => `${base}:tokens:${requestId}`,
     cancelChannel: `${base}:cancel`,
     runnerQueue: (runnerId) => `${queueName}.${runnerId.replace(/[:{}]/g, "_")}`,
+    wake: (gatewayId) => `${base}:wake:${gatewayId}`,
     hotBase: `${base}:kv`,
   };
 }

@@ -1,15 +1,15 @@
 // The gateway's routing function for ClusterDispatcher: one KvRouter per model, over the hot-block sets the
 // model's runners publish under its hash tag.
 
+import type { RedisClient } from "@llm/prefix-cache";
 import { KvRouter, type WarnLogger } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
-import type { Redis } from "ioredis";
 import { clusterKeys } from "./keys.js";
 
 /** The runner whose own queue should take the request; undefined: the model's shared queue. */
 export type RouteRequest = (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined>;
 
-export function kvAwareRoute(redis: Redis, logger: WarnLogger): RouteRequest {
+export function kvAwareRoute(redis: RedisClient, logger: WarnLogger): RouteRequest {
   const routers = new Map<string, KvRouter>();
   return async (request) => {
     let router = routers.get(request.model);

@@ -1,32 +1,34 @@
-// The gateway's side of token streams: ONE blocking connection reads every open request's stream with a single
-// multi-key XREAD (not a connection per request). A request that starts while the read is blocked interrupts it
-// with CLIENT UNBLOCK, so it waits for nobody's timeout.
-import type { Redis } from "ioredis";
+// The gateway's side of a model's token streams: ONE blocking connection reads every open request stream of the
+// model with a single multi-key XREAD (not a connection per request). The keys share the model's hash tag, so on
+// a Redis Cluster the read goes to the one node holding that slot. A request that starts while the read is
+// blocked wakes it by adding an entry to the hub's own wake-up stream, which every read includes (from the last
+// entry it saw, so a wake-up sent just before the read blocks is not lost): it waits for nobody's timeout.
+import type { RedisClient } from "@llm/prefix-cache";
 import { redisFailure } from "./connection.js";
 import { decodeEntry, type StreamEntry } from "./stream-entries.js";
 
-/** Longest blocking read; only bounds how long a lost wake-up could delay a new stream. */
+/** Longest blocking read; only bounds how long closing waits when Redis cannot take the wake-up. */
 const BLOCK_MS = 1000;
 /** Entries read per stream per round. */
 const READ_COUNT = 256;
+/** The wake-up stream outlives a gateway that died by this long. */
+const WAKE_TTL_MS = 60_000;
 
 export class TokenStreamHub {
   private readonly watched = new Map<string, StreamWatch>();
-  private clientId: number | undefined;
-  private round = 0;
-  private blocked = false;
-  private wake: (() => void) | undefined;
+  private wakeLastId = "0-0";
+  private reading = false;
+  private nudged = false;
+  private idle: (() => void) | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
 
-  /** `reader` is used for the blocking reads only; `control` sends the wake-ups. */
+  /** `reader` is used for the blocking reads only (the hub owns it); `control` sends the wake-ups. */
   constructor(
-    private readonly reader: Redis,
-    private readonly control: Redis,
+    private readonly reader: RedisClient,
+    private readonly control: RedisClient,
+    private readonly wakeKey: string,
   ) {
-    reader.on("ready", () => {
-      this.clientId = undefined; // a reconnected socket has a new client id
-    });
     this.loop = this.run();
   }
 
@@ -42,55 +44,57 @@ export class TokenStreamHub {
     this.closed = true;
     this.nudge();
     await this.loop;
+    this.reader.disconnect();
+    await this.control.del(this.wakeKey).catch(() => {});
   }
 
   private nudge(): void {
-    if (this.wake) {
-      this.wake();
+    if (this.idle) {
+      this.idle();
       return;
     }
-    if (!this.blocked || this.clientId === undefined) return;
-    const round = this.round;
-    this.control.client("UNBLOCK", this.clientId).then(
-      // 0: the read was sent but not yet blocking on the server; try again until this round is over.
-      (unblocked) => {
-        if (unblocked === 0 && this.round === round && this.blocked) setTimeout(() => this.nudge(), 1);
-      },
-      () => {},
-    );
+    if (!this.reading || this.nudged) return; // one wake-up per read is enough
+    this.nudged = true;
+    this.control.xadd(this.wakeKey, "MAXLEN", 1, "*", "w", "").catch(() => {});
+    this.control.pexpire(this.wakeKey, WAKE_TTL_MS).catch(() => {});
   }
 
   private async run(): Promise<void> {
     while (!this.closed) {
       if (this.watched.size === 0) {
         await new Promise<void>((resolve) => {
-          this.wake = resolve;
+          this.idle = resolve;
         });
-        this.wake = undefined;
+        this.idle = undefined;
         continue;
       }
       const keys = [...this.watched.keys()];
       const ids = keys.map((key) => this.watched.get(key)?.lastId ?? "0-0");
+      this.nudged = false;
+      this.reading = true;
       try {
-        this.clientId ??= (await this.reader.client("ID")) as number;
-        this.round += 1;
-        this.blocked = true;
         const result = await this.reader.xreadBuffer(
           "COUNT",
           READ_COUNT,
           "BLOCK",
           BLOCK_MS,
           "STREAMS",
+          this.wakeKey,
           ...keys,
+          this.wakeLastId,
           ...ids,
         );
-        this.blocked = false;
-        for (const [key, entries] of result ?? []) this.watched.get(key.toString())?.deliver(entries);
+        for (const [key, entries] of result ?? []) {
+          const name = key.toString();
+          if (name === this.wakeKey) this.wakeLastId = entries.at(-1)?.[0].toString() ?? this.wakeLastId;
+          else this.watched.get(name)?.deliver(entries);
+        }
       } catch (err) {
-        this.blocked = false;
         const failure = redisFailure(err);
         for (const watch of keys.map((key) => this.watched.get(key))) watch?.fail(failure);
         await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        this.reading = false;
       }
     }
   }

@@ -1,8 +1,8 @@
 // The runner's side of a request's token stream. Writes never create the stream (NOMKSTREAM): a stream that is
 // gone means the request ended (the gateway deletes it on cancel and after delivery), so the runner stops.
 import type { LlmError } from "@llm/errors";
+import type { RedisClient } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateResponse } from "@llm/proto";
-import type { Redis } from "ioredis";
 import { decodeEntry, encodeError, encodeEvent, FIELD } from "./stream-entries.js";
 
 export interface StreamLifetimes {
@@ -17,7 +17,7 @@ const EXTRA_ENTRIES = 4;
 
 export class TokenStreamWriter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly lifetimes: StreamLifetimes,
   ) {}
 
@@ -58,7 +58,7 @@ export class RequestOutput {
   private readonly goneListeners: ((reason?: unknown) => void)[] = [];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly maxLen: number,
     /** Token indices below this were written by a runner that died; regenerated, they are not written again. */

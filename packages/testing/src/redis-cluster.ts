@@ -11,6 +11,8 @@ const run = promisify(execFile);
 
 export interface RedisClusterFixture {
   nodes: { host: string; port: number }[];
+  /** The nodes as `redis://` URLs (LLM_REDIS_URL's form with LLM_REDIS_CLUSTER=true). */
+  urls: string[];
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterFixtur
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    return { nodes: ports.map((port) => ({ host: "127.0.0.1", port })), stop };
+    return {
+      nodes: ports.map((port) => ({ host: "127.0.0.1", port })),
+      urls: ports.map((port) => `redis://127.0.0.1:${port}`),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

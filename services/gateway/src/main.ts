@@ -2,8 +2,8 @@
 // model-runner and detokenizer services. With LLM_REDIS_URL set (cluster mode) requests go to the model's
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
-import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { redisTarget } from "@llm/prefix-cache";
+import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";

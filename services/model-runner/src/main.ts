@@ -5,9 +5,9 @@ import { hostname } from "node:os";
 import { readConfig } from "@llm/config";
 import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
 import { servedModel } from "@llm/model-pack";
-import { connectSharedTier, HotBlockPublisher, RedisBlockStore } from "@llm/prefix-cache";
+import { connectSharedTier, HotBlockPublisher, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
-import { clusterKeys, DispatchWorker } from "@llm/queue";
+import { clusterKeys, DispatchWorker, whenReady } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { startTelemetry } from "@llm/telemetry/sdk";
@@ -34,6 +34,7 @@ const config = readConfig(process.env, [
   "LLM_SAMPLER_URL",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
+  "LLM_REDIS_CLUSTER",
   "LLM_QUEUE_LOCK_MS",
   "LLM_QUEUE_STALLED_INTERVAL_MS",
   "LLM_QUEUE_MAX_STALLED",
@@ -75,7 +76,9 @@ const logger = {
   warn: (msg: string) => stderrLog({ level: "warn", msg }),
 };
 // With Redis, prefix-cache blocks are shared by every runner: a Redis tier behind the memory tier.
-const sharedRedis = config.LLM_REDIS_URL ? connectSharedTier(config.LLM_REDIS_URL, logger) : undefined;
+const redis = config.LLM_REDIS_URL && redisTarget(config.LLM_REDIS_URL, config.LLM_REDIS_CLUSTER);
+const sharedRedis = redis ? connectSharedTier(redis, logger) : undefined;
+if (sharedRedis) await whenReady(sharedRedis); // else the first lookups miss while it connects
 const sharedPrefixStore =
   sharedRedis &&
   new RedisBlockStore({
@@ -113,9 +116,9 @@ const server = await startServer({
 });
 const info = engine.info();
 const runnerId = config.LLM_RUNNER_ID ?? `${hostname()}-${process.pid}`;
-const worker = config.LLM_REDIS_URL
+const worker = redis
   ? await DispatchWorker.start({
-      redisUrl: config.LLM_REDIS_URL,
+      redis,
       model: { id: model.id, contextLength: info.contextLength, vocabSize },
       concurrency: info.maxBatchSize,
       lockMs: config.LLM_QUEUE_LOCK_MS,

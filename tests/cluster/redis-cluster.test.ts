@@ -1,0 +1,100 @@
+// Cluster mode on a real 3-master Redis Cluster (LLM_REDIS_CLUSTER: every Redis user on ioredis Cluster clients):
+// real gateway and runner processes serve concurrent streams, survive a SIGKILLed runner, and share a tenant's
+// prefix blocks across runners through the Cluster's prefix tier.
+import { randomUUID } from "node:crypto";
+import { FinishReason, ModelRunnerService, type RunnerFinal } from "@llm/proto";
+import { createClient } from "@llm/rpc";
+import { type RedisClusterFixture, type RunningService, startRedisCluster } from "@llm/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  Cluster,
+  expectEveryIndexOnce,
+  expectRunnerKillLosesNothing,
+  KEYS,
+  KILLABLE,
+  keysMatching,
+  MODEL,
+  seededRequest,
+  stream,
+} from "./cluster-kit.js";
+
+const REQUESTS = 60;
+let fixture: RedisClusterFixture;
+let cluster: Cluster;
+
+beforeAll(async () => {
+  fixture = await startRedisCluster(3);
+  cluster = await new Cluster(fixture.urls.join(","), { LLM_REDIS_CLUSTER: "true", ...KILLABLE }).start(2);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  await fixture?.stop();
+});
+
+/** Keys matching `pattern` on each master. */
+const perMaster = (pattern: string) => Promise.all(fixture.urls.map((url) => keysMatching(url, pattern)));
+
+/** A greedy generation straight on one runner process (bypassing routing, to choose who computes the prefix). */
+async function generateOn(runner: RunningService, promptTokenIds: number[], cacheSalt: string) {
+  const client = createClient(ModelRunnerService, runner.address);
+  const ids: number[] = [];
+  let final: RunnerFinal | undefined;
+  const request = { requestId: randomUUID(), model: MODEL, promptTokenIds, maxTokens: 8, ignoreEos: true, cacheSalt };
+  try {
+    for await (const { event } of client.generate({ ...request, sampling: { temperature: 0 } })) {
+      if (event.case === "token") ids.push(event.value.tokenId);
+      if (event.case === "final") final = event.value;
+    }
+  } finally {
+    client.close();
+  }
+  return { ids, cached: final?.usage?.cachedPromptTokens };
+}
+
+describe("cluster mode on a Redis Cluster", () => {
+  it("serves concurrent streams over 2 runners: all complete, every index once; the model's keys share one master", async () => {
+    const before = cluster.servedPerRunner();
+    const outs = await Promise.all(
+      Array.from({ length: REQUESTS }, (_, i) =>
+        stream(cluster.client, seededRequest(i, 8), { deadline: Date.now() + 60_000 }),
+      ),
+    );
+    for (const out of outs) {
+      expect(out.final?.finishReason).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
+      expectEveryIndexOnce(out);
+    }
+    for (let i = 20; i < REQUESTS; i++) expect(outs[i].text).toBe(outs[i % 20].text);
+    const served = () => cluster.servedPerRunner().map((n, r) => n - before[r]);
+    await expect.poll(() => served().reduce((a, b) => a + b), { timeout: 5000 }).toBe(REQUESTS);
+    for (const n of served()) expect(n).toBeGreaterThan(0);
+
+    // The hash tag keeps the queue, streams and routing keys of a model in one slot, so on one master.
+    const modelKeys = await perMaster(`${KEYS.prefix}:${KEYS.queueName}*`);
+    expect(modelKeys.filter((keys) => keys.length > 0)).toHaveLength(1);
+    expect(await keysMatching(fixture.urls, KEYS.tokens("*"))).toEqual([]);
+  }, 120_000);
+
+  it("a runner SIGKILLed mid-stream loses nothing: its requests finish on the other with the uninterrupted text", async () => {
+    await expectRunnerKillLosesNothing(cluster, 120);
+  }, 120_000);
+
+  it("a tenant's prefix computed by one runner is reused by another through the Cluster; another tenant misses", async () => {
+    const [, survivor] = cluster.runners;
+    const fresh = await cluster.addRunner();
+    const prompt = Array.from({ length: 160 }, (_, i) => (i * 7919 + 17) % 50_000); // 10 full blocks
+    const tenant = `tenant-${randomUUID()}`;
+    const miss = await generateOn(survivor, prompt, tenant);
+    expect(miss.cached).toBe(0);
+    // Written in the background, spread over the masters by their keys.
+    await expect.poll(async () => (await keysMatching(fixture.urls, "llm:kv:*")).length, { timeout: 5000 }).toBe(10);
+    expect((await perMaster("llm:kv:*")).filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
+
+    const hit = await generateOn(fresh, prompt, tenant);
+    expect(hit.cached).toBe(144); // every full block but the one holding the last prompt token (recomputed)
+    expect(hit.ids).toEqual(miss.ids);
+    const other = await generateOn(fresh, prompt, `other-${randomUUID()}`);
+    expect(other.cached).toBe(0);
+    expect(other.ids).toEqual(miss.ids);
+  }, 120_000);
+});
