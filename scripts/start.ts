@@ -67,7 +67,9 @@ try {
     start("detokenizer", modelEnv),
     start("sampler", {}),
   ]);
-  const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
+  // A metrics port (a free one) for `llm trace <request-id>`: the runner serves per-token timings there.
+  const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler, LLM_METRICS_PORT: "0" });
+  const runnerMetrics = (await running.at(-1)?.listening("model-runner-metrics")) ?? "";
   const gateway = await start("gateway", {
     LLM_TOKENIZER_URL: tokenizer,
     LLM_RUNNER_URL: runner,
@@ -76,7 +78,15 @@ try {
   // The gateway's OpenAI-compatible HTTP API (curl, the `openai` clients); README "OpenAI-compatible HTTP API".
   const http = (await running.at(-1)?.listening("gateway-http")) ?? "";
   process.stdout.write(`${"gateway-http".padEnd(13)} ${http}\n`);
-  await writeEndpoints({ gateway, "gateway-http": http, tokenizer, detokenizer, sampler, "model-runner": runner });
+  await writeEndpoints({
+    gateway,
+    "gateway-http": http,
+    tokenizer,
+    detokenizer,
+    sampler,
+    "model-runner": runner,
+    "model-runner-metrics": runnerMetrics,
+  });
   process.stdout.write(`logs          ${LOG_DIR}\n`);
 
   const prompt = positionals.join(" ");

@@ -43,8 +43,12 @@ function run(command: string, args: string[]): Run {
 }
 
 /** `npx llm generate …` as the README says; `viaNpx: false` runs the same bin npx resolves to, without npm's startup. */
-async function llm(args: string[], viaNpx = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = viaNpx ? run("npx", ["llm", "generate", ...args]) : run("node_modules/.bin/llm", ["generate", ...args]);
+function llm(args: string[], viaNpx = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return llmCommand(["generate", ...args], viaNpx);
+}
+
+async function llmCommand(args: string[], viaNpx = false) {
+  const cli = viaNpx ? run("npx", ["llm", ...args]) : run("node_modules/.bin/llm", args);
   const { code } = await cli.exited;
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
@@ -140,6 +144,23 @@ describe("npm start", () => {
     expect(result.tokenIds).toHaveLength(12);
     expect(result.text.length).toBeGreaterThan(0);
     expect(result.latency.ttftMs).toBeGreaterThan(0);
+
+    // `llm trace <id>`: that request's per-token latency from the runner (found through the endpoints file, or
+    // --runner), one bar per inter-token gap with its engine step; an unknown id says so.
+    const traced = await llmCommand(["trace", result.requestId], true);
+    expect(traced.code, traced.stderr).toBe(0);
+    expect(traced.stdout).toMatch(new RegExp(`^request ${result.requestId} · model tiny · prompt 4 tokens`));
+    expect(traced.stdout).toMatch(/12 generated · length\nat the runner: queued [\d.]+ ms · prefill [\d.]+ ms/);
+    expect(traced.stdout).toMatch(/time to first token [\d.]+ ms · inter-token p50 [\d.]+ ms/);
+    expect(traced.stdout.match(/^ +\d+ +[\d.]+ ms █+ +step \d+ · batch \d+ · [\d.]+ ms$/gm)).toHaveLength(11);
+    const runner = JSON.parse(readFileSync(ENDPOINTS_FILE, "utf8"))["model-runner-metrics"];
+    const asJson = await llmCommand(["trace", result.requestId, "--runner", runner, "--json"]);
+    expect(asJson.code, asJson.stderr).toBe(0);
+    const timings = JSON.parse(asJson.stdout);
+    expect(timings.tokens.map((t: { tokenId: number }) => t.tokenId)).toEqual(result.tokenIds);
+    const unknown = await llmCommand(["trace", "no-such-request"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^llm: not_found: the runner at \S+ has no request "no-such-request"/);
 
     // Found through `npm start`'s endpoints file above; --gateway names it explicitly. Greedy: the same text.
     const streamed = await llm(["Once upon a time", "--max-tokens", "12", "--temperature", "0", "--gateway", gateway]);

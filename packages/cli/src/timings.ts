@@ -37,8 +37,8 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 const BAR_WIDTH = 50;
 
-/** A bar chart of every inter-token gap, scaled to the slowest, with the summary on top. */
-export function renderTimings(summary: LatencySummary): string {
+/** A bar chart of every inter-token gap, scaled to the slowest, with the summary on top; `notes[i]` after gap i's bar. */
+export function renderTimings(summary: LatencySummary, notes: readonly string[] = []): string {
   const lines = [
     `time to first token ${summary.ttftMs.toFixed(1)} ms · inter-token p50 ${summary.p50Ms.toFixed(2)} ms · ` +
       `p99 ${summary.p99Ms.toFixed(2)} ms · ${summary.tokensPerSecond.toFixed(1)} tokens/s`,
@@ -46,7 +46,8 @@ export function renderTimings(summary: LatencySummary): string {
   const slowest = Math.max(...summary.interTokenMs, 1e-9);
   summary.interTokenMs.forEach((gap, i) => {
     const bar = "█".repeat(Math.max(1, Math.round((gap / slowest) * BAR_WIDTH)));
-    lines.push(`${String(i + 2).padStart(5)} ${gap.toFixed(2).padStart(8)} ms ${bar}`);
+    const note = notes[i] === undefined ? "" : ` ${" ".repeat(BAR_WIDTH - bar.length)}${notes[i]}`;
+    lines.push(`${String(i + 2).padStart(5)} ${gap.toFixed(2).padStart(8)} ms ${bar}${note}`);
   });
   return lines.join("\n");
 }

@@ -26,7 +26,8 @@ export interface RunningService {
   address: string;
   /**
    * The address in the child's `listening` line for `service` (a process may serve more than one, e.g. the
-   * gateway's "gateway-http"); waits for the line, rejects if the child exits first.
+   * gateway's "gateway-http"), or of its `metrics` line as "<service>-metrics" (the /metrics port, e.g.
+   * "model-runner-metrics"); waits for the line, rejects if the child exits first.
    */
   listening(service: string): Promise<string>;
   process: ChildProcess;
@@ -106,7 +107,10 @@ export async function startService(entryFile: string, options: StartServiceOptio
   }
 }
 
-/** Every `{"event":"listening",service,address}` line of the child's stdout; other lines are ignored. */
+/**
+ * Every `{"event":"listening",service,address}` line of the child's stdout, and `{"event":"metrics",…}` lines as
+ * "<service>-metrics"; other lines are ignored.
+ */
 function announcements(child: ChildProcess): { first: Promise<string>; address(service: string): Promise<string> } {
   const stdout = child.stdout;
   if (!stdout) throw new Error("child has no stdout pipe");
@@ -120,9 +124,9 @@ function announcements(child: ChildProcess): { first: Promise<string>; address(s
   // Read to the end, so a chatty child never blocks on a full pipe.
   createInterface({ input: stdout }).on("line", (line) => {
     const event = parseJson(line);
-    if (event?.event !== "listening" || typeof event.address !== "string") return;
-    announceFirst(event.address);
-    const service = String(event.service);
+    if (typeof event?.address !== "string" || (event.event !== "listening" && event.event !== "metrics")) return;
+    if (event.event === "listening") announceFirst(event.address);
+    const service = event.event === "metrics" ? `${String(event.service)}-metrics` : String(event.service);
     addresses.set(service, event.address);
     for (const resolve of waiting.get(service) ?? []) resolve(event.address);
     waiting.delete(service);

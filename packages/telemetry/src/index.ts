@@ -4,6 +4,7 @@ export { GEN_AI, LLM_ATTR, TOKEN_EVENT } from "./gen-ai.js";
 export { counter, histogram, observedCounter, observedGauge } from "./instruments.js";
 export { type CounterSpec, type GaugeSpec, type HistogramSpec, METRICS, type MetricKey } from "./metric-names.js";
 export type { JsonRoute } from "./metrics-server.js";
+export { REQUEST_TIMINGS_PATH, type RequestTimings, type TokenTimingRecord } from "./request-timings.js";
 export { markFailed, tracer } from "./spans.js";
 export {
   extractContext,

@@ -10,6 +10,7 @@ import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { clusterKeys, DispatchWorker, whenReady } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
+import { REQUEST_TIMINGS_PATH } from "@llm/telemetry";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
 import { inJobTrace } from "./job-trace.js";
@@ -52,7 +53,7 @@ const telemetry = await startTelemetry({
   otlpEndpoint: config.LLM_OTLP_ENDPOINT,
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
-  routes: [{ prefix: "/requests/", lookup: (id) => recentRequests.get(id) }],
+  routes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
   log: stderrLog,
 });
 const runnerTelemetry = new RunnerTelemetry(recentRequests);

@@ -1,31 +1,7 @@
 // The per-token timings of the runner's most recent requests, served as JSON on the metrics port
 // (GET /requests/<id>) for `llm trace <request-id>`: "why was this token slow?" without a tracing backend.
 import type { TokenEvent } from "@llm/engine";
-
-export interface TokenTimingRecord {
-  index: number;
-  tokenId: number;
-  /** Since the previous token (the first: since the request reached the runner). */
-  sincePreviousMs: number;
-  sinceStartMs: number;
-  /** The engine step that produced it, and that step's batch size and duration. */
-  step: number;
-  batchSize: number;
-  stepMs: number;
-}
-
-export interface RequestTimings {
-  requestId: string;
-  model: string;
-  /** Milliseconds since the epoch. */
-  startedAt: number;
-  promptTokens: number;
-  queueMs?: number;
-  prefillMs?: number;
-  cachedPromptTokens?: number;
-  finishReason?: string;
-  tokens: TokenTimingRecord[];
-}
+import type { RequestTimings } from "@llm/telemetry";
 
 const KEPT_REQUESTS = 512;
 const KEPT_TOKENS_PER_REQUEST = 8192;

@@ -14,12 +14,13 @@ import {
   markFailed,
   observedCounter,
   observedGauge,
+  type RequestTimings,
   TOKEN_EVENT,
   type TraceCarrier,
   tracer,
 } from "@llm/telemetry";
 import { type Link, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
-import type { RecentRequests, RequestTimings } from "./recent-requests.js";
+import type { RecentRequests } from "./recent-requests.js";
 
 /** One request's span and timings while it runs. */
 export interface RequestTrace {
