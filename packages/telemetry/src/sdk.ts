@@ -42,6 +42,12 @@ export interface Telemetry {
 }
 
 const SHUTDOWN_BOUND_MS = 3000;
+/**
+ * Events one span keeps (the SDK's default is 128, keeping the last ones): the runner's request span has one per
+ * generated token, so a long generation would lose its first tokens. As many as the runner keeps per request for
+ * `llm trace`; OTEL_SPAN_EVENT_COUNT_LIMIT still wins.
+ */
+const EVENTS_PER_SPAN = 8192;
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
@@ -60,6 +66,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       "service.instance.id": randomUUID(),
     }),
     metricReaders: readers,
+    spanLimits: { eventCountLimit: Number(env.OTEL_SPAN_EVENT_COUNT_LIMIT) || EVENTS_PER_SPAN },
     logRecordProcessors: [], // logs go to stderr as JSON lines
     // Without a configured destination there is no tracer provider at all: spans cost nothing.
     ...(configured(env, "TRACES") ? {} : { spanProcessors: [] }),
