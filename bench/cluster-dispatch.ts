@@ -44,6 +44,7 @@ const local = createClient(ModelRunnerService, runner.address);
 const cluster = await ClusterDispatcher.connect({
   redis: redisTarget(redis.url),
   maxWaiting: 1000,
+  maxWaitingTokens: 1_000_000,
   retryAfterMs: 1000,
   streamTtlMs: 60_000,
   keepFinishedJobs: 100,

@@ -71,6 +71,7 @@ async function run(kvAwareRouting: boolean) {
   const dispatcher = await ClusterDispatcher.connect({
     redis: redisTarget(redis.url),
     maxWaiting: 1000,
+    maxWaitingTokens: 1_000_000,
     retryAfterMs: 1000,
     streamTtlMs: 120_000,
     keepFinishedJobs: 10,

@@ -2,6 +2,7 @@
 import { isLlmError } from "@llm/errors";
 import { FinishReason } from "@llm/proto";
 import { startRedisServer } from "@llm/testing";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster, expectEveryIndexOnce, KEYS, keysMatching, seededRequest, stream } from "./cluster-kit.js";
 
@@ -41,9 +42,12 @@ describe("cluster dispatch", () => {
     for (const n of served()) expect(n).toBeGreaterThan(0);
   }, 120_000);
 
-  it("leaves no request stream behind, and keeps only the configured number of finished jobs", async () => {
+  it("leaves no request stream or token reservation behind, and keeps only the configured number of finished jobs", async () => {
     await stream(cluster.client, seededRequest(1, 4));
     expect(await keysMatching(cluster.redisUrl, KEYS.tokens("*"))).toEqual([]);
+    const redis = new Redis(cluster.redisUrl);
+    expect([await redis.get(KEYS.waitingTokens), await redis.zcard(KEYS.reservations)]).toEqual(["0", 0]);
+    redis.disconnect();
     const keys = await keysMatching(cluster.redisUrl, `${KEYS.prefix}:${KEYS.queueName}:*`);
     const jobs = keys.filter((key) => /:\d+$/.test(key)); // job hashes; the rest is the queue's own bookkeeping
     expect(jobs.length).toBeGreaterThan(0);

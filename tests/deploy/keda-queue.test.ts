@@ -45,6 +45,7 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
     dispatcher = await ClusterDispatcher.connect({
       redis: redisTarget(url),
       maxWaiting: 100,
+      maxWaitingTokens: 1_000_000,
       retryAfterMs: 1000,
       streamTtlMs: 60_000,
       keepFinishedJobs: 10,

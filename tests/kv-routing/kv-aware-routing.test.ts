@@ -37,6 +37,7 @@ beforeAll(async () => {
   dispatcher = await ClusterDispatcher.connect({
     redis: redisTarget(redis.url),
     maxWaiting: 100,
+    maxWaitingTokens: 1_000_000,
     retryAfterMs: 1000,
     streamTtlMs: 60_000,
     keepFinishedJobs: 10,

@@ -141,6 +141,12 @@ export const REGISTRY = {
     positive,
     1024,
   ),
+  LLM_MAX_QUEUE_TOKENS: variable(
+    "Most tokens (prompt + max_tokens of each request) waiting for a runner per model in cluster mode, checked " +
+      "with LLM_MAX_QUEUE_DEPTH at admission; past it: RESOURCE_EXHAUSTED (a request larger than it alone: INVALID_ARGUMENT).",
+    positive,
+    1_048_576,
+  ),
   LLM_QUEUE_RETRY_AFTER_MS: variable(
     "Retry hint sent with RESOURCE_EXHAUSTED when a model's queue is full (cluster mode), in milliseconds.",
     positive,

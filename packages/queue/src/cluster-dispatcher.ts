@@ -12,13 +12,14 @@ import type {
 } from "@llm/proto";
 import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
+import { admit, leave, reservedTokens } from "./admission.js";
 import { publishCancel } from "./cancellations.js";
 import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
 import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
-import { ADMISSION_ID, decodeEntry, encodeRequest, FIELD } from "./stream-entries.js";
+import { ADMISSION_ID, decodeEntry, encodeRequest } from "./stream-entries.js";
 import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
 
 /** Without news from the stream for this long, the gateway checks that the job and the stream still exist. */
@@ -31,6 +32,8 @@ export interface ClusterDispatcherOptions {
   redis: RedisTarget;
   /** Most jobs waiting on a model's queue; past it: RESOURCE_EXHAUSTED. */
   maxWaiting: number;
+  /** Most tokens (prompt + max_tokens) of a model's requests waiting for a runner; past it: RESOURCE_EXHAUSTED. */
+  maxWaitingTokens: number;
   /** The retry hint sent with RESOURCE_EXHAUSTED. */
   retryAfterMs: number;
   /** Lifetime of a request's stream before a runner takes it (runners refresh it). */
@@ -48,6 +51,8 @@ export interface ClusterDispatcherOptions {
 interface QueuedJob {
   queue: Queue<DispatchJobData>;
   id: string | undefined;
+  /** The request's reservation in the waiting-tokens bound. */
+  tokens: number;
   /** Set while the job sits on a runner's own queue: the shared queue and the data to move it there. */
   fallback?: { queue: Queue<DispatchJobData>; data: DispatchJobData };
 }
@@ -98,12 +103,20 @@ export class ClusterDispatcher {
     const { keys, queue } = this.queueOf(request.model);
     const key = keys.tokens(request.requestId);
     const data = jobDataOf(request, call.traceContext);
+    const tokens = reservedTokens(request);
+    if (tokens > this.options.maxWaitingTokens) {
+      throw new LlmError(
+        "invalid_argument",
+        `prompt + max_tokens is ${tokens} tokens, more than model "${request.model}" queues at once (LLM_MAX_QUEUE_TOKENS ${this.options.maxWaitingTokens}): lower max_tokens or shorten the prompt`,
+        { details: { field: "max_tokens" } },
+      );
+    }
     const runnerId = await this.route?.(request);
     const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
     // One connection runs commands in order, so the stream exists before any runner can see the job. A client's
     // id may be in flight already, so its job waits for the admission's answer (it must never run on another
     // request's stream); a gateway-made id is unique, so admission and job go out in one round trip.
-    const admitting = this.admit(keys, key, admitted);
+    const admitting = this.admit(keys, admitted, tokens);
     if (!call.freshId) await admitting;
     const adding = onRedis(() => target.add(JOB_NAME, data));
     adding.catch(() => {}); // awaited below
@@ -118,11 +131,11 @@ export class ClusterDispatcher {
     try {
       job = await adding;
     } catch (err) {
-      await this.end(keys, key, request.requestId, false);
+      await this.end(keys, key, request.requestId, false, { queue: target, id: undefined, tokens });
       throw err;
     }
     const fallback = target === queue ? undefined : { queue, data };
-    yield* this.follow(keys, key, request.requestId, call.signal, { queue: target, id: job.id, fallback });
+    yield* this.follow(keys, key, request.requestId, call.signal, { queue: target, id: job.id, tokens, fallback });
   }
 
   /** The stored public request of `requestId` and its runner events from the first one. */
@@ -208,32 +221,39 @@ export class ClusterDispatcher {
   }
 
   /**
-   * The queue bound and the stream's admission entry (which also makes the request id unique), in one round trip;
-   * a request over the bound takes its entry back.
+   * Both bounds and the stream's admission entry (which also makes the request id unique), in one script: a
+   * refused request leaves nothing behind.
    */
-  private async admit(keys: ClusterKeys, key: string, admitted: GenerateRequest): Promise<void> {
-    const { maxWaiting, retryAfterMs, streamTtlMs } = this.options;
-    const [[, waiting], [added]] = (await onRedis(() =>
-      this.redis
-        .multi()
-        .llen(keys.waitingList)
-        .xadd(key, ADMISSION_ID, FIELD.request, encodeRequest(admitted))
-        .pexpire(key, streamTtlMs)
-        .exec(),
-    )) as [[Error | null, number], [Error | null, unknown]];
-    if (added) {
+  private async admit(keys: ClusterKeys, admitted: GenerateRequest, tokens: number): Promise<void> {
+    const { maxWaiting, maxWaitingTokens, retryAfterMs, streamTtlMs } = this.options;
+    const { outcome, waiting, waitingTokens } = await onRedis(() =>
+      admit(
+        this.redis,
+        keys,
+        { requestId: admitted.requestId, tokens, entry: encodeRequest(admitted) },
+        { maxWaiting, maxWaitingTokens, streamTtlMs },
+      ),
+    );
+    if (outcome === "duplicate") {
       throw new LlmError(
         "invalid_argument",
         `request_id "${admitted.requestId}" is already in flight in the cluster; choose a unique id, or leave it empty`,
         { details: { field: "request_id" } },
       );
     }
-    if (waiting >= maxWaiting) {
-      await this.redis.del(key).catch(() => {}); // else it expires by itself
+    const details = { waiting, limit: maxWaiting, waitingTokens, tokenLimit: maxWaitingTokens, tokens };
+    if (outcome === "requests") {
       throw new LlmError(
         "resource_exhausted",
         `${waiting} requests are already waiting for model "${admitted.model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
-        { retryAfterMs, details: { waiting, limit: maxWaiting } },
+        { retryAfterMs, details },
+      );
+    }
+    if (outcome === "tokens") {
+      throw new LlmError(
+        "resource_exhausted",
+        `${waitingTokens} tokens (prompt + max_tokens) are already waiting for model "${admitted.model}" and this request needs ${tokens} more (LLM_MAX_QUEUE_TOKENS ${maxWaitingTokens}); retry later, or lower max_tokens`,
+        { retryAfterMs, details },
       );
     }
   }
@@ -299,7 +319,8 @@ export class ClusterDispatcher {
 
   /**
    * Deletes the stream (its job then stops at its next write) and, for a request ended early, takes a job still
-   * waiting off its queue (so it holds no place in the bound) and tells a runner running it to stop now.
+   * waiting off its queue and gives back its tokens (so it holds no place in the bounds) and tells a runner running
+   * it to stop now.
    */
   private async end(
     keys: ClusterKeys,
@@ -311,7 +332,12 @@ export class ClusterDispatcher {
     try {
       await this.redis.del(key);
       if (finished) return;
-      if (job?.id !== undefined) await job.queue.remove(job.id); // 0 when a runner holds it: the cancel stops it
+      if (job) {
+        await Promise.all([
+          job.id === undefined ? 0 : job.queue.remove(job.id), // 0 when a runner holds it: the cancel stops it
+          leave(this.redis, keys, requestId, job.tokens),
+        ]);
+      }
       await publishCancel(this.redis, keys.cancelChannel, requestId);
     } catch {
       // Redis is down: the stream expires by itself, and the runner stops when its writes fail.

@@ -8,6 +8,7 @@ import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { Log } from "@llm/rpc";
 import { type Job, Worker } from "bullmq";
+import { leave, reservedTokens } from "./admission.js";
 import { CancelListener } from "./cancellations.js";
 import { failFastConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
@@ -70,6 +71,7 @@ export class DispatchWorker {
 
     const processJob = async (job: Job<DispatchJobData>) => {
       const request = runnerRequestOf(job.data);
+      leave(writes, keys, request.requestId, reservedTokens(request)).catch(() => {}); // taken: no longer waiting
       const cancel = cancels.track(request.requestId);
       // A first run writes from index 0 at once. A takeover asks the stream where the dead runner stopped, while
       // the engine starts the request; nothing is written before it answers. Undefined: ended, expired, or

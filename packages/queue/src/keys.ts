@@ -11,6 +11,10 @@ export interface ClusterKeys {
   queueName: string;
   /** The list of jobs waiting on the shared queue (KEDA's redis scaler scales runners on its length). */
   waitingList: string;
+  /** Tokens (prompt + max_tokens) of the admitted requests no runner has taken yet (admission.ts). */
+  waitingTokens: string;
+  /** Sorted set of those requests' reservations, `<tokens>:<request id>` scored by expiry (admission.ts). */
+  reservations: string;
   /** The request's Redis Stream of events (admission entry, token events, final or error). */
   tokens(requestId: string): string;
   /** Pub/sub channel where the gateway names a request to cancel. */
@@ -35,6 +39,8 @@ export function clusterKeys(modelId: string): ClusterKeys {
     prefix: QUEUE_PREFIX,
     queueName,
     waitingList: `${base}:wait`,
+    waitingTokens: `${base}:waiting-tokens`,
+    reservations: `${base}:reservations`,
     tokens: (requestId) => `${base}:tokens:${requestId}`,
     cancelChannel: `${base}:cancel`,
     runnerQueue: (runnerId) => `${queueName}.${runnerId.replace(/[:{}]/g, "_")}`,

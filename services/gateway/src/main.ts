@@ -28,6 +28,7 @@ const config = readConfig(process.env, [
   "LLM_REDIS_URL",
   "LLM_REDIS_CLUSTER",
   "LLM_MAX_QUEUE_DEPTH",
+  "LLM_MAX_QUEUE_TOKENS",
   "LLM_QUEUE_RETRY_AFTER_MS",
   "LLM_QUEUE_KEEP_FINISHED",
   "LLM_STREAM_TTL_MS",
@@ -123,6 +124,7 @@ async function dispatchMode() {
     const cluster = await ClusterDispatcher.connect({
       redis: redisTarget(config.LLM_REDIS_URL, config.LLM_REDIS_CLUSTER),
       maxWaiting: config.LLM_MAX_QUEUE_DEPTH,
+      maxWaitingTokens: config.LLM_MAX_QUEUE_TOKENS,
       retryAfterMs: config.LLM_QUEUE_RETRY_AFTER_MS,
       streamTtlMs: config.LLM_STREAM_TTL_MS,
       keepFinishedJobs: config.LLM_QUEUE_KEEP_FINISHED,

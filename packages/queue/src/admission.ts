@@ -1,0 +1,97 @@
+// The bound on a model's waiting work, checked and taken in ONE script with the request stream's admission entry,
+// so concurrent gateways never overshoot it: waiting requests (the shared queue's length) and waiting tokens
+// (prompt + max_tokens of every admitted request that no runner has taken yet, whichever queue it waits on).
+// A request's tokens are reserved as a sorted-set member `<tokens>:<request id>` (both sides can name it), scored
+// with the time its stream would expire; it leaves when a runner takes the job or the gateway ends the request, and
+// a reservation left by a gateway that died before either is dropped once that time has passed.
+import type { RedisClient } from "@llm/prefix-cache";
+import type { ClusterKeys } from "./keys.js";
+import { ADMISSION_ID, FIELD } from "./stream-entries.js";
+
+// KEYS: waiting list, waiting-token total, reservations, request stream.
+// ARGV: max waiting, max waiting tokens, tokens, member, stream ttl ms, admission id, field, admitted request.
+const ADMIT = `
+local time = redis.call('TIME')
+local now = time[1] * 1000 + math.floor(time[2] / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, member in ipairs(expired) do
+  redis.call('DECRBY', KEYS[2], tonumber(string.match(member, '^(%d+):')))
+end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'duplicate', 0, 0} end
+local waiting = redis.call('LLEN', KEYS[1])
+local tokens = tonumber(redis.call('GET', KEYS[2]) or '0')
+if waiting >= tonumber(ARGV[1]) then return {'requests', waiting, tokens} end
+if tokens + tonumber(ARGV[3]) > tonumber(ARGV[2]) then return {'tokens', waiting, tokens} end
+redis.call('XADD', KEYS[4], ARGV[6], ARGV[7], ARGV[8])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
+redis.call('INCRBY', KEYS[2], ARGV[3])
+return {'admitted', waiting, tokens}
+`;
+
+// KEYS: reservations, waiting-token total. ARGV: member, tokens.
+const LEAVE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DECRBY', KEYS[2], ARGV[2]) end
+return 0
+`;
+
+interface Scripts {
+  llmAdmit(...args: (string | number | Buffer)[]): Promise<[string, number, number]>;
+  llmLeave(...args: (string | number)[]): Promise<number>;
+}
+
+function scripts(redis: RedisClient): Scripts {
+  if (!("llmAdmit" in redis)) {
+    redis.defineCommand("llmAdmit", { numberOfKeys: 4, lua: ADMIT });
+    redis.defineCommand("llmLeave", { numberOfKeys: 2, lua: LEAVE });
+  }
+  return redis as unknown as Scripts;
+}
+
+export interface WaitingBounds {
+  maxWaiting: number;
+  maxWaitingTokens: number;
+  streamTtlMs: number;
+}
+
+export interface Admission {
+  outcome: "admitted" | "duplicate" | "requests" | "tokens";
+  /** Jobs waiting on the shared queue and tokens reserved, before this request. */
+  waiting: number;
+  waitingTokens: number;
+}
+
+/** The tokens a request holds in the bound: its KV reservation on a runner, prompt + max_tokens. */
+export function reservedTokens(request: { promptTokenIds: readonly number[]; maxTokens: number }): number {
+  return request.promptTokenIds.length + request.maxTokens;
+}
+
+/** Checks both bounds and, when they hold, writes the stream's admission entry and reserves the tokens. */
+export async function admit(
+  redis: RedisClient,
+  keys: ClusterKeys,
+  request: { requestId: string; tokens: number; entry: Buffer },
+  bounds: WaitingBounds,
+): Promise<Admission> {
+  const [outcome, waiting, waitingTokens] = await scripts(redis).llmAdmit(
+    keys.waitingList,
+    keys.waitingTokens,
+    keys.reservations,
+    keys.tokens(request.requestId),
+    bounds.maxWaiting,
+    bounds.maxWaitingTokens,
+    request.tokens,
+    `${request.tokens}:${request.requestId}`,
+    bounds.streamTtlMs,
+    ADMISSION_ID,
+    FIELD.request,
+    request.entry,
+  );
+  return { outcome: outcome as Admission["outcome"], waiting, waitingTokens };
+}
+
+/** Gives a request's tokens back (a runner took it, or it ended); a no-op the second time. */
+export function leave(redis: RedisClient, keys: ClusterKeys, requestId: string, tokens: number): Promise<number> {
+  return scripts(redis).llmLeave(keys.reservations, keys.waitingTokens, `${tokens}:${requestId}`, tokens);
+}
