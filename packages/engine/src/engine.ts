@@ -166,6 +166,21 @@ export class Engine<P> {
     };
   }
 
+  /**
+   * Whether a request this long could start at the next step: a free batch slot, and KV room for its reservation
+   * beside the running requests and those already waiting. A request larger than the whole KV budget counts as
+   * having room (submit() refuses it at once instead of letting it wait forever).
+   */
+  hasRoomFor(promptTokens: number, maxTokens: number): boolean {
+    const reservation = (promptTokens + maxTokens) * this.bytesPerToken;
+    if (reservation > this.options.kvCacheBytes) return true;
+    const queued = this.waiting.reduce((sum, seq) => sum + seq.kvReservation, 0);
+    return (
+      this.active.size < this.options.maxBatchSize &&
+      this.kvReserved + queued + reservation <= this.options.kvCacheBytes
+    );
+  }
+
   /** Prefix-cache block keys this runner holds in memory, most recently used first (KV-aware routing). */
   hotPrefixKeys(limit: number): string[] {
     return this.prefixCache.recentKeys(limit);

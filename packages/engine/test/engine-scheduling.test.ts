@@ -107,8 +107,13 @@ describe("KV budget", () => {
       const alone = [];
       for (let i = 0; i < 3; i++)
         alone.push((await collect(engine.submit(request(`alone-${i}`, prompt(i), 30)))).tokens);
+      expect(engine.hasRoomFor(20, 30)).toBe(true);
       const runs = [0, 1, 2].map((i) => collect(engine.submit(request(`r${i}`, prompt(i), 30))));
       await new Promise((resolve) => setTimeout(resolve, 0));
+      // What a cluster worker asks before taking a job: no KV room now, whatever the free slots.
+      expect(engine.hasRoomFor(20, 30)).toBe(false);
+      expect(engine.hasRoomFor(1, 1)).toBe(false); // the waiting requests' reservations count too
+      expect(engine.hasRoomFor(20, 31)).toBe(true); // never fits: submit() refuses it rather than letting it wait
       const info = engine.info();
       expect(info.running + info.waiting).toBe(3);
       expect(info.running).toBeLessThanOrEqual(1);
@@ -116,6 +121,7 @@ describe("KV budget", () => {
       const results = await Promise.all(runs);
       expect(results.map((r) => r.tokens)).toEqual(alone);
       expect(results.map((r) => r.final.finishReason)).toEqual(["length", "length", "length"]);
+      expect(engine.hasRoomFor(20, 30)).toBe(true);
 
       expect(() => engine.submit(request("too-big", prompt(9), 31))).toThrow(/whole KV budget/);
     } finally {

@@ -1,13 +1,14 @@
 // The runner's side of cluster mode: a BullMQ worker on its model's queue that takes at most `concurrency` jobs
-// (the engine's batch slots, so it takes work only while it has room), runs each through the same generation
-// path as a local request, and writes the events to the request's stream. A runner that dies keeps its lock
+// (the engine's batch slots) and keeps one only while the engine has a free slot and KV room for it (else it puts
+// the job back at the head of the queue, for another runner, and takes nothing until one of its own jobs ends), runs
+// each through the same generation path as a local request, and writes the events to the request's stream. A runner that dies keeps its lock
 // only for `lockMs`; another runner's stalled-job check then takes the job over and regenerates it from the
 // admission seed, writing only the token indices the dead runner did not write.
 import { LlmError, toLlmError } from "@llm/errors";
 import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { Log } from "@llm/rpc";
-import { type Job, Worker } from "bullmq";
+import { type Job, WaitingError, Worker } from "bullmq";
 import { leave, reservedTokens } from "./admission.js";
 import { CancelListener } from "./cancellations.js";
 import { failFastConnection, patientConnection, whenReady } from "./connection.js";
@@ -19,6 +20,8 @@ import { type StreamLifetimes, TokenStreamWriter } from "./token-stream-writer.j
 
 /** How often the runner re-announces its model (a restarted Redis forgets it). */
 const ANNOUNCE_EVERY_MS = 5000;
+/** A worker that gave a job back looks again after one of its jobs ends, or this long (room freed elsewhere). */
+const ROOM_RECHECK_MS = 1000;
 
 export interface DispatchWorkerOptions {
   /** A standalone Redis or a Redis Cluster. */
@@ -38,6 +41,8 @@ export interface DispatchWorkerOptions {
    * where gateways send requests whose prefix this runner holds. Same processor and limits as the shared queue.
    */
   runnerId?: string;
+  /** Whether the engine could start `request` now: a free batch slot and KV room for prompt + max_tokens. */
+  hasRoom(request: ModelRunnerServiceGenerateRequest): boolean;
   /** The generation path local requests take: runner events for `request`, ended early when `signal` aborts. */
   run(
     request: ModelRunnerServiceGenerateRequest,
@@ -69,8 +74,16 @@ export class DispatchWorker {
     await announce();
     const announcer = setInterval(announce, ANNOUNCE_EVERY_MS).unref();
 
-    const processJob = async (job: Job<DispatchJobData>) => {
+    const roomFreed = new Signal();
+    const processJob = async (job: Job<DispatchJobData>, token?: string) => {
       const request = runnerRequestOf(job.data);
+      if (!options.hasRoom(request) && token !== undefined) {
+        // Waiting here would hold the job from runners that have room: back to the head of the queue. This slot of
+        // the worker stays taken until room may have freed, so it fetches no job meanwhile.
+        await job.moveToWait(token);
+        await roomFreed.next(ROOM_RECHECK_MS);
+        throw new WaitingError();
+      }
       leave(writes, keys, request.requestId, reservedTokens(request)).catch(() => {}); // taken: no longer waiting
       const cancel = cancels.track(request.requestId);
       // A first run writes from index 0 at once. A takeover asks the stream where the dead runner stopped, while
@@ -100,6 +113,7 @@ export class DispatchWorker {
         (await opening.catch(() => undefined))?.fail(toLlmError(err));
       } finally {
         cancel.release();
+        roomFreed.fire();
       }
       await (await opening)?.flushed();
     };
@@ -132,5 +146,25 @@ export class DispatchWorker {
     await Promise.all(this.workers.map((worker) => worker.close()));
     this.cancels.close();
     for (const connection of this.connections) connection.disconnect();
+  }
+}
+
+/** Wakes every waiter once per fire(). */
+class Signal {
+  private waiters: (() => void)[] = [];
+
+  fire(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Settles at the next fire(), or after `timeoutMs`. */
+  next(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

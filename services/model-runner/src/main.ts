@@ -126,6 +126,7 @@ const worker = redis
       stalledIntervalMs: config.LLM_QUEUE_STALLED_INTERVAL_MS,
       maxStalled: config.LLM_QUEUE_MAX_STALLED,
       lifetimes: { streamTtlMs: config.LLM_STREAM_TTL_MS, resumeTtlMs: config.LLM_STREAM_RESUME_TTL_MS },
+      hasRoom: (request) => engine.hasRoomFor(request.promptTokenIds.length, request.maxTokens),
       run: (request, signal, traceContext) => inJobTrace(traceContext, runGeneration(request, signal, runner)),
       log: stderrLog,
       runnerId,
