@@ -25,12 +25,15 @@ export type StreamEntry =
   | { kind: "event"; event: ModelRunnerServiceGenerateResponse }
   | { kind: "error"; error: LlmError };
 
+/** The encoded bytes as a Buffer over the same memory (no copy). */
+const bufferOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 export function encodeRequest(request: GenerateRequest): Buffer {
-  return Buffer.from(toBinary(GenerateRequestSchema, request));
+  return bufferOf(toBinary(GenerateRequestSchema, request));
 }
 
 export function encodeEvent(event: ModelRunnerServiceGenerateResponse): Buffer {
-  return Buffer.from(toBinary(ModelRunnerServiceGenerateResponseSchema, event));
+  return bufferOf(toBinary(ModelRunnerServiceGenerateResponseSchema, event));
 }
 
 export function eventOf(init: RunnerEventInit): ModelRunnerServiceGenerateResponse {
