@@ -1,12 +1,12 @@
-// Usage: tsx packages/model-pack/src/cli.ts build [--preset tiny|gpt2-small|tiny-gqa|gpt2-small-gqa] [--out DIR] [--force]
+// Usage: tsx packages/model-pack/src/cli.ts build [--preset tiny|gpt2-small[-gqa|-append]] [--out DIR] [--force]
 import { parseArgs } from "node:util";
 import { buildModel, modelDir } from "./model-store.js";
 import { DEFAULT_PRESET, PRESETS } from "./presets.js";
 
-const PRESET_NAMES = Object.keys(PRESETS).flatMap((name) => [name, `${name}-gqa`]);
 const USAGE = [
-  `usage: cli.ts build [--preset ${PRESET_NAMES.join("|")}] [--out DIR] [--force]`,
-  "  <preset>-gqa: the same weights with ONNX Runtime's GroupQueryAttention over a shared past/present KV buffer",
+  `usage: cli.ts build [--preset ${Object.keys(PRESETS).join("|")}[-gqa|-append]] [--out DIR] [--force]`,
+  "  <preset>-gqa: the same weights, attention by ONNX Runtime's GroupQueryAttention over a shared past/present buffer",
+  "  <preset>-append: the same weights, a cache the graph only reads; it outputs the new positions' keys/values",
 ].join("\n");
 
 async function main(): Promise<void> {

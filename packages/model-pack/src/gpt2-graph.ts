@@ -1,7 +1,7 @@
 // The GPT-2 decoder as an ONNX graph in Hugging Face's export layout (the inputs and outputs transformers.js
 // and optimum use). One graph serves prefill and decode: a past of length 0 is an empty cache.
-// The `gqa` layout swaps the attention for ONNX Runtime's GroupQueryAttention over a fixed-capacity cache
-// (see `KvLayout`); everything else, weights included, is the same graph.
+// The `gqa` and `append` layouts swap the attention for one over a fixed-capacity cache (see `KvLayout`);
+// everything else, weights included, is the same graph.
 import { BOOL, FLOAT, float, GraphBuilder, INT32, INT64, int, ints, MS_DOMAIN } from "./onnx-writer.js";
 import { headDim, type KvLayout } from "./presets.js";
 import type { BlockWeights, Gpt2Weights, WeightTensor } from "./weights.js";
@@ -20,6 +20,9 @@ export const pastKeyName = (layer: number) => `past_key_values.${layer}.key`;
 export const pastValueName = (layer: number) => `past_key_values.${layer}.value`;
 export const presentKeyName = (layer: number) => `present.${layer}.key`;
 export const presentValueName = (layer: number) => `present.${layer}.value`;
+/** The append layout's outputs: the new positions' keys and values only. */
+export const newKeyName = (layer: number) => `new_key_values.${layer}.key`;
+export const newValueName = (layer: number) => `new_key_values.${layer}.value`;
 
 interface Dims {
   nHead: number;
@@ -32,7 +35,7 @@ interface LayerCache {
   value: string;
 }
 
-/** Attention of packed [batch, seq, 3 * embd] q|k|v over the cache: the [batch, seq, embd] context, and present.{layer}. */
+/** Attention of packed [batch, seq, 3 * embd] q|k|v over the cache: the [batch, seq, embd] context (and the layer's outputs). */
 type Attend = (qkv: string, past: LayerCache, layer: number) => string;
 
 /** Serializes the model for `weights` (IR 8, opset 17; the gqa layout also imports com.microsoft 1). */
@@ -45,10 +48,10 @@ export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standa
   const inputIds = g.input("input_ids", INT64, ["batch_size", "sequence_length"]);
   const attentionMask = g.input("attention_mask", INT64, [
     "batch_size",
-    layout === "gqa" ? "total_sequence_length" : TOTAL,
+    layout === "standard" ? TOTAL : "total_sequence_length",
   ]);
   const positionIds = g.input("position_ids", INT64, ["batch_size", "sequence_length"]);
-  const cacheDims = ["batch_size", nHead, layout === "gqa" ? MAX : PAST, hd];
+  const cacheDims = ["batch_size", nHead, layout === "standard" ? PAST : MAX, hd];
   const past = Array.from({ length: nLayer }, (_, i) => ({
     key: g.input(pastKeyName(i), FLOAT, cacheDims),
     value: g.input(pastValueName(i), FLOAT, cacheDims),
@@ -61,7 +64,9 @@ export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standa
   const attend =
     layout === "gqa"
       ? groupQueryAttention(g, attentionMask, dims)
-      : concatAttention(g, attentionBias(g, inputIds, attentionMask), dims);
+      : layout === "append"
+        ? appendAttention(g, inputIds, attentionMask, past[0].key, dims)
+        : concatAttention(g, attentionBias(g, inputIds, attentionMask), dims);
 
   let x = g.op("Add", [g.op("Gather", [wte, inputIds]), g.op("Gather", [wpe, positionIds])]);
   weights.blocks.forEach((block, layer) => {
@@ -77,13 +82,18 @@ export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standa
   g.op("MatMul", [kept, g.op("Transpose", [wte], { perm: ints([1, 0]) })], {}, "logits");
 
   g.output("logits", FLOAT, ["batch_size", "num_logits", vocabSize]);
-  const presentDims = layout === "gqa" ? cacheDims : ["batch_size", nHead, TOTAL, hd];
   for (let i = 0; i < nLayer; i++) {
-    g.output(presentKeyName(i), FLOAT, presentDims);
-    g.output(presentValueName(i), FLOAT, presentDims);
+    if (layout === "append") {
+      g.output(newKeyName(i), FLOAT, ["batch_size", nHead, "sequence_length", hd]);
+      g.output(newValueName(i), FLOAT, ["batch_size", nHead, "sequence_length", hd]);
+    } else {
+      const presentDims = layout === "gqa" ? cacheDims : ["batch_size", nHead, TOTAL, hd];
+      g.output(presentKeyName(i), FLOAT, presentDims);
+      g.output(presentValueName(i), FLOAT, presentDims);
+    }
   }
   const doc = `GPT-2 decoder with seeded random weights: ${nLayer} layers, ${nHead} heads, ${nEmbd} wide`;
-  return g.encode("gpt2_decoder", layout === "gqa" ? `${doc}, GroupQueryAttention KV layout` : doc);
+  return g.encode("gpt2_decoder", layout === "standard" ? doc : `${doc}, ${layout} KV layout`);
 }
 
 /**
@@ -145,6 +155,57 @@ function groupQueryAttention(g: GraphBuilder, attentionMask: string, { nHead }: 
     const outputs = [`h.${layer}/attention`, presentKeyName(layer), presentValueName(layer)];
     const attrs = { num_heads: int(nHead), kv_num_heads: int(nHead) };
     return g.opMulti("GroupQueryAttention", inputs, 3, attrs, outputs, MS_DOMAIN)[0];
+  };
+}
+
+/**
+ * Attention over a cache the graph only reads: past of capacity max_sequence_length, row b's first past_b
+ * positions real (right padding; past_b = sum(attention_mask[b]) - sequence_length), and the new positions'
+ * keys and values, which are the layer's only cache outputs. Scores over past and new are softmaxed together;
+ * nothing the size of the cache is copied (the caller appends the new positions to its buffers).
+ */
+function appendAttention(
+  g: GraphBuilder,
+  inputIds: string,
+  attentionMask: string,
+  anyPast: string,
+  { nHead, hd, nEmbd }: Dims,
+): Attend {
+  g.scope = "mask/";
+  const [zero, one] = [g.int64([0], true), g.int64([1], true)];
+  const newLen = g.op("Gather", [g.op("Shape", [inputIds]), one]);
+  const capacity = g.op("Gather", [g.op("Shape", [anyPast]), g.int64([2], true)]);
+  const pastLens = g.op("Sub", [g.op("ReduceSum", [attentionMask, g.int64([1])], { keepdims: int(1) }), newLen]);
+  // [batch, 1, 1, capacity]: a row's real past positions are visible to all its new positions.
+  const pastVisible = g.op("Less", [g.op("Range", [zero, capacity, one]), pastLens]);
+  const pastBias = g.op("Where", [
+    g.op("Unsqueeze", [pastVisible, g.int64([1, 2])]),
+    g.floatScalar(0),
+    g.floatScalar(MASKED_SCORE),
+  ]);
+  // [new, new]: causal among the new positions.
+  const newPos = g.op("Range", [zero, newLen, one]);
+  const causal = g.op("LessOrEqual", [newPos, g.op("Unsqueeze", [newPos, g.int64([1])])]);
+  const newBias = g.op("Where", [causal, g.floatScalar(0), g.floatScalar(MASKED_SCORE)]);
+  const toVector = (scalar: string) => g.op("Unsqueeze", [scalar, g.int64([0])]);
+  const probsSplit = g.op("Concat", [toVector(capacity), toVector(newLen)], { axis: int(0) });
+  return (qkv, past, layer) => {
+    const [q, k, v] = g.opMulti("Split", [qkv], 3, { axis: int(2) });
+    const splitHeads = g.int64([0, 0, nHead, hd]);
+    // [batch, seq, embd] -> [batch, heads, seq, head_dim]
+    const heads = (t: string, name?: string) =>
+      g.op("Transpose", [g.op("Reshape", [t, splitHeads])], { perm: ints([0, 2, 1, 3]) }, name);
+    const query = g.op("Mul", [heads(q), g.floatScalar(1 / Math.sqrt(hd))]);
+    const key = heads(k, newKeyName(layer));
+    const value = heads(v, newValueName(layer));
+    const scores = (keys: string, bias: string) =>
+      g.op("Add", [g.op("MatMul", [query, g.op("Transpose", [keys], { perm: ints([0, 1, 3, 2]) })]), bias]);
+    const both = g.op("Concat", [scores(past.key, pastBias), scores(key, newBias)], { axis: int(-1) });
+    const [pastProbs, newProbs] = g.opMulti("Split", [g.op("Softmax", [both], { axis: int(-1) }), probsSplit], 2, {
+      axis: int(-1),
+    });
+    const context = g.op("Add", [g.op("MatMul", [pastProbs, past.value]), g.op("MatMul", [newProbs, value])]);
+    return g.op("Reshape", [g.op("Transpose", [context], { perm: ints([0, 2, 1, 3]) }), g.int64([0, 0, nEmbd])]);
   };
 }
 

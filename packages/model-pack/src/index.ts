@@ -1,5 +1,7 @@
 export {
   MASKED_SCORE,
+  newKeyName,
+  newValueName,
   pastKeyName,
   pastValueName,
   presentKeyName,

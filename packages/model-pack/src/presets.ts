@@ -17,12 +17,14 @@ export interface ModelShape {
  * How the graph holds the KV cache. `standard`: design §4's Hugging Face layout (past and present are separate
  * tensors; Concat copies the cache every step; works with any runtime). `gqa`: ONNX Runtime's
  * `com.microsoft.GroupQueryAttention`, whose present output may share the past input's buffer, of a fixed
- * capacity, so a step writes only its new position (ONNX Runtime only).
+ * capacity, so a step writes only its new position (ONNX Runtime only). `append`: standard operators over a
+ * cache of fixed capacity that the graph only reads; it outputs just the new positions' keys and values, which
+ * the caller writes into its buffers (nothing the size of the cache is copied, in the graph or out of it).
  */
-export type KvLayout = "standard" | "gqa";
+export type KvLayout = "standard" | "gqa" | "append";
 
 export interface ModelPreset {
-  /** A base preset's name, with `-gqa` appended for its GroupQueryAttention variant. */
+  /** A base preset's name, with `-gqa` or `-append` for its variant of that KV layout. */
   name: string;
   shape: ModelShape;
   /** Seed of the weight generator: a preset's weights (and file bytes) depend on nothing else. */
@@ -50,15 +52,19 @@ export function headDim(shape: ModelShape): number {
   return shape.nEmbd / shape.nHead;
 }
 
-const GQA_SUFFIX = "-gqa";
+/** Preset name suffix → layout of the variant: the same weights, another KV layout. */
+const LAYOUT_SUFFIXES: Record<string, KvLayout> = { "-gqa": "gqa", "-append": "append" };
 
-/** A preset by name: `tiny`, `gpt2-small`, or either with `-gqa` (same weights, GroupQueryAttention layout). */
+/** A preset by name: `tiny`, `gpt2-small`, or either + `-gqa` / `-append` (same weights, another KV layout). */
 export function presetByName(name: string): ModelPreset {
-  const base = name.endsWith(GQA_SUFFIX) ? name.slice(0, -GQA_SUFFIX.length) : name;
+  const suffix = Object.keys(LAYOUT_SUFFIXES).find((s) => name.endsWith(s));
+  const base = suffix ? name.slice(0, -suffix.length) : name;
   if (!Object.hasOwn(PRESETS, base)) {
-    const names = Object.keys(PRESETS).join(", ");
-    throw new Error(`Unknown model preset "${name}": expected one of ${names} (or one of them + "${GQA_SUFFIX}")`);
+    const variants = Object.keys(LAYOUT_SUFFIXES).join(" or ");
+    throw new Error(
+      `Unknown model preset "${name}": expected one of ${Object.keys(PRESETS).join(", ")} (or one of them + ${variants})`,
+    );
   }
   const preset = PRESETS[base as PresetName];
-  return base === name ? preset : { ...preset, name, layout: "gqa" };
+  return suffix ? { ...preset, name, layout: LAYOUT_SUFFIXES[suffix] } : preset;
 }

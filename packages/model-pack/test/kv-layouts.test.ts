@@ -1,6 +1,6 @@
-// The gqa variant (ONNX Runtime's GroupQueryAttention over a shared past/present buffer), run by real ONNX
-// Runtime CPU sessions with each present output bound to its past input's buffer, against the float64
-// reference and the standard graph.
+// The two fixed-capacity KV layouts, run by real ONNX Runtime CPU sessions against the float64 reference and
+// the standard graph: gqa (GroupQueryAttention, each present output bound to its past input's buffer) and
+// append (a cache the graph only reads; the caller writes the new positions' keys and values into it).
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -13,6 +13,9 @@ import {
   GENAI_CONFIG_PATH,
   generateWeights,
   headDim,
+  type KvLayout,
+  newKeyName,
+  newValueName,
   ONNX_MODEL_PATH,
   pastKeyName,
   pastValueName,
@@ -27,28 +30,33 @@ const shape = TINY.shape;
 const [layers, heads, hd, vocab] = [shape.nLayer, shape.nHead, headDim(shape), shape.vocabSize];
 const weights = generateWeights(shape, TINY.seed);
 const TOLERANCE = 1e-4;
-let gqaDir: string;
-let session: ort.InferenceSession;
 
-beforeAll(async () => {
-  const dir = fileURLToPath(new URL("../../../.cache/model-pack-test/tiny-gqa", import.meta.url));
-  gqaDir = (await ensureModel("tiny-gqa", dir)).dir;
-  session = await openSession(gqaDir);
-});
+const variantDir = async (layout: KvLayout) =>
+  (
+    await ensureModel(
+      `tiny-${layout}`,
+      fileURLToPath(new URL(`../../../.cache/model-pack-test/tiny-${layout}`, import.meta.url)),
+    )
+  ).dir;
 
-/** A batch's cache in the gqa layout: per layer K and V of [rows, heads, capacity, headDim], rows right-padded. */
-class SharedCache {
+/**
+ * A batch's cache in a fixed-capacity layout: per layer K and V of [rows, heads, capacity, headDim], each row's
+ * real positions first. Runs over a contiguous range of rows bind that range of every buffer.
+ */
+class CapacityCache {
   readonly tensors: Float32Array[];
   readonly lengths: number[];
   constructor(
-    readonly rows: number,
+    private readonly session: ort.InferenceSession,
+    private readonly layout: "gqa" | "append",
+    rows: number,
     readonly capacity: number,
   ) {
     this.tensors = Array.from({ length: 2 * layers }, () => new Float32Array(rows * heads * capacity * hd));
     this.lengths = Array(rows).fill(0);
   }
 
-  /** Appends `ids[r]` (equal counts) to rows `rows`, all of them sharing one run; the logits of each last position. */
+  /** Adds `ids[i]` (equal counts) to rows `rows`, in one run; the logits of each row's last position. */
   async run(rows: number[], ids: number[][]): Promise<Float32Array> {
     const n = ids[0].length;
     const total = Math.max(...rows.map((r) => this.lengths[r])) + n;
@@ -57,7 +65,6 @@ class SharedCache {
       mask.fill(1n, i * total, i * total + this.lengths[r] + n);
     });
     const positions = rows.flatMap((r) => Array.from({ length: n }, (_, i) => BigInt(this.lengths[r] + i)));
-    // The rows must be contiguous: a run over rows [first, last] binds that range of every buffer.
     const rowSize = heads * this.capacity * hd;
     const view = (t: Float32Array) => t.subarray(rows[0] * rowSize, (rows[0] + rows.length) * rowSize);
     const feeds: Record<string, ort.Tensor> = {
@@ -69,16 +76,38 @@ class SharedCache {
     const fetches: Record<string, ort.Tensor | null> = { logits: null };
     const dims = [rows.length, heads, this.capacity, hd];
     for (let l = 0; l < layers; l++) {
-      const key = new ort.Tensor("float32", view(this.tensors[2 * l]), dims);
-      const value = new ort.Tensor("float32", view(this.tensors[2 * l + 1]), dims);
+      const [key, value] = [2 * l, 2 * l + 1].map((t) => new ort.Tensor("float32", view(this.tensors[t]), dims));
       feeds[pastKeyName(l)] = key;
       feeds[pastValueName(l)] = value;
-      fetches[presentKeyName(l)] = key;
-      fetches[presentValueName(l)] = value;
+      if (this.layout === "gqa") {
+        fetches[presentKeyName(l)] = key;
+        fetches[presentValueName(l)] = value;
+      } else {
+        fetches[newKeyName(l)] = null;
+        fetches[newValueName(l)] = null;
+      }
     }
-    const out = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    const out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    if (this.layout === "append") {
+      for (let l = 0; l < layers; l++) {
+        this.append(this.tensors[2 * l], out[newKeyName(l)], rows, n);
+        this.append(this.tensors[2 * l + 1], out[newValueName(l)], rows, n);
+      }
+    }
     for (const r of rows) this.lengths[r] += n;
     return out.logits.data as Float32Array;
+  }
+
+  /** Writes [rows, heads, n, headDim] new positions after each row's real ones. */
+  private append(target: Float32Array, added: ort.Tensor, rows: number[], n: number): void {
+    expect(added.dims).toEqual([rows.length, heads, n, hd]);
+    const data = added.data as Float32Array;
+    rows.forEach((r, i) => {
+      for (let h = 0; h < heads; h++) {
+        const from = (i * heads + h) * n * hd;
+        target.set(data.subarray(from, from + n * hd), ((r * heads + h) * this.capacity + this.lengths[r]) * hd);
+      }
+    });
   }
 }
 
@@ -91,31 +120,32 @@ const recompute = (ids: number[]) =>
     numLogitsToKeep: 1,
   }).logits;
 
-describe("tiny GPT-2 graph, gqa layout", () => {
-  test("the folder says its layout; the graph holds the standard graph's weights and a max-length cache", async () => {
-    const genai = JSON.parse(await readFile(join(gqaDir, GENAI_CONFIG_PATH), "utf8"));
-    expect(genai.search.past_present_share_buffer).toBe(true);
-    expect(genai.model.decoder.inputs.past_key_names).toBe("past_key_values.%d.key");
-    const config = JSON.parse(await readFile(join(gqaDir, "config.json"), "utf8"));
-    expect(config.model_pack).toMatchObject({ preset: "tiny-gqa", kv_layout: "gqa" });
+const graphOf = async (dir: string) =>
+  onnx.ModelProto.decode(await readFile(join(dir, ONNX_MODEL_PATH))).graph as OnnxNamespace.GraphProto;
+
+describe.each(["gqa", "append"] as const)("tiny GPT-2 graph, %s layout", (layout) => {
+  let dir: string;
+  let session: ort.InferenceSession;
+  beforeAll(async () => {
+    dir = await variantDir(layout);
+    session = await openSession(dir);
+  });
+
+  test("holds the standard graph's weights, byte for byte, and a max-length cache; config.json names the layout", async () => {
+    const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+    expect(config.model_pack).toMatchObject({ preset: `tiny-${layout}`, kv_layout: layout });
     expect(session.inputMetadata.find((m) => m.name === pastKeyName(0))).toMatchObject({
       type: "float32",
       shape: ["batch_size", heads, "max_sequence_length", hd],
     });
-
-    const graph = async (dir: string) =>
-      onnx.ModelProto.decode(await readFile(join(dir, ONNX_MODEL_PATH))).graph as OnnxNamespace.GraphProto;
-    const [gqa, standard] = [await graph(gqaDir), await graph((await tinyModel()).dir)];
     const named = (g: OnnxNamespace.GraphProto) =>
       new Map(g.initializer.map((t) => [String(t.name), Buffer.from(t.rawData ?? [])]));
-    const [gqaTensors, standardTensors] = [named(gqa), named(standard)];
-    const weightNames = [...standardTensors.keys()].filter((name) => name.startsWith("transformer."));
+    const [variant, standard] = [named(await graphOf(dir)), named(await graphOf((await tinyModel()).dir))];
+    const weightNames = [...standard.keys()].filter((name) => name.startsWith("transformer."));
     expect(weightNames).toHaveLength(4 + 12 * layers);
     for (const name of weightNames) {
-      expect(gqaTensors.get(name)?.equals(standardTensors.get(name) ?? Buffer.alloc(0)), name).toBe(true);
+      expect(variant.get(name)?.equals(standard.get(name) ?? Buffer.alloc(0)), name).toBe(true);
     }
-    expect(gqa.node.filter((n) => n.opType === "GroupQueryAttention")).toHaveLength(layers);
-    expect(gqa.node.some((n) => n.opType === "Concat")).toBe(false);
   });
 
   test("chunked prefill, then a batched decode of rows of different lengths, match the float64 reference", async () => {
@@ -124,7 +154,7 @@ describe("tiny GPT-2 graph, gqa layout", () => {
       "Hi",
       "In the beginning the universe was created",
     ].map(gpt2Encode);
-    const cache = new SharedCache(prompts.length, 64);
+    const cache = new CapacityCache(session, layout, prompts.length, 64);
     const sequences = prompts.map((p) => [...p]);
     let worst = 0;
     // Each prompt prefills alone in its own row (the first in two chunks: a prompt with a past).
@@ -146,15 +176,27 @@ describe("tiny GPT-2 graph, gqa layout", () => {
       }
     }
     console.log(
-      `gqa layout, rows of ${prompts.map((p) => p.length)} tokens + 7 decoded: max abs diff vs float64 recompute ${worst.toExponential(2)}`,
+      `${layout} layout, rows of ${prompts.map((p) => p.length)} tokens + 7 decoded: max abs diff vs float64 recompute ${worst.toExponential(2)}`,
     );
     expect(worst).toBeLessThanOrEqual(TOLERANCE);
     expect(cache.lengths).toEqual(prompts.map((p) => p.length + 6));
   });
+});
+
+describe("gqa layout specifics", () => {
+  test("the folder carries genai_config.json with past_present_share_buffer; attention is GroupQueryAttention", async () => {
+    const dir = await variantDir("gqa");
+    const genai = JSON.parse(await readFile(join(dir, GENAI_CONFIG_PATH), "utf8"));
+    expect(genai.search.past_present_share_buffer).toBe(true);
+    expect(genai.model.decoder.inputs.past_key_names).toBe("past_key_values.%d.key");
+    const graph = await graphOf(dir);
+    expect(graph.node.filter((n) => n.opType === "GroupQueryAttention")).toHaveLength(layers);
+    expect(graph.node.some((n) => n.opType === "Concat")).toBe(false);
+  });
 
   test("a bound present is written in place: the step's key lands in the caller's buffer, nothing else moves", async () => {
+    const cache = new CapacityCache(await openSession(await variantDir("gqa")), "gqa", 1, 32);
     const prompt = gpt2Encode("A cache holds keys and values");
-    const cache = new SharedCache(1, 32);
     await cache.run([0], [prompt]);
     const before = cache.tensors.map((t) => t.slice());
     await cache.run([0], [[464]]);
@@ -169,5 +211,21 @@ describe("tiny GPT-2 graph, gqa layout", () => {
         expect(tensor.subarray(at(position + 1), at(32)).every((v) => v === 0)).toBe(true);
       }
     }
+  });
+});
+
+describe("append layout specifics", () => {
+  test("its only cache outputs are the new positions' keys and values; no genai_config.json", async () => {
+    const dir = await variantDir("append");
+    const session = await openSession(dir);
+    expect(session.outputNames).toEqual([
+      "logits",
+      ...Array.from({ length: layers }, (_, i) => [newKeyName(i), newValueName(i)]).flat(),
+    ]);
+    expect(session.outputMetadata.find((m) => m.name === newKeyName(0))).toMatchObject({
+      shape: ["batch_size", heads, "sequence_length", hd],
+    });
+    await expect(readFile(join(dir, GENAI_CONFIG_PATH))).rejects.toThrow(/ENOENT/);
+    await session.release();
   });
 });
