@@ -1,5 +1,6 @@
 // Cluster mode for tests: real tokenizer, detokenizer, model-runner and gateway processes on the tiny model,
 // coordinated through a real redis-server.
+import { isLlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { type GenerateFinal, type GenerateRequestSchema, GenerationService, type MessageInitShape } from "@llm/proto";
 import { clusterKeys } from "@llm/queue";
@@ -185,6 +186,45 @@ export async function expectRunnerKillLosesNothing(cluster: Cluster, tokens: num
     expect(out.tokenIds).toEqual(reference[i].tokenIds);
   }
   await expect.poll(() => cluster.servedPerRunner()[1] - before[1], { timeout: 5000 }).toBe(4);
+}
+
+/**
+ * Streams `request` (id "resumable") until 10 tokens arrived, stops the gateway with `signal`, starts a new one
+ * and resumes from the last index the client saw: the two parts together must be the text of an uninterrupted run,
+ * the runner must have run the request to its end, and once delivered there is nothing left to resume.
+ */
+export async function expectResumedAfterGatewayStops(
+  cluster: Cluster,
+  signal: NodeJS.Signals,
+  request: Request,
+): Promise<void> {
+  const reference = await stream(cluster.client, withId(request, "uninterrupted"));
+  let seen: Streamed | undefined;
+  const first = cluster.gateway;
+  await expect(
+    stream(cluster.client, withId(request, "resumable"), {}, (received) => {
+      seen = { ...received, indices: [...received.indices] }; // what the client has, up to the cut
+      if (received.indices.length === 10) first.process.kill(signal);
+    }),
+  ).rejects.toSatisfy((err) => isLlmError(err) && ["unavailable", "cancelled"].includes(err.code));
+  const lastIndex = seen?.indices.at(-1) ?? -1;
+  expect(lastIndex).toBeGreaterThanOrEqual(9);
+  expect(lastIndex).toBeLessThan(request.maxTokens ?? 0); // cut mid-stream
+
+  await cluster.startGateway();
+  const rest = await stream(cluster.client, {
+    model: request.model,
+    requestId: "resumable",
+    resumeFromIndex: lastIndex + 1,
+  });
+  expect(rest.indices[0]).toBe(lastIndex + 1);
+  expect((seen?.text ?? "") + rest.text).toBe(reference.text);
+  expect(rest.final?.finishReason).toBe(reference.final?.finishReason);
+  await expect.poll(() => cluster.runnerEnded("resumable", "length"), { timeout: 5000 }).toBe(true);
+  // Nothing to resume once it ended: the gateway deleted the stream after delivering the end.
+  await expect(
+    stream(cluster.client, { model: request.model, requestId: "resumable", resumeFromIndex: 0 }),
+  ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "not_found");
 }
 
 export function seededRequest(i: number, maxTokens: number): Request {

@@ -6,12 +6,12 @@ import { startRedisServer } from "@llm/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   Cluster,
+  expectResumedAfterGatewayStops,
   expectRunnerKillLosesNothing,
   FAST_TAKEOVER,
   KILLABLE,
   seededRequest,
   stream,
-  withId,
 } from "./cluster-kit.js";
 
 const LONG = 120; // tokens: long enough that a kill lands mid-stream
@@ -41,35 +41,13 @@ describe("cluster failover", () => {
 
   it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {
     const { cluster } = await isolatedCluster(1);
-    const request = seededRequest(7, LONG);
-    const reference = await stream(cluster.client, withId(request, "uninterrupted"));
-    let lastIndex = -1;
-    let before = "";
-    const firstGateway = cluster.gateway;
-    await expect(
-      stream(cluster.client, withId(request, "resumable"), {}, (received) => {
-        if (received.indices.length === 10 && firstGateway.process.exitCode === null) {
-          lastIndex = received.indices.at(-1) ?? -1;
-          before = received.text;
-          firstGateway.process.kill("SIGKILL");
-        }
-      }),
-    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "unavailable");
-    expect(lastIndex).toBeGreaterThanOrEqual(9);
+    await expectResumedAfterGatewayStops(cluster, "SIGKILL", seededRequest(7, LONG));
+  }, 120_000);
 
-    await cluster.startGateway();
-    const rest = await stream(cluster.client, {
-      model: request.model,
-      requestId: "resumable",
-      resumeFromIndex: lastIndex + 1,
-    });
-    expect(rest.indices[0]).toBe(lastIndex + 1);
-    expect(before + rest.text).toBe(reference.text);
-    expect(rest.final?.finishReason).toBe(reference.final?.finishReason);
-    // Nothing to resume once it ended: the gateway deleted the stream after delivering the end.
-    await expect(
-      stream(cluster.client, { model: request.model, requestId: "resumable", resumeFromIndex: 0 }),
-    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "not_found");
+  it("a gateway stopped gracefully (SIGTERM) leaves the streams it cuts running and resumable on another", async () => {
+    // A stream far longer than the gateway's drain, so the drain ends by cutting it.
+    const { cluster } = await isolatedCluster(1, { LLM_SHUTDOWN_GRACE_MS: "200" });
+    await expectResumedAfterGatewayStops(cluster, "SIGTERM", seededRequest(8, 900));
   }, 120_000);
 
   it("redis-server stopped and restarted mid-load: requests complete or fail UNAVAILABLE, none past its deadline, then it serves again", async () => {

@@ -70,6 +70,7 @@ export class ClusterDispatcher {
   /** One token-stream reader per model (a multi-key XREAD must stay in one hash slot). */
   private readonly hubs = new Map<string, TokenStreamHub>();
   private readonly gatewayId = randomUUID();
+  private detached = false;
 
   private constructor(
     private readonly options: ClusterDispatcherOptions,
@@ -177,6 +178,14 @@ export class ClusterDispatcher {
       watch.close();
       await this.end(keys, key, requestId, finished, job);
     }
+  }
+
+  /**
+   * The gateway is going away: from now on a request cut short stays in the cluster (its job runs to the end, its
+   * stream stays until it expires), so its client can resume it on another gateway.
+   */
+  detach(): void {
+    this.detached = true;
   }
 
   async close(): Promise<void> {
@@ -329,6 +338,7 @@ export class ClusterDispatcher {
     finished: boolean,
     job?: QueuedJob,
   ): Promise<void> {
+    if (!finished && this.detached) return;
     try {
       await this.redis.del(key);
       if (finished) return;

@@ -111,6 +111,7 @@ stderrLog({
   detokenizer: config.LLM_DETOKENIZER_URL,
 });
 installSignalHandlers(async () => {
+  mode.detach(); // streams cut at the end of the drain stay resumable on another gateway (cluster mode)
   // Both front doors stop accepting and let streams finish, before the upstream channels close.
   await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), http.shutdown(config.LLM_SHUTDOWN_GRACE_MS)]);
   for (const client of Object.values(upstreams)) client.close();
@@ -133,6 +134,7 @@ async function dispatchMode() {
     return {
       dispatch: clusterDispatch(cluster),
       models: new ServedModels(() => cluster.models()),
+      detach: () => cluster.detach(),
       close: () => cluster.close(),
     };
   }
@@ -140,6 +142,7 @@ async function dispatchMode() {
   return {
     dispatch: localDispatch(runner),
     models: new ServedModels(runnerModels(runner)),
+    detach: () => {},
     close: async () => runner.close(),
   };
 }
