@@ -10,8 +10,10 @@ import {
   expectRunnerKillLosesNothing,
   FAST_TAKEOVER,
   KILLABLE,
+  MODEL,
   seededRequest,
   stream,
+  withId,
 } from "./cluster-kit.js";
 
 const LONG = 120; // tokens: long enough that a kill lands mid-stream
@@ -42,6 +44,28 @@ describe("cluster failover", () => {
   it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {
     const { cluster } = await isolatedCluster(1);
     await expectResumedAfterGatewayStops(cluster, "SIGKILL", seededRequest(7, LONG));
+  }, 120_000);
+
+  it("only the request's own API key may resume it, on any gateway: another key finds nothing", async () => {
+    const { cluster } = await isolatedCluster(1, { LLM_API_KEYS: "key-a,key-b" });
+    const as = (key: string) => ({ metadata: { authorization: `Bearer ${key}` } });
+    const resume = (key: string, resumeFromIndex: number) =>
+      stream(cluster.client, { model: MODEL, requestId: "owned", resumeFromIndex }, as(key));
+    const notFound = (err: unknown) => isLlmError(err) && err.code === "not_found";
+    const first = cluster.gateway;
+    let lastIndex = -1;
+    await expect(
+      stream(cluster.client, withId(seededRequest(9, 900), "owned"), as("key-a"), (received) => {
+        lastIndex = received.indices.at(-1) ?? -1;
+        if (received.indices.length === 10) first.process.kill("SIGKILL");
+      }),
+    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "unavailable");
+
+    await cluster.startGateway();
+    await expect(resume("key-b", lastIndex + 1)).rejects.toSatisfy(notFound);
+    const rest = await resume("key-a", lastIndex + 1);
+    expect(rest.indices[0]).toBe(lastIndex + 1);
+    expect(rest.final?.finishReason).toBe(FinishReason.LENGTH);
   }, 120_000);
 
   it("a gateway stopped gracefully (SIGTERM) leaves the streams it cuts running and resumable on another", async () => {

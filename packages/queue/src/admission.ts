@@ -9,7 +9,8 @@ import type { ClusterKeys } from "./keys.js";
 import { ADMISSION_ID, FIELD } from "./stream-entries.js";
 
 // KEYS: waiting list, waiting-token total, reservations, request stream.
-// ARGV: max waiting, max waiting tokens, tokens, member, stream ttl ms, admission id, field, admitted request.
+// ARGV: max waiting, max waiting tokens, tokens, member, stream ttl ms, admission id, request field, admitted
+// request, owner field, owner.
 const ADMIT = `
 local time = redis.call('TIME')
 local now = time[1] * 1000 + math.floor(time[2] / 1000)
@@ -23,7 +24,7 @@ local waiting = redis.call('LLEN', KEYS[1])
 local tokens = tonumber(redis.call('GET', KEYS[2]) or '0')
 if waiting >= tonumber(ARGV[1]) then return {'requests', waiting, tokens} end
 if tokens + tonumber(ARGV[3]) > tonumber(ARGV[2]) then return {'tokens', waiting, tokens} end
-redis.call('XADD', KEYS[4], ARGV[6], ARGV[7], ARGV[8])
+redis.call('XADD', KEYS[4], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
 redis.call('INCRBY', KEYS[2], ARGV[3])
@@ -71,7 +72,7 @@ export function reservedTokens(request: { promptTokenIds: readonly number[]; max
 export async function admit(
   redis: RedisClient,
   keys: ClusterKeys,
-  request: { requestId: string; tokens: number; entry: Buffer },
+  request: { requestId: string; tokens: number; entry: Buffer; owner: string },
   bounds: WaitingBounds,
 ): Promise<Admission> {
   const [outcome, waiting, waitingTokens] = await scripts(redis).llmAdmit(
@@ -87,6 +88,8 @@ export async function admit(
     ADMISSION_ID,
     FIELD.request,
     request.entry,
+    FIELD.owner,
+    request.owner,
   );
   return { outcome: outcome as Admission["outcome"], waiting, waitingTokens };
 }

@@ -63,6 +63,8 @@ export interface DispatchCall {
   traceContext?: Record<string, string>;
   /** The gateway made the request id (so no other request has it): admission and job go out together. */
   freshId?: boolean;
+  /** Who sent it (e.g. an API key's id): stored with the request; a resume by anyone else finds nothing. */
+  caller?: string;
 }
 
 export class ClusterDispatcher {
@@ -117,7 +119,7 @@ export class ClusterDispatcher {
     // One connection runs commands in order, so the stream exists before any runner can see the job. A client's
     // id may be in flight already, so its job waits for the admission's answer (it must never run on another
     // request's stream); a gateway-made id is unique, so admission and job go out in one round trip.
-    const admitting = this.admit(keys, admitted, tokens);
+    const admitting = this.admit(keys, admitted, tokens, call.caller ?? "");
     if (!call.freshId) await admitting;
     const adding = onRedis(() => target.add(JOB_NAME, data));
     adding.catch(() => {}); // awaited below
@@ -149,7 +151,8 @@ export class ClusterDispatcher {
     const key = keys.tokens(requestId);
     const [first] = await onRedis(() => this.redis.xrangeBuffer(key, ADMISSION_ID, ADMISSION_ID));
     const entry = first ? decodeEntry(first[1]) : undefined;
-    if (entry?.kind !== "request") {
+    // Another caller's request is answered as if absent: ids are not a way to read other tenants' output.
+    if (entry?.kind !== "request" || entry.owner !== (call.caller ?? "")) {
       throw new LlmError(
         "not_found",
         `no stream to resume for request "${requestId}" of model "${modelId}": it ended (or expired), or never started`,
@@ -233,13 +236,13 @@ export class ClusterDispatcher {
    * Both bounds and the stream's admission entry (which also makes the request id unique), in one script: a
    * refused request leaves nothing behind.
    */
-  private async admit(keys: ClusterKeys, admitted: GenerateRequest, tokens: number): Promise<void> {
+  private async admit(keys: ClusterKeys, admitted: GenerateRequest, tokens: number, owner: string): Promise<void> {
     const { maxWaiting, maxWaitingTokens, retryAfterMs, streamTtlMs } = this.options;
     const { outcome, waiting, waitingTokens } = await onRedis(() =>
       admit(
         this.redis,
         keys,
-        { requestId: admitted.requestId, tokens, entry: encodeRequest(admitted) },
+        { requestId: admitted.requestId, tokens, entry: encodeRequest(admitted), owner },
         { maxWaiting, maxWaitingTokens, streamTtlMs },
       ),
     );

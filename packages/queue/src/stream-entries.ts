@@ -1,5 +1,5 @@
-// The entries of a request's Redis Stream: the admitted public request first (entry id 0-1, written by the
-// gateway), then the runner's events (token events with their index, then one final), or an error.
+// The entries of a request's Redis Stream: the admitted public request and its owner first (entry id 0-1, written
+// by the gateway), then the runner's events (token events with their index, then one final), or an error.
 import { LlmError } from "@llm/errors";
 import {
   create,
@@ -14,14 +14,14 @@ import {
 
 export type RunnerEventInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
 
-/** Field names (one field per entry). */
-export const FIELD = { request: "g", event: "e", error: "x" } as const;
+/** Field names (one field per entry; the admission entry adds its owner). */
+export const FIELD = { request: "g", owner: "o", event: "e", error: "x" } as const;
 
 /** The id of the admission entry: an XADD with it fails when the stream exists, so ids stay unique cluster-wide. */
 export const ADMISSION_ID = "0-1";
 
 export type StreamEntry =
-  | { kind: "request"; request: GenerateRequest }
+  | { kind: "request"; request: GenerateRequest; owner: string }
   | { kind: "event"; event: ModelRunnerServiceGenerateResponse }
   | { kind: "error"; error: LlmError };
 
@@ -50,7 +50,10 @@ export function decodeEntry(fields: Buffer[]): StreamEntry {
   const value = fields[1] ?? Buffer.alloc(0);
   if (name === FIELD.event)
     return { kind: "event", event: fromBinary(ModelRunnerServiceGenerateResponseSchema, value) };
-  if (name === FIELD.request) return { kind: "request", request: fromBinary(GenerateRequestSchema, value) };
+  if (name === FIELD.request) {
+    const owner = fields[2]?.toString() === FIELD.owner ? (fields[3]?.toString() ?? "") : "";
+    return { kind: "request", request: fromBinary(GenerateRequestSchema, value), owner };
+  }
   if (name === FIELD.error) {
     const { code, message, details, retryAfterMs } = JSON.parse(value.toString());
     return { kind: "error", error: new LlmError(code, message, { details, retryAfterMs }) };

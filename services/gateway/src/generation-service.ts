@@ -9,16 +9,18 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
   const authenticate = (ctx: CallContext) => keys.authenticate(ctx.metadata.get("authorization")[0]?.toString());
   return {
     async *generate(request, ctx) {
-      const release = authenticate(ctx).acquire(request.requestId);
+      const caller = authenticate(ctx);
+      const release = caller.acquire(request.requestId);
       try {
-        yield* generate(request, ctx, deps);
+        yield* generate(request, { signal: ctx.signal, deadline: ctx.deadline, caller: caller.id }, deps);
       } finally {
         release();
       }
     },
 
     async generateUnary({ request }, ctx) {
-      const release = authenticate(ctx).acquire(request?.requestId);
+      const caller = authenticate(ctx);
+      const release = caller.acquire(request?.requestId);
       try {
         if (request === undefined) {
           throw new LlmError(
@@ -30,7 +32,7 @@ export function generationService(deps: GenerationDeps, keys: ApiKeys): ServiceI
           );
         }
         // The same stream as Generate, collected: both answer alike by construction.
-        return await generateWhole(request, ctx, deps);
+        return await generateWhole(request, { signal: ctx.signal, deadline: ctx.deadline, caller: caller.id }, deps);
       } finally {
         release();
       }

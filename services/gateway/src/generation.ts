@@ -49,7 +49,10 @@ export interface GenerationDeps {
 }
 
 /** What a generation needs from its call, whichever API it came through (gRPC or HTTP). */
-export type GenerationContext = Pick<CallContext, "signal" | "deadline">;
+export type GenerationContext = Pick<CallContext, "signal" | "deadline"> & {
+  /** Who sent it (an API key's id, or "local" with keys off): only the same caller may resume the request. */
+  caller?: string;
+};
 
 type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
 
@@ -87,6 +90,7 @@ export async function* generate(
     signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
     deadline: ctx.deadline,
     freshId: request.requestId === "",
+    caller: ctx.caller,
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";

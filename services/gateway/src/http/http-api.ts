@@ -110,7 +110,11 @@ async function serveGeneration(
     res.once("close", () => {
       if (!res.writableFinished) gone.abort(new LlmError("cancelled", "the HTTP client disconnected"));
     });
-    const ctx: GenerationContext = { signal: gone.signal, deadline: Date.now() + timeoutMs(req, deps.limits) };
+    const ctx: GenerationContext = {
+      signal: gone.signal,
+      deadline: Date.now() + timeoutMs(req, deps.limits),
+      caller: caller.id,
+    };
     deps.generation.log({
       level: "info",
       msg: "http request",
