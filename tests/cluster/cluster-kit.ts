@@ -227,6 +227,19 @@ export async function expectResumedAfterGatewayStops(
   ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "not_found");
 }
 
+/** A client that goes away after 3 tokens: its stream is deleted and the runner ends it as cancelled. */
+export async function expectLeavingClientEndsRequest(cluster: Cluster): Promise<void> {
+  const controller = new AbortController();
+  const request = { ...seededRequest(3, 900), requestId: "leaves-early" };
+  const out = stream(cluster.client, request, { signal: controller.signal }, (received) => {
+    if (received.indices.length === 3) controller.abort();
+  });
+  await expect(out).rejects.toSatisfy((err) => isLlmError(err) && err.code === "cancelled");
+  await expect.poll(() => keysMatching(cluster.redisUrl, KEYS.tokens("leaves-early")), { timeout: 15_000 }).toEqual([]);
+  // The runner ended it as cancelled long before its 900 tokens.
+  await expect.poll(() => cluster.runnerEnded("leaves-early", "cancelled"), { timeout: 15_000 }).toBe(true);
+}
+
 export function seededRequest(i: number, maxTokens: number): Request {
   return {
     model: MODEL,
@@ -237,10 +250,13 @@ export function seededRequest(i: number, maxTokens: number): Request {
   };
 }
 
-/** Keys left in Redis under a pattern (SCAN, as an operator would look), on one server or every Cluster master. */
-export async function keysMatching(redisUrls: string | string[], pattern: string): Promise<string[]> {
+/**
+ * Keys left in Redis under a pattern (SCAN, as an operator would look), on one server or, given the comma-separated
+ * URLs of every master, on a whole Redis Cluster.
+ */
+export async function keysMatching(redisUrls: string, pattern: string): Promise<string[]> {
   const found: string[] = [];
-  for (const url of typeof redisUrls === "string" ? [redisUrls] : redisUrls) {
+  for (const url of redisUrls.split(",")) {
     const redis = new Redis(url);
     try {
       let cursor = "0";

@@ -4,7 +4,15 @@ import { FinishReason } from "@llm/proto";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, expectEveryIndexOnce, KEYS, keysMatching, seededRequest, stream } from "./cluster-kit.js";
+import {
+  Cluster,
+  expectEveryIndexOnce,
+  expectLeavingClientEndsRequest,
+  KEYS,
+  keysMatching,
+  seededRequest,
+  stream,
+} from "./cluster-kit.js";
 
 const REQUESTS = 200;
 const MAX_TOKENS = 8;
@@ -55,21 +63,7 @@ describe("cluster dispatch", () => {
   });
 
   it("a client that goes away frees the runner's slot and deletes its stream", async () => {
-    const controller = new AbortController();
-    const request = { ...seededRequest(3, 900), requestId: "leaves-early" };
-    const out = stream(cluster.client, request, { signal: controller.signal }, (received) => {
-      if (received.indices.length === 3) controller.abort();
-    });
-    await expect(out).rejects.toSatisfy((err) => isLlmError(err) && err.code === "cancelled");
-    await expect
-      .poll(() => keysMatching(cluster.redisUrl, KEYS.tokens("leaves-early")), { timeout: 15_000 })
-      .toEqual([]);
-    // The runner ended it as cancelled long before its 900 tokens.
-    await expect
-      .poll(() => cluster.runnerEnded("leaves-early", "cancelled"), {
-        timeout: 15_000,
-      })
-      .toBe(true);
+    await expectLeavingClientEndsRequest(cluster);
   });
 
   it("a deadline that passes ends the request with DEADLINE_EXCEEDED and frees the runner's slot", async () => {

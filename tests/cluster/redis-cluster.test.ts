@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Cluster,
   expectEveryIndexOnce,
+  expectLeavingClientEndsRequest,
   expectRunnerKillLosesNothing,
   KEYS,
   KILLABLE,
@@ -72,8 +73,12 @@ describe("cluster mode on a Redis Cluster", () => {
     // The hash tag keeps the queue, streams and routing keys of a model in one slot, so on one master.
     const modelKeys = await perMaster(`${KEYS.prefix}:${KEYS.queueName}*`);
     expect(modelKeys.filter((keys) => keys.length > 0)).toHaveLength(1);
-    expect(await keysMatching(fixture.urls, KEYS.tokens("*"))).toEqual([]);
+    expect(await keysMatching(cluster.redisUrl, KEYS.tokens("*"))).toEqual([]);
   }, 120_000);
+
+  it("a client that goes away ends its request on the runner and leaves no stream", async () => {
+    await expectLeavingClientEndsRequest(cluster);
+  });
 
   it("a runner SIGKILLed mid-stream loses nothing: its requests finish on the other with the uninterrupted text", async () => {
     await expectRunnerKillLosesNothing(cluster, 120);
@@ -87,7 +92,9 @@ describe("cluster mode on a Redis Cluster", () => {
     const miss = await generateOn(survivor, prompt, tenant);
     expect(miss.cached).toBe(0);
     // Written in the background, spread over the masters by their keys.
-    await expect.poll(async () => (await keysMatching(fixture.urls, "llm:kv:*")).length, { timeout: 5000 }).toBe(10);
+    await expect
+      .poll(async () => (await keysMatching(cluster.redisUrl, "llm:kv:*")).length, { timeout: 5000 })
+      .toBe(10);
     expect((await perMaster("llm:kv:*")).filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
 
     const hit = await generateOn(fresh, prompt, tenant);
@@ -97,4 +104,29 @@ describe("cluster mode on a Redis Cluster", () => {
     expect(other.cached).toBe(0);
     expect(other.ids).toEqual(miss.ids);
   }, 120_000);
+
+  it("routes a repeated prompt to the runner holding its prefix (SMISMEMBER over the runners' sets on the Cluster)", async () => {
+    const request = {
+      model: MODEL,
+      prompt: {
+        case: "text" as const,
+        value: "A long shared system prompt for routing on a Redis Cluster. ".repeat(6),
+      },
+      maxTokens: 4,
+      cacheSalt: `tenant-${randomUUID()}`,
+    };
+    const before = cluster.servedPerRunner();
+    const first = await stream(cluster.client, request);
+    expect(first.final?.usage?.cachedPromptTokens).toBe(0);
+    const server = () => cluster.servedPerRunner().findIndex((n, r) => n > before[r]);
+    await expect.poll(server, { timeout: 5000 }).toBeGreaterThanOrEqual(0);
+    const holder = server();
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the runners' next hot-block heartbeat
+
+    const again = cluster.servedPerRunner();
+    const repeat = await stream(cluster.client, request);
+    expect(repeat.final?.usage?.cachedPromptTokens).toBeGreaterThan(0);
+    await expect.poll(() => cluster.servedPerRunner()[holder] - again[holder], { timeout: 5000 }).toBe(1);
+    expect(cluster.gateway.stderr()).not.toMatch(/KV-aware routing failed/);
+  }, 60_000);
 });
