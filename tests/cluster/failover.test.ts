@@ -1,16 +1,19 @@
 // Failures in cluster mode, each with real processes: a runner SIGKILLed mid-stream, a gateway SIGKILLed
 // mid-stream (the client resumes), and redis-server stopped and restarted under load.
 import { isLlmError } from "@llm/errors";
-import { FinishReason } from "@llm/proto";
-import { startRedisServer } from "@llm/testing";
+import { FinishReason, ModelRunnerService } from "@llm/proto";
+import { createClient } from "@llm/rpc";
+import { type RunningService, startRedisServer } from "@llm/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   Cluster,
+  expectEveryIndexOnce,
   expectResumedAfterGatewayStops,
   expectRunnerKillLosesNothing,
   FAST_TAKEOVER,
   KILLABLE,
   MODEL,
+  type Streamed,
   seededRequest,
   stream,
   withId,
@@ -39,6 +42,49 @@ describe("cluster failover", () => {
   it("a runner SIGKILLed mid-stream loses nothing: its requests finish elsewhere with the uninterrupted text", async () => {
     const { cluster } = await isolatedCluster(2, KILLABLE);
     await expectRunnerKillLosesNothing(cluster, LONG);
+  }, 120_000);
+
+  it("a runner frozen past its lock stops its copy when it thaws, and the stream stays whole for a resume", async () => {
+    const { cluster } = await isolatedCluster(2);
+    const request = seededRequest(11, 900);
+    const reference = await stream(cluster.client, withId(request, "reference"));
+    const busy = async (runner: RunningService) => {
+      const client = createClient(ModelRunnerService, runner.address);
+      try {
+        return (await client.info({})).running > 0;
+      } finally {
+        client.close();
+      }
+    };
+    let frozen: RunningService | undefined;
+    let seen: Streamed | undefined;
+    const gateway = cluster.gateway;
+    await expect(
+      stream(cluster.client, withId(request, "frozen"), {}, async (received) => {
+        seen = { ...received, indices: [...received.indices] };
+        if (received.indices.length !== 5) return;
+        const running = await Promise.all(cluster.runners.map(busy));
+        frozen = cluster.runners[running.indexOf(true)];
+        frozen.process.kill("SIGSTOP");
+        gateway.process.kill("SIGKILL"); // nobody deletes the stream now: it stays for a resume
+      }),
+    ).rejects.toSatisfy((err) => isLlmError(err) && err.code === "unavailable");
+    // The other runner takes the job over and finishes it; then the frozen one thaws and must notice it lost it.
+    await expect.poll(() => cluster.runnerEnded("frozen", "length"), { timeout: 30_000 }).toBe(true);
+    frozen?.process.kill("SIGCONT");
+    await expect.poll(() => cluster.runnerEnded("frozen", "cancelled"), { timeout: 10_000 }).toBe(true);
+
+    await cluster.startGateway();
+    const before = seen as Streamed; // set by the 5th delta at the latest
+    const resumeFromIndex = (before.indices.at(-1) ?? -1) + 1;
+    const rest = await stream(cluster.client, { model: MODEL, requestId: "frozen", resumeFromIndex });
+    const whole = {
+      ...rest,
+      indices: [...before.indices, ...rest.indices],
+      tokenIds: [...before.tokenIds, ...rest.tokenIds],
+    };
+    expectEveryIndexOnce(whole);
+    expect(before.text + rest.text).toBe(reference.text);
   }, 120_000);
 
   it("a client resumes its stream by request id from the last index it saw, after its gateway was SIGKILLed", async () => {

@@ -75,7 +75,7 @@ export class DispatchWorker {
     const announcer = setInterval(announce, ANNOUNCE_EVERY_MS).unref();
 
     const roomFreed = new Signal();
-    const processJob = async (job: Job<DispatchJobData>, token?: string) => {
+    const processJob = async (job: Job<DispatchJobData>, token?: string, lost?: AbortSignal) => {
       const request = runnerRequestOf(job.data);
       if (!options.hasRoom(request) && token !== undefined) {
         // Waiting here would hold the job from runners that have room: back to the head of the queue. This slot of
@@ -86,6 +86,9 @@ export class DispatchWorker {
       }
       leave(writes, keys, request.requestId, reservedTokens(request)).catch(() => {}); // taken: no longer waiting
       const cancel = cancels.track(request.requestId);
+      lost?.addEventListener("abort", () =>
+        cancel.abort(new LlmError("cancelled", "this runner lost the job's lock; another runner took it over")),
+      );
       // A first run writes from index 0 at once. A takeover asks the stream where the dead runner stopped, while
       // the engine starts the request; nothing is written before it answers. Undefined: ended, expired, or
       // finished by a runner that died before completing the job, so the generation is cancelled at once.
@@ -127,6 +130,11 @@ export class DispatchWorker {
         maxStalledCount: options.maxStalled,
       });
       worker.on("error", (err) => options.log({ level: "warn", msg: "queue worker error (it retries)", err }));
+      // A runner that could not renew a lock (it was frozen or cut off past LLM_QUEUE_LOCK_MS) no longer holds the
+      // job: another runner may have taken it over, so this copy stops instead of writing on beside it.
+      worker.on("lockRenewalFailed", (jobIds) => {
+        for (const id of jobIds) worker.cancelJob(id);
+      });
       return worker;
     };
     const connections = [writes, jobs];

@@ -14,6 +14,11 @@ export interface StreamLifetimes {
 
 /** Entries beyond the tokens: admission entry, final or error, and slack for a runner that died mid-write. */
 const EXTRA_ENTRIES = 4;
+/**
+ * Room for two writers' tokens: a runner that lost its job (frozen past its lock) writes on until it notices, beside
+ * the one that took it over; trimming must never reach the admission entry or tokens a reader has not had yet.
+ */
+const maxLenOf = (maxTokens: number) => 2 * maxTokens + EXTRA_ENTRIES;
 
 export class TokenStreamWriter {
   constructor(
@@ -26,7 +31,7 @@ export class TokenStreamWriter {
    * shows at the first write. The lifetime is refreshed on the way (the job may have waited long).
    */
   fresh(key: string, maxTokens: number): RequestOutput {
-    const output = new RequestOutput(this.redis, key, maxTokens + EXTRA_ENTRIES, 0, this.lifetimes.resumeTtlMs);
+    const output = new RequestOutput(this.redis, key, maxLenOf(maxTokens), 0, this.lifetimes.resumeTtlMs);
     this.redis.pexpire(key, this.lifetimes.streamTtlMs).catch(() => {});
     return output;
   }
@@ -47,7 +52,7 @@ export class TokenStreamWriter {
     const last = entry?.kind === "event" ? entry.event.event : undefined;
     if (last?.case === "final") return undefined;
     const nextIndex = last?.case === "token" ? last.value.index + 1 : 0;
-    return new RequestOutput(this.redis, key, maxTokens + EXTRA_ENTRIES, nextIndex, this.lifetimes.resumeTtlMs);
+    return new RequestOutput(this.redis, key, maxLenOf(maxTokens), nextIndex, this.lifetimes.resumeTtlMs);
   }
 }
 
