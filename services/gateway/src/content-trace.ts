@@ -4,7 +4,7 @@
 // span past what collectors accept.
 import type { GenerateRequest } from "@llm/proto";
 import { GEN_AI } from "@llm/telemetry";
-import { trace } from "@opentelemetry/api";
+import { type Span, trace } from "@opentelemetry/api";
 
 /** Characters kept of each recorded text: enough to read a request, small next to a collector's span limits. */
 export const TRACE_CONTENT_MAX_CHARS = 16_384;
@@ -18,9 +18,12 @@ export interface ContentTrace {
 
 const OFF: ContentTrace = { completion: () => {}, finish: () => {} };
 
-/** Records `request`'s prompt on the active span (the gRPC or HTTP request span) now, its completion at the end. */
-export function traceContent(enabled: boolean, request: GenerateRequest): ContentTrace {
-  const span = trace.getActiveSpan();
+/** Records `request`'s prompt on `span` (by default the active one: the gRPC or HTTP request span) now, its completion at the end. */
+export function traceContent(
+  enabled: boolean,
+  request: GenerateRequest,
+  span: Span | undefined = trace.getActiveSpan(),
+): ContentTrace {
   if (!enabled || !span?.isRecording()) return OFF;
   const { prompt } = request;
   const messages =
