@@ -1,13 +1,17 @@
 // The pipeline's generation throughput through the gateway (five real service processes, gRPC streaming),
 // against transformers.js on the same requests and a raw ONNX Runtime greedy loop at the same batch size.
 // Usage: npx tsx bench/generation.ts [--preset tiny|gpt2-small] [--concurrency 1,8,32,64] [--compare 16]
-//          [--seed 1] [--no-transformers]
-// Two workloads, all greedy:
+//          [--uniform-output N] [--ttft-rounds 2] [--seed 1] [--no-transformers]
+// Two workloads, all greedy, run level by level (each level's gateway and raw-loop runs back to back, so a
+// change in the box's load hits both alike):
 //  - varied: prompts of 16-512 tokens, outputs of 16-256, C clients each sending its next request when the
 //    previous one ends (clients join over the first second). Every system gets the same requests; the first
 //    `--compare` requests are run by transformers.js one by one and in padded static batches of 4, 8 and 16.
-//  - uniform: C requests of the varied workload's mean prompt and output length sent at once, through the
-//    gateway and through the raw loop (which needs equal lengths: no padding), so the two do the same work.
+//  - uniform: C requests of the varied workload's mean prompt length and `--uniform-output` tokens (default: the
+//    mean output) sent at once, through the gateway and through the raw loop (which needs equal lengths: no
+//    padding), so the two do the same work. A shorter output keeps 32-64 streams affordable on a slow box.
+// With 1 among the levels, the one-stream TTFT of each of the first `--compare` prompts (`--ttft-rounds` times) is
+// compared with the raw prefill of the same prompt, and the inter-token latency with the raw batch-1 step.
 import { parseArgs } from "node:util";
 import { generate, quantile } from "@llm/cli";
 import { kvBytesPerToken, readModelConfig } from "@llm/engine";
@@ -23,12 +27,15 @@ const { values } = parseArgs({
     preset: { type: "string", default: "tiny" },
     concurrency: { type: "string", default: "1,8,32,64" },
     compare: { type: "string", default: "16" },
+    "uniform-output": { type: "string" },
+    "ttft-rounds": { type: "string", default: "2" },
     seed: { type: "string", default: "1" },
     "no-transformers": { type: "boolean", default: false },
   },
 });
 const concurrencies = values.concurrency.split(",").map(Number);
 const compareCount = Number(values.compare);
+const ttftRounds = Number(values["ttft-rounds"]);
 const maxConcurrency = Math.max(...concurrencies);
 
 interface BenchRequest {
@@ -151,6 +158,7 @@ const latency = (run: ClientRun) => ({
 const varied = variedWorkload(Math.max(compareCount, maxConcurrency), Number(values.seed));
 const meanPrompt = Math.round(varied.reduce((sum, r) => sum + r.promptIds.length, 0) / varied.length);
 const meanOutput = Math.round(varied.reduce((sum, r) => sum + r.maxTokens, 0) / varied.length);
+const uniformOutput = Number(values["uniform-output"] ?? meanOutput);
 const raw = await openRawModel(model.dir);
 const { gateway, services } = await startPipeline();
 try {
@@ -158,6 +166,7 @@ try {
   await rawGreedy(raw, [varied[0].promptIds], 4);
 
   const variedRuns = [];
+  const uniformRuns = [];
   for (const concurrency of concurrencies) {
     const requests = varied.slice(0, Math.max(concurrency, compareCount));
     const run = await throughGateway(gateway, requests, concurrency, 1000);
@@ -169,22 +178,19 @@ try {
       ...latency(run),
     });
     console.error(`varied C=${concurrency}: ${round(run.tokensPerSecond)} tok/s`);
-  }
 
-  const uniformRuns = [];
-  for (const concurrency of concurrencies) {
-    const requests = uniformWorkload(concurrency, meanPrompt, meanOutput, concurrency);
-    const pipeline = await throughGateway(gateway, requests, concurrency, 0);
+    const same = uniformWorkload(concurrency, meanPrompt, uniformOutput, concurrency);
+    const pipeline = await throughGateway(gateway, same, concurrency, 0);
     const ceiling = await rawGreedy(
       raw,
-      requests.map((r) => r.promptIds),
-      meanOutput,
+      same.map((r) => r.promptIds),
+      uniformOutput,
     );
     const rawTokensPerSecond = (ceiling.tokens * 1000) / ceiling.totalMs;
     uniformRuns.push({
       concurrency,
       promptTokens: meanPrompt,
-      outputTokens: meanOutput,
+      outputTokens: uniformOutput,
       gateway: { tokensPerSecond: round(pipeline.tokensPerSecond), ...latency(pipeline) },
       raw: {
         tokensPerSecond: round(rawTokensPerSecond),
@@ -196,20 +202,35 @@ try {
     console.error(`uniform C=${concurrency}: gateway/raw ${round(pipeline.tokensPerSecond / rawTokensPerSecond)}`);
   }
 
-  // TTFT at one stream vs the raw prefill (forward + pick) of the same prompts, alone.
-  const single = await throughGateway(gateway, varied.slice(0, compareCount), 1, 0);
-  const rawPrefill = [];
-  for (const request of varied.slice(0, compareCount))
-    rawPrefill.push((await rawGreedy(raw, [request.promptIds], 1)).prefillMs);
-  const rawStep = (await rawGreedy(raw, [uniformWorkload(1, meanPrompt, 1, 7)[0].promptIds], meanOutput)).stepMs;
-  const oneStream = {
-    ttftMsP50: round(median(single.ttftMs)),
-    rawPrefillMsP50: round(median(rawPrefill)),
-    ttftOverRawPrefill: round(median(single.ttftMs) / median(rawPrefill)),
-    itlMsP50: round(median(single.itlMs)),
-    rawStepMsP50: round(median(rawStep)),
-    itlOverRawStep: round(median(single.itlMs) / median(rawStep)),
-  };
+  // One stream. TTFT: each prompt alone (max_tokens 1) against the raw prefill (forward + pick) of the same prompt
+  // run right before and right after it, so load that changes over the run hits both alike. Inter-token
+  // latency: the uniform one-stream run against the raw batch-1 step it ran back to back with.
+  let oneStream: Record<string, number> | undefined;
+  const alone = uniformRuns.find((r) => r.concurrency === 1);
+  if (alone) {
+    const rawPrefillMs = async (request: BenchRequest) => (await rawGreedy(raw, [request.promptIds], 1)).prefillMs;
+    const ttftMs: number[] = [];
+    const rawMs: number[] = [];
+    for (let round = 0; round < ttftRounds; round++) {
+      for (const request of varied.slice(0, compareCount)) {
+        const before = await rawPrefillMs(request);
+        const run = await throughGateway(gateway, [{ ...request, maxTokens: 1 }], 1, 0);
+        const after = await rawPrefillMs(request);
+        ttftMs.push(...run.ttftMs);
+        rawMs.push((before + after) / 2);
+      }
+    }
+    oneStream = {
+      ttftSamples: ttftMs.length,
+      ttftMsP50: round(median(ttftMs)),
+      rawPrefillMsP50: round(median(rawMs)),
+      ttftOverRawPrefill: round(median(ttftMs) / median(rawMs)),
+      ttftOverRawPrefillPairedP50: round(median(ttftMs.map((ttft, i) => ttft / rawMs[i]))),
+      itlMsP50: alone.gateway.itlMsP50,
+      rawStepMsP50: alone.raw.stepMsP50,
+      itlOverRawStep: round(alone.gateway.itlMsP50 / alone.raw.stepMsP50),
+    };
+  }
 
   let transformers: Record<string, unknown> | undefined;
   if (!values["no-transformers"]) {
@@ -219,16 +240,21 @@ try {
     const rate = (r: { tokens: number; totalMs: number }) => round((r.tokens * 1000) / r.totalMs);
     const oneByOne = rate(await transformersGreedy(peer, requests, 1));
     const batches: Record<string, number> = {};
-    for (const size of [4, 8, 16]) batches[size] = rate(await transformersGreedy(peer, requests, size));
+    for (const size of [4, 8, 16].filter((size) => size <= compareCount)) {
+      batches[size] = rate(await transformersGreedy(peer, requests, size));
+    }
     const bestBatch = Math.max(...Object.values(batches));
-    const ours = Math.max(...variedRuns.filter((r) => r.requests === compareCount).map((r) => r.tokensPerSecond));
+    // Levels with more streams than `--compare` run more requests of the same mix (the first ones included).
     transformers = {
       requests: compareCount,
       oneByOneTokensPerSecond: oneByOne,
       staticBatchTokensPerSecond: batches,
-      gatewayBestTokensPerSecond: ours,
-      gatewayOverOneByOne: round(ours / oneByOne),
-      gatewayOverBestStaticBatch: round(ours / bestBatch),
+      gatewayByLevel: variedRuns.map((r) => ({
+        concurrency: r.concurrency,
+        sameRequests: r.requests === compareCount,
+        gatewayOverOneByOne: round(r.tokensPerSecond / oneByOne),
+        gatewayOverBestStaticBatch: round(r.tokensPerSecond / bestBatch),
+      })),
     };
   }
 
