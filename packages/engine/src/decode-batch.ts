@@ -1,14 +1,19 @@
-// The running sequences' shared, left-padded KV batch. A decode step's present tensors become the next
-// step's past as they are (no copy); the batch is only re-gathered when sequences join or leave.
-import type { Decoder } from "./decoder.js";
-import { gatherRows, type KvShape, type KvState, type RowSlice } from "./kv-state.js";
+// The running sequences' shared KV batch (rows left-padded, or right-padded in a shared buffer: the
+// decoder's RowLayout). A decode step's present becomes the next step's past as it is (no copy); the batch
+// is only re-gathered when sequences join or leave.
+import type { Decoder, RowLayout } from "./decoder.js";
+import type { KvShape, KvState, RowSlice } from "./kv-state.js";
 import type { Sequence } from "./sequence.js";
 
 export class DecodeBatch<P> {
   private rows: Sequence<P>[] = [];
   private kv: KvState | undefined;
 
-  constructor(private readonly shape: KvShape) {}
+  constructor(
+    private readonly shape: KvShape,
+    /** The decoder's: where rows keep their positions. */
+    private readonly layout: RowLayout,
+  ) {}
 
   get size(): number {
     return this.rows.length;
@@ -25,7 +30,12 @@ export class DecodeBatch<P> {
     const slices: RowSlice[] = [];
     this.rows.forEach((seq, row) => {
       if (seq.state !== "decode" || this.kv === undefined) return;
-      slices.push({ state: this.kv, row, start: this.kv.length - seq.kvLength, length: seq.kvLength });
+      slices.push({
+        state: this.kv,
+        row,
+        start: this.layout.start(this.kv.length, seq.kvLength),
+        length: seq.kvLength,
+      });
     });
     for (const seq of joining) {
       if (seq.kv === undefined) throw new Error(`sequence ${seq.id} joined the decode batch without its KV`);
@@ -34,7 +44,7 @@ export class DecodeBatch<P> {
     }
     this.rows = [...staying, ...joining];
     const length = Math.max(0, ...this.rows.map((seq) => seq.kvLength));
-    this.kv = this.rows.length === 0 ? undefined : gatherRows(this.shape, slices, length);
+    this.kv = this.rows.length === 0 ? undefined : this.layout.gather(this.shape, slices, length, this.kv);
   }
 
   /** One batched forward of every row's pending token; returns the rows and their logits (row-major). */

@@ -1,29 +1,48 @@
 // One forward pass of a Hugging Face-layout decoder graph (design §4), over a batch of rows that each add
-// the same number of new tokens on top of a left-padded past.
+// the same number of new tokens on top of a left-padded past. `CapacityDecoder` holds the other KV paths.
 import * as ort from "onnxruntime-node";
-import { type KvShape, KvState } from "./kv-state.js";
+import { gatherRows, type KvShape, KvState, type RowSlice } from "./kv-state.js";
 
 export interface ForwardInput {
   /** New token ids, row-major [batch, newTokens]. */
   tokenIds: ArrayLike<number>;
   newTokens: number;
   past: KvState;
-  /** Per row: real (unpadded) positions in `past`; the rest of the row's past is left padding. */
+  /** Per row: real positions in `past`; the rest of the row is padding (see `Decoder.rows`). */
   pastLengths: readonly number[];
 }
 
 export interface ForwardOutput {
   /** Row-major [batch, vocab]: the logits of each row's LAST new position. */
   logits: Float32Array;
+  /** The cache with the new positions: a new state, or `past` itself written in place (shared buffer). */
   present: KvState;
 }
 
+/** Where a batch's rows keep their real positions, and the state a batch of rows is gathered into. */
+export interface RowLayout {
+  /** First real position of a row holding `kvLength` positions in a state of `length` positions. */
+  start(length: number, kvLength: number): number;
+  /**
+   * A state holding `rows`, the longest with `longest` real positions, ready for the next decode step; it may
+   * reuse the buffers of `current`, the batch's state so far (the rows' slices may point into it).
+   */
+  gather(shape: KvShape, rows: readonly RowSlice[], longest: number, current: KvState | undefined): KvState;
+}
+
+/** Design §4's rows: left-padded to the batch's longest; every forward returns a new, longer state. */
+const LEFT_PADDED: RowLayout = {
+  start: (length, kvLength) => length - kvLength,
+  gather: (shape, rows, longest) => gatherRows(shape, rows, longest),
+};
+
 export class Decoder {
+  readonly rows: RowLayout = LEFT_PADDED;
   private readonly keepsLastLogitsOnly: boolean;
 
   constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly shape: KvShape,
+    protected readonly session: ort.InferenceSession,
+    protected readonly shape: KvShape,
     readonly vocabSize: number,
   ) {
     this.keepsLastLogitsOnly = session.inputNames.includes("num_logits_to_keep");
@@ -33,29 +52,8 @@ export class Decoder {
     const { past, newTokens, pastLengths } = input;
     const batch = past.batch;
     const total = past.length + newTokens;
-    const ids = new BigInt64Array(batch * newTokens);
-    const mask = new BigInt64Array(batch * total);
-    const positions = new BigInt64Array(batch * newTokens);
-    for (let r = 0; r < batch; r++) {
-      const padding = past.length - pastLengths[r];
-      mask.fill(1n, r * total + padding, (r + 1) * total);
-      for (let i = 0; i < newTokens; i++) {
-        ids[r * newTokens + i] = BigInt(input.tokenIds[r * newTokens + i]);
-        positions[r * newTokens + i] = BigInt(pastLengths[r] + i);
-      }
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", ids, [batch, newTokens]),
-      attention_mask: new ort.Tensor("int64", mask, [batch, total]),
-      position_ids: new ort.Tensor("int64", positions, [batch, newTokens]),
-    };
-    const cacheDims = [batch, this.shape.numHeads, past.length, this.shape.headDim];
-    for (let layer = 0; layer < this.shape.numLayers; layer++) {
-      feeds[`past_key_values.${layer}.key`] = new ort.Tensor("float32", past.tensors[2 * layer], cacheDims);
-      feeds[`past_key_values.${layer}.value`] = new ort.Tensor("float32", past.tensors[2 * layer + 1], cacheDims);
-    }
-    if (this.keepsLastLogitsOnly) feeds.num_logits_to_keep = new ort.Tensor("int64", new BigInt64Array([1n]), []);
-
+    // Row r: its left padding, then its past and new positions.
+    const feeds = { ...this.tokenFeeds(input, total, (r) => past.length - pastLengths[r]), ...this.cacheFeeds(past) };
     const outputs = await this.session.run(feeds);
     const tensors: Float32Array[] = [];
     for (let layer = 0; layer < this.shape.numLayers; layer++) {
@@ -68,8 +66,50 @@ export class Decoder {
     };
   }
 
+  /**
+   * input_ids, position_ids (counted from each row's past), num_logits_to_keep when the graph has it, and an
+   * attention_mask of `width` whose row r is 1 from `firstReal(r)` up to its past + new positions.
+   */
+  protected tokenFeeds(
+    input: ForwardInput,
+    width: number,
+    firstReal: (row: number) => number,
+  ): Record<string, ort.Tensor> {
+    const { newTokens, pastLengths } = input;
+    const batch = pastLengths.length;
+    const ids = new BigInt64Array(batch * newTokens);
+    const mask = new BigInt64Array(batch * width);
+    const positions = new BigInt64Array(batch * newTokens);
+    for (let r = 0; r < batch; r++) {
+      const first = firstReal(r);
+      mask.fill(1n, r * width + first, r * width + first + pastLengths[r] + newTokens);
+      for (let i = 0; i < newTokens; i++) {
+        ids[r * newTokens + i] = BigInt(input.tokenIds[r * newTokens + i]);
+        positions[r * newTokens + i] = BigInt(pastLengths[r] + i);
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", ids, [batch, newTokens]),
+      attention_mask: new ort.Tensor("int64", mask, [batch, width]),
+      position_ids: new ort.Tensor("int64", positions, [batch, newTokens]),
+    };
+    if (this.keepsLastLogitsOnly) feeds.num_logits_to_keep = new ort.Tensor("int64", new BigInt64Array([1n]), []);
+    return feeds;
+  }
+
+  /** The past_key_values.* inputs over `state`'s buffers (no copy). */
+  protected cacheFeeds(state: KvState): Record<string, ort.Tensor> {
+    const dims = [state.batch, this.shape.numHeads, state.length, this.shape.headDim];
+    const feeds: Record<string, ort.Tensor> = {};
+    for (let layer = 0; layer < this.shape.numLayers; layer++) {
+      feeds[`past_key_values.${layer}.key`] = new ort.Tensor("float32", state.tensors[2 * layer], dims);
+      feeds[`past_key_values.${layer}.value`] = new ort.Tensor("float32", state.tensors[2 * layer + 1], dims);
+    }
+    return feeds;
+  }
+
   // Graphs without num_logits_to_keep return every position: keep only the last one of each row.
-  private lastPositionLogits(logits: ort.Tensor, batch: number): Float32Array {
+  protected lastPositionLogits(logits: ort.Tensor, batch: number): Float32Array {
     const data = logits.data as Float32Array;
     const positions = logits.dims[1];
     if (positions === 1) return data;

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { LlmError, toLlmError } from "@llm/errors";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
 import { DecodeBatch } from "./decode-batch.js";
-import { Decoder } from "./decoder.js";
+import type { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
+import { createDecoder } from "./kv-layout.js";
 import { fromBlocks, type KvShape, KvState, toBlocks } from "./kv-state.js";
 import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
 import type { SampleResult, Sampler } from "./sampler.js";
@@ -97,7 +98,7 @@ export class Engine<P> {
     this.providerAttempts = attempts;
     this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
     this.bytesPerToken = kvBytesPerToken(config);
-    this.batch = new DecodeBatch(this.shape);
+    this.batch = new DecodeBatch(this.shape, decoder.rows);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
@@ -111,7 +112,9 @@ export class Engine<P> {
       intraOpThreads: options.intraOpThreads,
       logger: settings.logger,
     });
-    const decoder = new Decoder(session, { ...config }, config.vocabSize);
+    // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
+    const { decoder, layout } = createDecoder(session, { ...config }, config.vocabSize);
+    if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);

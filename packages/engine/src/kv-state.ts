@@ -1,6 +1,7 @@
 // Key/value cache tensors in the graph's layout: per layer, K and V of shape [batch, heads, length, headDim].
-// Rows of a batch may hold fewer real positions than `length`: they are left-padded (padding first),
-// and the attention mask hides the padding.
+// Rows of a batch may hold fewer real positions than `length`. In the standard layout they are left-padded
+// (padding first) and the attention mask hides the padding; in the shared-buffer (gqa) layout `length` is a
+// capacity and each row's real positions come first (see `RowLayout` in decoder.ts).
 
 export interface KvShape {
   numLayers: number;
@@ -45,22 +46,40 @@ export interface RowSlice {
   length: number;
 }
 
-/** A new batch whose row r holds `rows[r]`, right-aligned (left-padded) to `length` positions. */
-export function gatherRows(shape: KvShape, rows: readonly RowSlice[], length: number): KvState {
+/**
+ * A new batch of `length` positions whose row r holds `rows[r]`: right-aligned (left-padded, the standard
+ * layout's rows) or left-aligned (right-padded, the fixed-capacity layouts' rows).
+ */
+export function gatherRows(
+  shape: KvShape,
+  rows: readonly RowSlice[],
+  length: number,
+  align: "right" | "left" = "right",
+): KvState {
   const target = KvState.empty(shape, rows.length, length);
-  const { numHeads, headDim } = shape;
+  placeRows(target, rows, align);
+  return target;
+}
+
+/**
+ * Copies `rows[r]` into row r of `target`, in order. A slice already at its place in `target`'s own buffers is
+ * left as it is, and a slice may come from a later row of `target` (rows move down, never up).
+ */
+export function placeRows(target: KvState, rows: readonly RowSlice[], align: "right" | "left"): void {
+  const { numHeads, headDim } = target.shape;
   rows.forEach((slice, r) => {
-    const padding = length - slice.length;
+    const padding = align === "right" ? target.length - slice.length : 0;
     for (let t = 0; t < target.tensors.length; t++) {
       const from = slice.state.tensors[t];
       const to = target.tensors[t];
       for (let h = 0; h < numHeads; h++) {
         const begin = slice.state.offset(slice.row, h, slice.start);
-        to.set(from.subarray(begin, begin + slice.length * headDim), target.offset(r, h, padding));
+        const at = target.offset(r, h, padding);
+        if (from.buffer === to.buffer && from.byteOffset + begin * 4 === to.byteOffset + at * 4) continue;
+        to.set(from.subarray(begin, begin + slice.length * headDim), at);
       }
     }
   });
-  return target;
 }
 
 /**

@@ -1,18 +1,13 @@
-// Real ONNX Runtime on the tiny model: the engine's batching, caching and chunking must not change tokens.
+// Real ONNX Runtime on the tiny model, in both KV layouts the engine serves (standard, append):
+// the engine's batching, caching and chunking must not change tokens.
 import { join } from "node:path";
 import type { SamplingParams } from "@llm/sampling";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, TokenEvent } from "../src/index.js";
-import { argmax, collect, promptOf, request, tinyEngine, tinyModelDir } from "./helpers.js";
+import { argmax, collect, promptOf, request, type TinyPreset, tinyEngine, tinyModelDir } from "./helpers.js";
 
-let engine: Engine<SamplingParams>;
-beforeAll(async () => {
-  engine = await tinyEngine({ prefillChunkTokens: 32, maxStepTokens: 64 });
-});
-afterAll(() => engine.close());
-
-/** Greedy generation recomputing the whole sequence every step with raw ORT: no KV cache at all. */
+/** Greedy generation recomputing the whole sequence every step with raw ORT (standard graph): no KV cache at all. */
 async function fullRecompute(prompt: number[], steps: number): Promise<number[]> {
   const session = await ort.InferenceSession.create(join(await tinyModelDir(), "onnx", "model.onnx"));
   const ids = [...prompt];
@@ -34,7 +29,13 @@ async function fullRecompute(prompt: number[], steps: number): Promise<number[]>
   return ids.slice(prompt.length);
 }
 
-describe("engine correctness (tiny model, real ORT)", () => {
+describe.each<TinyPreset>(["tiny", "tiny-append"])("engine correctness (%s model, real ORT)", (preset) => {
+  let engine: Engine<SamplingParams>;
+  beforeAll(async () => {
+    engine = await tinyEngine({ prefillChunkTokens: 32, maxStepTokens: 64 }, preset);
+  });
+  afterAll(() => engine.close());
+
   it("KV-cached greedy generation equals full recompute for 32 tokens", async () => {
     const prompt = promptOf(20, 1);
     const { tokens, final } = await collect(engine.submit(request("kv", prompt, 32)));
@@ -83,7 +84,7 @@ describe("engine correctness (tiny model, real ORT)", () => {
   it("chunked prefill equals unchunked prefill", async () => {
     const prompt = promptOf(150, 6);
     const chunked = await collect(engine.submit(request("chunked", prompt, 16)));
-    const whole = await tinyEngine({ prefillChunkTokens: 512, maxStepTokens: 1024, prefixCacheBytes: 0 });
+    const whole = await tinyEngine({ prefillChunkTokens: 512, maxStepTokens: 1024, prefixCacheBytes: 0 }, preset);
     try {
       expect((await collect(whole.submit(request("whole", prompt, 16)))).tokens).toEqual(chunked.tokens);
     } finally {

@@ -19,16 +19,20 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-export async function tinyModelDir(): Promise<string> {
-  return (await ensureModel("tiny")).dir;
+/** `tiny` (the standard KV layout), or its variant with the same weights and the append layout's KV cache. */
+export type TinyPreset = "tiny" | "tiny-append";
+
+export async function tinyModelDir(preset: TinyPreset = "tiny"): Promise<string> {
+  return (await ensureModel(preset)).dir;
 }
 
 export async function tinyEngine(
   options: Partial<EngineOptions<SamplingParams>> = {},
+  preset: TinyPreset = "tiny",
 ): Promise<Engine<SamplingParams>> {
   const quiet = { info: () => {}, warn: () => {} };
   const sampler = inProcessSampler(new Sampler({ vocabSize: 50_257 }));
-  return Engine.load({ modelDir: await tinyModelDir(), sampler, logger: quiet, ...options });
+  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, logger: quiet, ...options });
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBlocks, gatherRows, KvState, toBlocks } from "../src/kv-state.js";
+import { fromBlocks, gatherRows, KvState, placeRows, toBlocks } from "../src/kv-state.js";
 
 const shape = { numLayers: 2, numHeads: 3, headDim: 4 };
 
@@ -31,6 +31,35 @@ describe("KV state", () => {
     const at = (row: number, t: number, h: number, p: number) => batch.tensors[t][batch.offset(row, h, p) + 3];
     expect([at(0, 3, 2, 0), at(0, 3, 2, 1), at(0, 3, 2, 2), at(0, 3, 2, 5)]).toEqual([0, 0, 13213, 13243]);
     expect([at(1, 1, 1, 3), at(1, 1, 1, 4), at(1, 1, 1, 5)]).toEqual([0, 21103, 21113]);
+  });
+
+  it("gathers rows left-aligned, and moves rows down within one buffer", () => {
+    const a = labelled(3, 1);
+    const b = labelled(2, 2);
+    const batch = gatherRows(
+      shape,
+      [
+        { state: a, row: 0, start: 0, length: 3 },
+        { state: b, row: 0, start: 0, length: 2 },
+        { state: a, row: 0, start: 0, length: 1 },
+      ],
+      4,
+      "left",
+    );
+    const at = (state: KvState, row: number, p: number) => state.tensors[1][state.offset(row, 2, p) + 3];
+    expect([0, 1, 2, 3].map((p) => at(batch, 0, p))).toEqual([11203, 11213, 11223, 0]);
+    expect([0, 1, 2, 3].map((p) => at(batch, 1, p))).toEqual([21203, 21213, 0, 0]);
+    // Row 0 leaves: rows 1 and 2 move down in the same buffer; old tails stay (they are past the lengths).
+    placeRows(
+      batch,
+      [
+        { state: batch, row: 1, start: 0, length: 2 },
+        { state: batch, row: 2, start: 0, length: 1 },
+      ],
+      "left",
+    );
+    expect([0, 1, 2].map((p) => at(batch, 0, p))).toEqual([21203, 21213, 11223]);
+    expect([0, 1].map((p) => at(batch, 1, p))).toEqual([11203, 21213]);
   });
 
   it("round-trips whole blocks through the prefix-cache layout", () => {

@@ -1,0 +1,24 @@
+// Which KV path a model's graph needs: one whose cache outputs are new_key_values.* (the model pack's append
+// variant) gets the fixed-capacity decoder; any other Hugging Face ONNX export the standard one (design §4).
+// (The model pack's gqa variant is not served: through onnxruntime-node it was not faster, see bench/RESULTS.md.)
+import type * as ort from "onnxruntime-node";
+import { CapacityDecoder } from "./capacity-decoder.js";
+import { Decoder } from "./decoder.js";
+import type { KvShape } from "./kv-state.js";
+
+export type KvLayout = "standard" | "append";
+
+export function kvLayoutOf(outputNames: readonly string[]): KvLayout {
+  return outputNames.includes("new_key_values.0.key") ? "append" : "standard";
+}
+
+/** The decoder for `session`'s graph, and its layout. */
+export function createDecoder(
+  session: ort.InferenceSession,
+  shape: KvShape,
+  vocabSize: number,
+): { decoder: Decoder; layout: KvLayout } {
+  const layout = kvLayoutOf(session.outputNames);
+  const Kind = layout === "append" ? CapacityDecoder : Decoder;
+  return { decoder: new Kind(session, shape, vocabSize), layout };
+}
