@@ -2,7 +2,13 @@
 // coordinated through a real redis-server.
 import { isLlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
-import { type GenerateFinal, type GenerateRequestSchema, GenerationService, type MessageInitShape } from "@llm/proto";
+import {
+  FinishReason,
+  type GenerateFinal,
+  type GenerateRequestSchema,
+  GenerationService,
+  type MessageInitShape,
+} from "@llm/proto";
 import { clusterKeys } from "@llm/queue";
 import { type CallOptions, createClient, type ServiceClient } from "@llm/rpc";
 import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
@@ -148,6 +154,32 @@ export function expectEveryIndexOnce(out: Streamed): void {
 }
 
 export const withId = (request: Request, requestId: string): Request => ({ ...request, requestId });
+
+/**
+ * `requests` concurrent seeded streams of `maxTokens` tokens each: every one completes with every index once, the
+ * same prompt and seed give the same text whichever runner and batch served it, and every runner served some.
+ */
+export async function expectConcurrentStreamsSpread(
+  cluster: Cluster,
+  requests: number,
+  maxTokens: number,
+  timeoutMs: number,
+): Promise<void> {
+  const before = cluster.servedPerRunner();
+  const deadline = Date.now() + timeoutMs; // generous: the machine is shared; the point is that all complete
+  const outs = await Promise.all(
+    Array.from({ length: requests }, (_, i) => stream(cluster.client, seededRequest(i, maxTokens), { deadline })),
+  );
+  for (const out of outs) {
+    expect(out.final?.finishReason).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
+    expectEveryIndexOnce(out);
+  }
+  for (let i = 20; i < requests; i++) expect(outs[i].text).toBe(outs[i % 20].text);
+  // Runners log a request's end just after writing its final event: the last lines may still be on their way.
+  const served = () => cluster.servedPerRunner().map((n, r) => n - before[r]);
+  await expect.poll(() => served().reduce((a, b) => a + b), { timeout: 5000 }).toBe(requests);
+  for (const n of served()) expect(n).toBeGreaterThan(0);
+}
 
 /** Runner settings for expectRunnerKillLosesNothing: two slots per runner, fast takeover. */
 export const KILLABLE = { ...FAST_TAKEOVER, LLM_MAX_BATCH_SIZE: "2" };

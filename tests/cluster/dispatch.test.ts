@@ -1,12 +1,11 @@
 // Cluster dispatch: 3 runner processes behind one gateway, all through a real Redis (BullMQ queue, token streams).
 import { isLlmError } from "@llm/errors";
-import { FinishReason } from "@llm/proto";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Cluster,
-  expectEveryIndexOnce,
+  expectConcurrentStreamsSpread,
   expectLeavingClientEndsRequest,
   KEYS,
   keysMatching,
@@ -33,21 +32,7 @@ afterAll(async () => {
 
 describe("cluster dispatch", () => {
   it("serves 200 concurrent streams over 3 runners: every one completes, every index once, all runners used", async () => {
-    const before = cluster.servedPerRunner();
-    const deadline = Date.now() + 100_000; // generous: the machine is shared; the point is that all complete
-    const outs = await Promise.all(
-      Array.from({ length: REQUESTS }, (_, i) => stream(cluster.client, seededRequest(i, MAX_TOKENS), { deadline })),
-    );
-    for (const out of outs) {
-      expect(out.final?.finishReason).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
-      expectEveryIndexOnce(out);
-    }
-    // Same prompt and seed give the same text whichever runner and batch served it.
-    for (let i = 20; i < REQUESTS; i++) expect(outs[i].text).toBe(outs[i % 20].text);
-    // Runners log a request's end just after writing its final event: the last lines may still be on their way.
-    const served = () => cluster.servedPerRunner().map((n, r) => n - before[r]);
-    await expect.poll(() => served().reduce((a, b) => a + b), { timeout: 5000 }).toBe(REQUESTS);
-    for (const n of served()) expect(n).toBeGreaterThan(0);
+    await expectConcurrentStreamsSpread(cluster, REQUESTS, MAX_TOKENS, 100_000);
   }, 120_000);
 
   it("leaves no request stream or token reservation behind, and keeps only the configured number of finished jobs", async () => {

@@ -2,20 +2,19 @@
 // real gateway and runner processes serve concurrent streams, survive a SIGKILLed runner, and share a tenant's
 // prefix blocks across runners through the Cluster's prefix tier.
 import { randomUUID } from "node:crypto";
-import { FinishReason, ModelRunnerService, type RunnerFinal } from "@llm/proto";
+import { ModelRunnerService, type RunnerFinal } from "@llm/proto";
 import { createClient } from "@llm/rpc";
 import { type RedisClusterFixture, type RunningService, startRedisCluster } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Cluster,
-  expectEveryIndexOnce,
+  expectConcurrentStreamsSpread,
   expectLeavingClientEndsRequest,
   expectRunnerKillLosesNothing,
   KEYS,
   KILLABLE,
   keysMatching,
   MODEL,
-  seededRequest,
   stream,
 } from "./cluster-kit.js";
 
@@ -55,20 +54,7 @@ async function generateOn(runner: RunningService, promptTokenIds: number[], cach
 
 describe("cluster mode on a Redis Cluster", () => {
   it("serves concurrent streams over 2 runners: all complete, every index once; the model's keys share one master", async () => {
-    const before = cluster.servedPerRunner();
-    const outs = await Promise.all(
-      Array.from({ length: REQUESTS }, (_, i) =>
-        stream(cluster.client, seededRequest(i, 8), { deadline: Date.now() + 60_000 }),
-      ),
-    );
-    for (const out of outs) {
-      expect(out.final?.finishReason).toBeOneOf([FinishReason.LENGTH, FinishReason.EOS]);
-      expectEveryIndexOnce(out);
-    }
-    for (let i = 20; i < REQUESTS; i++) expect(outs[i].text).toBe(outs[i % 20].text);
-    const served = () => cluster.servedPerRunner().map((n, r) => n - before[r]);
-    await expect.poll(() => served().reduce((a, b) => a + b), { timeout: 5000 }).toBe(REQUESTS);
-    for (const n of served()) expect(n).toBeGreaterThan(0);
+    await expectConcurrentStreamsSpread(cluster, REQUESTS, 8, 60_000);
 
     // The hash tag keeps the queue, streams and routing keys of a model in one slot, so on one master.
     const modelKeys = await perMaster(`${KEYS.prefix}:${KEYS.queueName}*`);
