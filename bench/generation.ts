@@ -1,7 +1,7 @@
 // The pipeline's generation throughput through the gateway (five real service processes, gRPC streaming),
 // against transformers.js on the same requests and a raw ONNX Runtime greedy loop at the same batch size.
 // Usage: npx tsx bench/generation.ts [--preset tiny|gpt2-small] [--concurrency 1,8,32,64] [--compare 16]
-//          [--uniform-output N] [--ttft-rounds 2] [--seed 1] [--no-transformers]
+//          [--uniform-output N] [--ttft-rounds 2] [--seed 1] [--no-transformers] [--serve-preset tiny-append]
 // Two workloads, all greedy, run level by level (each level's gateway and raw-loop runs back to back, so a
 // change in the box's load hits both alike):
 //  - varied: prompts of 16-512 tokens, outputs of 16-256, C clients each sending its next request when the
@@ -12,6 +12,8 @@
 //    padding), so the two do the same work. A shorter output keeps 32-64 streams affordable on a slow box.
 // With 1 among the levels, the one-stream TTFT of each of the first `--compare` prompts (`--ttft-rounds` times) is
 // compared with the raw prefill of the same prompt, and the inter-token latency with the raw batch-1 step.
+// `--serve-preset` has the pipeline serve another folder of the same weights (e.g. the append KV layout, which
+// transformers.js and the raw loop cannot run), while those two keep the `--preset` folder.
 import { parseArgs } from "node:util";
 import { generate, quantile } from "@llm/cli";
 import { kvBytesPerToken, readModelConfig } from "@llm/engine";
@@ -25,6 +27,7 @@ import { loadTransformers, transformersGreedy } from "./transformers-baseline.js
 const { values } = parseArgs({
   options: {
     preset: { type: "string", default: "tiny" },
+    "serve-preset": { type: "string" },
     concurrency: { type: "string", default: "1,8,32,64" },
     compare: { type: "string", default: "16" },
     "uniform-output": { type: "string" },
@@ -45,6 +48,8 @@ interface BenchRequest {
 }
 
 const model = await ensureModel(values.preset);
+const servedPreset = values["serve-preset"] ?? values.preset;
+const served = await ensureModel(servedPreset);
 const tokenizer = await Tokenizer.fromFile(model.dir);
 const percentile = (xs: readonly number[], q: number) =>
   quantile(
@@ -80,8 +85,8 @@ function uniformWorkload(count: number, length: number, maxTokens: number, seed:
 }
 
 async function startPipeline(): Promise<{ gateway: string; services: RunningService[] }> {
-  const config = await readModelConfig(model.dir);
-  const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: values.preset };
+  const config = await readModelConfig(served.dir);
+  const modelEnv = { LLM_MODEL_DIR: served.dir, LLM_MODEL_ID: values.preset };
   const services: RunningService[] = [];
   const start = async (name: string, env: Record<string, string>) => {
     const service = await startService(`services/${name}/src/main.ts`, { name, env, timeoutMs: 120_000 });
@@ -262,6 +267,7 @@ try {
     JSON.stringify(
       {
         preset: values.preset,
+        folders: { gateway: served.dir, rawLoopAndTransformers: model.dir },
         meanPrompt,
         meanOutput,
         varied: variedRuns,
