@@ -74,52 +74,57 @@ async function standardSteps(batch: number, past: number): Promise<number> {
   return median(times);
 }
 
-/** Median ms of a decode step, each present output bound to its past buffer (written in place). */
-async function gqaSteps(batch: number, past: number): Promise<number> {
+type CacheStep = (
+  feeds: Record<string, ort.Tensor>,
+  buffers: Float32Array[],
+  dims: number[],
+  position: number,
+) => Promise<void>;
+
+/** Median ms of a decode step over fixed-capacity cache buffers (key and value per layer); `step` runs one. */
+async function capacitySteps(batch: number, past: number, step: CacheStep): Promise<number> {
   const capacity = Math.ceil((past + steps) / CAPACITY_STEP) * CAPACITY_STEP;
   const dims = [batch, heads, capacity, hd];
   const buffers = Array.from({ length: 2 * layers }, () => float32(batch * heads * capacity * hd));
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {
     const started = performance.now();
-    const feeds = stepFeeds(batch, past + s);
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
-    for (let l = 0; l < layers; l++) {
-      ["key", "value"].forEach((kind, k) => {
-        const tensor = new ort.Tensor("float32", buffers[2 * l + k], dims);
-        feeds[`past_key_values.${l}.${kind}`] = tensor;
-        fetches[`present.${l}.${kind}`] = tensor;
-      });
-    }
-    await gqa.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    await step(stepFeeds(batch, past + s), buffers, dims, past + s);
     times.push(performance.now() - started);
   }
   return median(times);
 }
 
-/** Median ms of a decode step, the new position's keys and values copied into the loop's own buffers. */
-async function appendSteps(batch: number, past: number): Promise<number> {
-  const capacity = Math.ceil((past + steps) / CAPACITY_STEP) * CAPACITY_STEP;
-  const dims = [batch, heads, capacity, hd];
-  const buffers = Array.from({ length: 2 * layers }, () => float32(batch * heads * capacity * hd));
-  const times: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const started = performance.now();
-    const feeds = stepFeeds(batch, past + s);
-    buffers.forEach((buffer, t) => {
-      feeds[`past_key_values.${t >> 1}.${t % 2 ? "value" : "key"}`] = new ort.Tensor("float32", buffer, dims);
-    });
-    const out = await append.run(feeds);
-    buffers.forEach((buffer, t) => {
-      const added = out[`new_key_values.${t >> 1}.${t % 2 ? "value" : "key"}`].data as Float32Array;
-      for (let row = 0; row < batch * heads; row++) {
-        buffer.set(added.subarray(row * hd, (row + 1) * hd), (row * capacity + past + s) * hd);
-      }
-    });
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
+const cacheName = (prefix: string, t: number) => `${prefix}.${t >> 1}.${t % 2 ? "value" : "key"}`;
+
+/** Each present output bound to its past buffer (written in place). */
+const gqaStep: CacheStep = async (feeds, buffers, dims) => {
+  const fetches: Record<string, ort.Tensor | null> = { logits: null };
+  buffers.forEach((buffer, t) => {
+    const tensor = new ort.Tensor("float32", buffer, dims);
+    feeds[cacheName("past_key_values", t)] = tensor;
+    fetches[cacheName("present", t)] = tensor;
+  });
+  await gqa.run(feeds, fetches as ort.InferenceSession.FetchesType);
+};
+
+/** The new position's keys and values copied into the loop's own buffers. */
+const appendStep: CacheStep = async (feeds, buffers, dims, position) => {
+  const [batch, , capacity] = dims;
+  buffers.forEach((buffer, t) => {
+    feeds[cacheName("past_key_values", t)] = new ort.Tensor("float32", buffer, dims);
+  });
+  const out = await append.run(feeds);
+  buffers.forEach((buffer, t) => {
+    const added = out[cacheName("new_key_values", t)].data as Float32Array;
+    for (let row = 0; row < batch * heads; row++) {
+      buffer.set(added.subarray(row * hd, (row + 1) * hd), (row * capacity + position) * hd);
+    }
+  });
+};
+
+const gqaSteps = (batch: number, past: number) => capacitySteps(batch, past, gqaStep);
+const appendSteps = (batch: number, past: number) => capacitySteps(batch, past, appendStep);
 
 const loadBefore = loadavg()[0];
 const results = [];
