@@ -39,7 +39,7 @@ export class CharSymbolizer {
     let n = 0;
     let lastWasUnk = false;
     for (let i = 0; i < piece.length; ) {
-      const width = piece.codePointAt(i)! > 0xffff ? 2 : 1;
+      const width = (piece.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
       const char = piece.slice(i, i + width);
       let symbol = char;
       if (i > 0 && prefix !== "") symbol = prefix + symbol;

@@ -6,7 +6,7 @@ import { LlmError } from "@llm/errors";
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BpeMerger, MAX_WORD_SYMBOLS } from "./bpe.js";
 import { ChatFormatter, type ChatMessage, type ChatTemplateOptions } from "./chat-template.js";
-import { applyDecodeRules, type DecodeRules } from "./decode-rules.js";
+import { applyDecodeRules, DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 import { IdBuffer } from "./id-buffer.js";
 import type { Normalize } from "./normalizers.js";
 import { PieceEncoder } from "./piece-encoder.js";
@@ -189,6 +189,11 @@ export class Tokenizer {
       for (let b = starts[id], end = starts[id + 1]; b < end; b++) out[at++] = pool[b];
     }
     return out;
+  }
+
+  /** The decode rules over text that arrives in pieces (for streaming detokenizers). */
+  textStream(): DecodedTextStream {
+    return new DecodedTextStream(this.decodeRules);
   }
 
   /** The bytes of one token (a view; do not modify). */
