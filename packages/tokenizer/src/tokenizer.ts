@@ -21,6 +21,8 @@ export interface TokenizerOptions {
   maxInputBytes?: number;
   /** Most distinct pre-tokens remembered between calls (default 65,536). */
   cacheSize?: number;
+  /** A Jinja chat template that replaces the model's own (the deployment's LLM_CHAT_TEMPLATE). */
+  chatTemplate?: string;
 }
 
 export interface EncodeOptions {
@@ -94,7 +96,7 @@ export class Tokenizer {
     const idOf = (content: string | undefined) => (content === undefined ? undefined : tokenIdOf(spec, content));
     this.bosTokenId = idOf(config.bosToken);
     this.eosTokenId = idOf(config.eosToken);
-    this.chat = new ChatFormatter(config.chatTemplate, {
+    this.chat = new ChatFormatter(options.chatTemplate ?? config.chatTemplate, {
       bos_token: config.bosToken,
       eos_token: config.eosToken,
       unk_token: config.unkToken,
@@ -121,8 +123,11 @@ export class Tokenizer {
     });
     const jsonPath = info.isDirectory() ? join(path, "tokenizer.json") : path;
     const tokenizerJson = await readJson(jsonPath, true);
-    const tokenizerConfig = await readJson(join(dirname(jsonPath), "tokenizer_config.json"), false);
-    return Tokenizer.fromJson(tokenizerJson, tokenizerConfig, options);
+    const tokenizerConfig = (await readJson(join(dirname(jsonPath), "tokenizer_config.json"), false)) ?? {};
+    // Newer model folders keep the template in its own file, which wins over tokenizer_config.json's.
+    const templateFile = await readFile(join(dirname(jsonPath), "chat_template.jinja"), "utf8").catch(() => undefined);
+    const config = templateFile === undefined ? tokenizerConfig : { ...tokenizerConfig, chat_template: templateFile };
+    return Tokenizer.fromJson(tokenizerJson, config, options);
   }
 
   /**
@@ -208,12 +213,26 @@ export class Tokenizer {
   }
 
   /**
-   * The prompt text for a conversation, from the model's `chat_template` (or `options.template`), else
-   * DEFAULT_CHAT_TEMPLATE (ChatML). Encode the result with `{ allowSpecial: true }` so the template's
-   * special tokens become their ids.
+   * The prompt text for a conversation, from `options.template`, else the deployment's override, else the
+   * model's `chat_template`; none of them is FAILED_PRECONDITION naming LLM_CHAT_TEMPLATE. Encode the result
+   * with `{ allowSpecial: true }` (and no `addSpecialTokens`: the template writes BOS itself).
    */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     return this.chat.render(messages, options);
+  }
+
+  /** The first special token whose text appears in `text` (for deployments that refuse such text), if any. */
+  findSpecialToken(text: string): string | undefined {
+    let found: string | undefined;
+    this.rawAddedTokens.split(text, true, {
+      text: () => {},
+      token: (id) => {
+        if (found === undefined && this.vocabulary.special[id] === 1) {
+          found = [...this.specialTokens].find(([, special]) => special === id)?.[0];
+        }
+      },
+    });
+    return found;
   }
 
   /**
