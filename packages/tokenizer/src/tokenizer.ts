@@ -221,6 +221,11 @@ export class Tokenizer {
     return this.chat.render(messages, options);
   }
 
+  /** Whether chat requests can be rendered (the model's template or the deployment's override). */
+  get hasChatTemplate(): boolean {
+    return this.chat.hasTemplate;
+  }
+
   /** The first special token whose text appears in `text` (for deployments that refuse such text), if any. */
   findSpecialToken(text: string): string | undefined {
     let found: string | undefined;

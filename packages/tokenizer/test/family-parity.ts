@@ -25,6 +25,63 @@ function streamDecode(tokenizer: Tokenizer, ids: readonly number[], skipSpecialT
   return text + detokenizer.flush().text;
 }
 
+const WEATHER_TOOL = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "Current weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
+/** Conversations every template must render as transformers.js does (alternating roles, for Gemma). */
+const CONVERSATIONS: [string, Record<string, unknown>[], unknown[] | undefined][] = [
+  ["one user turn", [{ role: "user", content: "Hello! What's 2+2?" }], undefined],
+  [
+    "system and a finished exchange",
+    [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: "Blue." },
+      { role: "user", content: "Another, in 日本語 please 🎨" },
+    ],
+    undefined,
+  ],
+  ["with tools", [{ role: "user", content: "Weather in Paris?" }], [WEATHER_TOOL]],
+  [
+    "a tool call and its result",
+    [
+      { role: "user", content: "Weather in Paris?" },
+      {
+        role: "assistant",
+        content: "",
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: { city: "Paris" } } },
+        ],
+      },
+      { role: "tool", tool_call_id: "call_1", content: '{"celsius": 18}' },
+    ],
+    [WEATHER_TOOL],
+  ],
+  [
+    "roles that do not alternate",
+    [
+      { role: "user", content: "a" },
+      { role: "user", content: "b" },
+    ],
+    undefined,
+  ],
+];
+
+/** transformers.js's answer, or the message of the error its template raised. */
+function peerRender(peer: OracleTokenizer, messages: unknown[], options: Record<string, unknown>): unknown {
+  try {
+    return peer.apply_chat_template(messages, options);
+  } catch (err) {
+    return { raised: (err as Error).message };
+  }
+}
+
 export function familyParitySuite(family: Family): void {
   let ours: Tokenizer;
   let peer: OracleTokenizer;
@@ -49,6 +106,41 @@ export function familyParitySuite(family: Family): void {
         const expected = peer.decode(ids, { skip_special_tokens: skip });
         expect(ours.decode(ids, { skipSpecialTokens: skip })).toBe(expected);
         for (const seed of [1, 2]) expect(streamDecode(ours, ids, skip, seed + name.length)).toBe(expected);
+      }
+    });
+  });
+
+  describe(`${family} chat template`, () => {
+    it.each(CONVERSATIONS)("%s: rendered text and ids equal apply_chat_template", (_name, messages, tools) => {
+      if (!ours.hasChatTemplate) {
+        expect(() => ours.applyChatTemplate(messages as never)).toThrow(/LLM_CHAT_TEMPLATE/);
+        return;
+      }
+      for (const addGenerationPrompt of [false, true]) {
+        const options = { add_generation_prompt: addGenerationPrompt, tools: tools ?? null };
+        const text = peerRender(peer, messages, { ...options, tokenize: false });
+        const render = () => ours.applyChatTemplate(messages as never, { addGenerationPrompt, tools });
+        if (typeof text !== "string") {
+          // The template raised (Gemma: roles must alternate): the same message, as INVALID_ARGUMENT.
+          const { raised } = text as { raised: string };
+          expect(render).toThrow(
+            expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining(raised) }),
+          );
+          continue;
+        }
+        const ids = peer.apply_chat_template(messages, { ...options, return_tensor: false, return_dict: false });
+        expect(render()).toBe(text);
+        expect(Array.from(ours.encode(render(), { allowSpecial: true }))).toEqual(ids);
+      }
+    });
+
+    it("passes chat_template_kwargs to the template (Qwen 3's enable_thinking)", () => {
+      if (!ours.hasChatTemplate) return;
+      const messages = [{ role: "user", content: "Think?" }];
+      for (const enable_thinking of [false, true]) {
+        const expected = peerRender(peer, messages, { add_generation_prompt: true, enable_thinking, tokenize: false });
+        const kwargs = { enable_thinking };
+        expect(ours.applyChatTemplate(messages, { addGenerationPrompt: true, kwargs })).toBe(expected);
       }
     });
   });
