@@ -144,13 +144,15 @@ describe("the same folder in a deployment without a template that refuses specia
     expect(message).toContain("LLM_CHAT_TEMPLATE");
   });
 
-  it("refuses a prompt with special-token text, naming the token and the setting; plain prompts still run", async () => {
+  it("refuses special-token text in a prompt or a message, naming the token and the setting; plain prompts run", async () => {
     const { status, message } = await refusal(
       safe.completions.create({ model: "llama2-tiny", prompt: "one</s>two", ...pinned }),
     );
     expect(status).toBe(400);
     expect(message).toContain('"</s>"');
     expect(message).toContain("LLM_SPECIAL_TOKEN_TEXT=reject");
+    const chat = safe.chat.completions.create({ model: "llama2-tiny", messages: [{ role: "user", content: "a<s>b" }] });
+    expect(await refusal(chat)).toMatchObject({ status: 400, message: expect.stringContaining("messages[0].content") });
     const fine = await safe.completions.create({ model: "llama2-tiny", prompt: "one two", ...pinned });
     expect(fine.choices[0]?.text).toBe(llama2.decode([PINNED, PINNED, PINNED]));
   });
