@@ -57,12 +57,16 @@ export function parseTokenizerJson(json: unknown): TokenizerSpec {
   if (!isObject(json) || !isObject(json.model)) throw unsupported("model", "no `model` object");
   for (const key of Object.keys(json)) if (!KNOWN_KEYS.has(key)) throw unsupported(key, "unknown top-level key");
   const preTokenizer = parsePreTokenizer(json.pre_tokenizer);
+  const decoder = parseDecoder(json.decoder, preTokenizer.byteLevel !== undefined);
+  if (preTokenizer.byteLevel !== undefined && !decoder.byteLevel) {
+    throw unsupported("decoder", `decoder ${describe(json.decoder)} after a ByteLevel pre-tokenizer (expected ByteLevel)`);
+  }
   return {
     ...parseModel(json.model),
     addedTokens: parseAddedTokens(json.added_tokens),
     normalize: parseNormalizer(json.normalizer),
     preTokenizer,
-    decoder: parseDecoder(json.decoder, preTokenizer.byteLevel !== undefined),
+    decoder,
     specialTokensAround: parsePostProcessor(json.post_processor),
   };
 }
