@@ -1,9 +1,11 @@
 // The model families' tokenizers in the tokenizer benchmark: @llm/tokenizer vs transformers.js on the real
 // tokenizer files of Llama 3.1 (byte-level, Split regex) and Gemma 3 (SentencePiece BPE, byte fallback), and
 // vs tiktoken's o200k_base on o200k (gpt-4o) — same text, same process, ids checked equal first.
+
+import { familyDir, type ModelFamily } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { get_encoding } from "tiktoken";
-import { type Family, familyDir, oracle } from "../packages/tokenizer/test/families.js";
+import { oracle } from "../packages/tokenizer/test/families.js";
 
 export interface FamilyResult {
   loadSeconds: number;
@@ -26,14 +28,14 @@ function result(tokens: number, loadSeconds: number, ours: number, peerName: str
   };
 }
 
-async function load(family: Family): Promise<{ tokenizer: Tokenizer; seconds: number }> {
+async function load(family: ModelFamily): Promise<{ tokenizer: Tokenizer; seconds: number }> {
   const start = performance.now();
   const tokenizer = await Tokenizer.fromFile(familyDir(family));
   return { tokenizer, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Ours vs transformers.js (add_special_tokens false on both). */
-export async function versusTransformers(family: Family, text: string, time: Timer): Promise<FamilyResult> {
+export async function versusTransformers(family: ModelFamily, text: string, time: Timer): Promise<FamilyResult> {
   const { tokenizer, seconds } = await load(family);
   const peer = await oracle(family);
   const ids = Array.from(tokenizer.encode(text, { allowSpecial: true }));

@@ -59,7 +59,10 @@ export function parseTokenizerJson(json: unknown): TokenizerSpec {
   const preTokenizer = parsePreTokenizer(json.pre_tokenizer);
   const decoder = parseDecoder(json.decoder, preTokenizer.byteLevel !== undefined);
   if (preTokenizer.byteLevel !== undefined && !decoder.byteLevel) {
-    throw unsupported("decoder", `decoder ${describe(json.decoder)} after a ByteLevel pre-tokenizer (expected ByteLevel)`);
+    throw unsupported(
+      "decoder",
+      `decoder ${describe(json.decoder)} after a ByteLevel pre-tokenizer (expected ByteLevel)`,
+    );
   }
   return {
     ...parseModel(json.model),

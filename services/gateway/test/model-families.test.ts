@@ -8,11 +8,10 @@ import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureModel } from "@llm/model-pack";
-import { ServiceGroup } from "@llm/testing";
+import { familyDir, ServiceGroup } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { familyDir } from "../../../packages/tokenizer/test/families.js";
 
 // Llama 2's chat format, as its original tokenizer_config.json shipped it (with the alternation check).
 const LLAMA2_TEMPLATE =

@@ -3,10 +3,9 @@
 // keyword arguments over gRPC exactly as the library renders them; malformed JSON fields are INVALID_ARGUMENT.
 import { TokenizerService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, startService } from "@llm/testing";
+import { familyDir, type RunningService, startService } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { familyDir } from "../../../packages/tokenizer/test/families.js";
 
 const TOOLS = [
   {
