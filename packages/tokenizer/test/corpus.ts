@@ -38,7 +38,7 @@ export function familyCorpus(): Record<string, string> {
     arabicHindiThai: "مرحبا بالعالم، كيف حالك؟ नमस्ते दुनिया, आप कैसे हैं? สวัสดีชาวโลก สบายดีไหม",
     digitRuns: "1 12 123 1234 12345 123456 0.5 -42 3,141,592 ٣٤٥ ९८७ 2026-12-03T08:15:00Z",
     whitespaceRuns: "a\u0020\u0020b\n\n\nc\t\t\td \r\n\r\n e\u3000\u3000f     \n     g",
-    code: 'def f(x):\n    """Doc."""\n    return {"a": [1, 2], \'b\': x ** 2}  # note\n\nfor (let i = 0; i < n; i++) {\n\tconsole.log(`${i}`);\n}\n',
+    code: 'def f(x):\n    """Doc."""\n    return {"a": [1, 2], \'b\': x ** 2}  # note\n\nfor (let i = 0; i < n; i++) {\n\tconsole.log(`item`, i);\n}\n',
     specialLiterals:
       "<s> </s> <unk> <bos> <eos> <pad> <start_of_turn>user <end_of_turn> <|begin_of_text|><|eot_id|> <|im_start|>x<|im_end|> <|endoftext|> <｜begin▁of▁sentence｜> <think></think>",
     nfd: "Cafe\u0301 re\u0301sume\u0301 an\u0303o u\u0308ber A\u030angstro\u0308m \u1100\u1161\u11a8",
