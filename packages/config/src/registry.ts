@@ -67,6 +67,18 @@ export const REGISTRY = {
     string,
   ),
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
+  LLM_SPECIAL_TOKEN_TEXT: variable(
+    "What special-token text typed in a prompt or a chat message (such as `<|im_end|>`) becomes: `control` " +
+      "encodes it as the control token, as Hugging Face does; `reject` refuses the request (INVALID_ARGUMENT naming " +
+      "the token and where it is), so users cannot forge turns or end-of-text.",
+    oneOf(["control", "reject"] as const),
+    "control",
+  ),
+  LLM_CHAT_TEMPLATE: variable(
+    "A Jinja chat-template file used instead of the model's own (tokenizer_config.json or chat_template.jinja); " +
+      "a model with neither answers chat requests with FAILED_PRECONDITION naming this setting.",
+    string,
+  ),
   LLM_RUNNER_URL: variable("gRPC address of the model-runner service (local mode).", address),
   LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
   LLM_SAMPLER_PLUGINS: variable(
