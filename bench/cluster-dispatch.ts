@@ -68,7 +68,6 @@ const modes = {
   cluster: (request: ReturnType<typeof runnerRequest>) =>
     cluster.generate(request, create(GenerateRequestSchema, { requestId: request.requestId, model: "tiny" }), {
       signal: new AbortController().signal,
-      freshId: true, // as when the gateway makes the id (clients rarely choose one)
     }),
 };
 type Mode = keyof typeof modes;

@@ -137,7 +137,8 @@ export const REGISTRY = {
     256,
   ),
   LLM_MAX_QUEUE_DEPTH: variable(
-    "Most jobs waiting on a model's queue in cluster mode; past it: RESOURCE_EXHAUSTED.",
+    "Most jobs waiting for a runner per model in cluster mode, on its shared queue and the runners' own queues " +
+      "together (checked atomically at admission); past it: RESOURCE_EXHAUSTED.",
     positive,
     1024,
   ),

@@ -61,8 +61,6 @@ export interface DispatchCall {
   /** Aborting ends the request: the job is cancelled and its stream deleted. */
   signal: AbortSignal;
   traceContext?: Record<string, string>;
-  /** The gateway made the request id (so no other request has it): admission and job go out together. */
-  freshId?: boolean;
   /** Who sent it (e.g. an API key's id): stored with the request; a resume by anyone else finds nothing. */
   caller?: string;
 }
@@ -116,23 +114,12 @@ export class ClusterDispatcher {
     }
     const runnerId = await this.route?.(request);
     const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
-    // One connection runs commands in order, so the stream exists before any runner can see the job. A client's
-    // id may be in flight already, so its job waits for the admission's answer (it must never run on another
-    // request's stream); a gateway-made id is unique, so admission and job go out in one round trip.
-    const admitting = this.admit(keys, admitted, tokens, call.caller ?? "");
-    if (!call.freshId) await admitting;
-    const adding = onRedis(() => target.add(JOB_NAME, data));
-    adding.catch(() => {}); // awaited below
+    // Admitted first, then queued: a job on a list before its admission is counted by no bound (a burst would
+    // overfill the lists, and KEDA scale on them) and could run for a request that ends up refused.
+    await this.admit(keys, admitted, tokens, call.caller ?? "");
+    let job: Awaited<ReturnType<typeof target.add>>;
     try {
-      await admitting;
-    } catch (err) {
-      // Refused (queue full): take the job back; a runner that took it already finds no stream and stops.
-      adding.then((job) => (job.id === undefined ? 0 : target.remove(job.id))).catch(() => {});
-      throw err;
-    }
-    let job: Awaited<typeof adding>;
-    try {
-      job = await adding;
+      job = await onRedis(() => target.add(JOB_NAME, data));
     } catch (err) {
       await this.end(keys, key, request.requestId, false, { queue: target, id: undefined, tokens });
       throw err;

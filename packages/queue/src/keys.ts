@@ -13,7 +13,10 @@ export interface ClusterKeys {
   waitingList: string;
   /** Tokens (prompt + max_tokens) of the admitted requests no runner has taken yet (admission.ts). */
   waitingTokens: string;
-  /** Sorted set of those requests' reservations, `<tokens>:<request id>` scored by expiry (admission.ts). */
+  /**
+   * Sorted set of those requests' reservations, `<tokens>:<request id>` scored by expiry: its size is the number of
+   * requests waiting on the shared queue and every runner's own queue together (admission.ts).
+   */
   reservations: string;
   /** The request's Redis Stream of events (admission entry, token events, final or error). */
   tokens(requestId: string): string;
