@@ -48,6 +48,7 @@ const cluster = await ClusterDispatcher.connect({
   retryAfterMs: 1000,
   streamTtlMs: 60_000,
   keepFinishedJobs: 100,
+  outageWindowMs: 5000,
 });
 
 let sequence = 0;

@@ -109,10 +109,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       }
     }
     for (const service of objects.filter((o) => o.kind === "Service") as Any[]) {
-      const pods = deployments(objects).filter((d) =>
+      const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as Any[];
+      const pods = workloads.filter((d) =>
         Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
       );
-      expect(pods.length, `Service ${service.metadata.name} selects one Deployment`).toBe(1);
+      expect(pods.length, `Service ${service.metadata.name} selects one Deployment or StatefulSet`).toBe(1);
       const portNames = pods[0].spec.template.spec.containers.flatMap((c: Any) => c.ports.map((p: Any) => p.name));
       for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
     }
@@ -155,6 +156,15 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(redis.map((t: Any) => t.metadata.listName)).toEqual([waitingJobsKey(modelId as string)]);
       expect(find(objects, "TriggerAuthentication", redis[0].authenticationRef.name)).toBeDefined();
     }
+  });
+
+  test("Redis keeps an append-only file on a persistent volume (a restart loses no stream in flight)", () => {
+    const redis = find(objects, "StatefulSet", "redis");
+    const [container] = redis.spec.template.spec.containers;
+    expect(container.args.join(" ")).toMatch(/--appendonly yes/);
+    const dir = container.args[container.args.indexOf("--dir") + 1];
+    const mount = container.volumeMounts.find((m: Any) => m.mountPath === dir);
+    expect(redis.spec.volumeClaimTemplates.map((t: Any) => t.metadata.name)).toContain(mount?.name);
   });
 });
 

@@ -49,6 +49,7 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
       retryAfterMs: 1000,
       streamTtlMs: 60_000,
       keepFinishedJobs: 10,
+      outageWindowMs: 5000,
     });
   });
 

@@ -86,6 +86,13 @@ export const REGISTRY = {
     bool,
     false,
   ),
+  LLM_REDIS_OUTAGE_WINDOW_MS: variable(
+    "Cluster mode: a Redis outage (restart, failover, network blip) shorter than this costs no request in flight: " +
+      "runners generate on and hold their token events, gateways keep reading; longer, those requests fail " +
+      "UNAVAILABLE. New requests get UNAVAILABLE at once while Redis is down. 0: in-flight requests fail at once too.",
+    nonNegative,
+    5000,
+  ),
   LLM_OTLP_ENDPOINT: variable("OTLP/HTTP collector for traces and metrics; unset: no export.", url(["http", "https"])),
   LLM_TRACE_CONTENT: variable(
     "Record prompt and completion text on the gateway's request span (gen_ai.input/output.messages, each cut at " +

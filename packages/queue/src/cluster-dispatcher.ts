@@ -14,7 +14,7 @@ import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
 import { admit, leave, reservedTokens } from "./admission.js";
 import { publishCancel } from "./cancellations.js";
-import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
+import { failFastConnection, OutageWindow, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
@@ -40,6 +40,11 @@ export interface ClusterDispatcherOptions {
   streamTtlMs: number;
   /** Finished and failed jobs BullMQ keeps (for inspection); older ones are removed. */
   keepFinishedJobs: number;
+  /**
+   * A Redis outage shorter than this costs a request in flight nothing: its stream is read on after it (new
+   * requests meanwhile get UNAVAILABLE at once); longer, the request fails UNAVAILABLE. 0: fail at once.
+   */
+  outageWindowMs: number;
   /**
    * KV-aware routing: a request goes on the own queue of the runner holding the longest prefix of it in memory
    * (kvAwareRoute), else on the model's shared queue. A routed job its runner has not started by the first idle
@@ -188,7 +193,7 @@ export class ClusterDispatcher {
     let hub = this.hubs.get(keys.queueName);
     if (!hub) {
       const reader = patientConnection(this.options.redis, "gateway-streams");
-      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId));
+      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId), this.options.outageWindowMs);
       this.hubs.set(keys.queueName, hub);
     }
     return hub;
@@ -265,9 +270,10 @@ export class ClusterDispatcher {
     job: QueuedJob | undefined,
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
     let nextIndex = 0;
+    const outage = new OutageWindow(this.options.outageWindowMs);
     for (;;) {
       const entries = await watch.next(signal, IDLE_CHECK_MS);
-      if (entries.length === 0) await this.checkAlive(key, job);
+      if (entries.length === 0) await outage.tolerate(() => this.checkAlive(key, job));
       for (const entry of entries) {
         if (entry.kind === "error") throw entry.error;
         if (entry.kind !== "event") continue;
@@ -282,9 +288,9 @@ export class ClusterDispatcher {
     }
   }
 
-  /** Fails the request when nothing will ever write its stream again. */
+  /** Fails the request when nothing will ever write its stream again (Redis failing: the caller's OutageWindow). */
   private async checkAlive(key: string, job: QueuedJob | undefined): Promise<void> {
-    const exists = await onRedis(() => this.redis.exists(key));
+    const exists = await this.redis.exists(key);
     if (exists === 0) {
       throw new LlmError(
         "unavailable",
@@ -297,7 +303,7 @@ export class ClusterDispatcher {
     if (job?.id === undefined) return;
     if (job.fallback) await this.unroute(job);
     const { queue, id } = job;
-    const state = await onRedis(() => queue.getJobState(id));
+    const state = await queue.getJobState(id);
     if (state === "failed") {
       throw new LlmError("unavailable", "the request's job failed on the runners (see their logs); retry the request", {
         retryAfterMs: this.options.retryAfterMs,
@@ -311,8 +317,8 @@ export class ClusterDispatcher {
    */
   private async unroute(job: QueuedJob): Promise<void> {
     const { fallback, queue, id } = job;
-    if (!fallback || id === undefined || (await onRedis(() => queue.remove(id))) !== 1) return;
-    const moved = await onRedis(() => fallback.queue.add(JOB_NAME, fallback.data));
+    if (!fallback || id === undefined || (await queue.remove(id)) !== 1) return;
+    const moved = await fallback.queue.add(JOB_NAME, fallback.data);
     Object.assign(job, { queue: fallback.queue, id: moved.id, fallback: undefined });
   }
 
