@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REGISTRY } from "@llm/config";
-import { waitingJobsKey } from "@llm/queue";
+import { runningJobsKey, waitingJobsKey } from "@llm/queue";
 import { describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type Any, deployments, effectiveEnv, find, serviceContainers } from "./k8s-objects.js";
@@ -144,7 +144,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  test("KEDA scales each runner Deployment on the waiting list of the model it serves", () => {
+  test("KEDA scales each runner Deployment from zero on the waiting list of the model it serves", () => {
     const scaled = objects.filter((o) => o.kind === "ScaledObject") as Any[];
     expect(scaled.length).toBeGreaterThan(0);
     for (const scaledObject of scaled) {
@@ -153,8 +153,14 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       const modelId = effectiveEnv(objects, runner).get("LLM_MODEL_ID")?.value;
       expect(modelId).toBeDefined();
       const redis = scaledObject.spec.triggers.filter((t: Any) => t.type === "redis");
-      expect(redis.map((t: Any) => t.metadata.listName)).toEqual([waitingJobsKey(modelId as string)]);
+      expect(redis.map((t: Any) => t.metadata.listName)).toEqual([
+        waitingJobsKey(modelId as string),
+        runningJobsKey(modelId as string),
+      ]);
       expect(find(objects, "TriggerAuthentication", redis[0].authenticationRef.name)).toBeDefined();
+      // From zero: one waiting request activates it, and a runner stays while a job runs.
+      expect(scaledObject.spec.minReplicaCount).toBe(0);
+      for (const trigger of redis) expect(trigger.metadata.activationListLength).toBe("0");
     }
   });
 

@@ -56,3 +56,11 @@ export function clusterKeys(modelId: string): ClusterKeys {
 export function waitingJobsKey(modelId: string): string {
   return clusterKeys(modelId).waitingList;
 }
+
+/**
+ * The Redis key whose LLEN is the number of jobs of `modelId`'s shared queue that runners are running (BullMQ's
+ * active list): KEDA keeps a runner while it is not empty.
+ */
+export function runningJobsKey(modelId: string): string {
+  return `${QUEUE_PREFIX}:${clusterKeys(modelId).queueName}:active`;
+}
