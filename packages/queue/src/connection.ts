@@ -97,7 +97,7 @@ export class OutageWindow {
   async tolerate<T>(commands: () => Promise<T>): Promise<T | undefined> {
     try {
       const result = await commands();
-      this.succeeded();
+      this.reset();
       return result;
     } catch (err) {
       if (err instanceof LlmError) throw err;
@@ -114,7 +114,8 @@ export class OutageWindow {
     return now - this.since >= this.windowMs ? redisFailure(err) : undefined;
   }
 
-  succeeded(): void {
+  /** Redis answered (or the failure was reported): the next failure starts a new window. */
+  reset(): void {
     this.since = undefined;
   }
 }

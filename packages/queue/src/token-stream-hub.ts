@@ -90,7 +90,7 @@ export class TokenStreamHub {
           this.wakeLastId,
           ...ids,
         );
-        this.outage.succeeded();
+        this.outage.reset();
         for (const [key, entries] of result ?? []) {
           const name = key.toString();
           if (name === this.wakeKey) this.wakeLastId = entries.at(-1)?.[0].toString() ?? this.wakeLastId;
@@ -100,7 +100,7 @@ export class TokenStreamHub {
         const failure = this.outage.failure(err);
         if (failure) {
           for (const watch of keys.map((key) => this.watched.get(key))) watch?.fail(failure);
-          this.outage.succeeded(); // the next watches get a window of their own
+          this.outage.reset(); // reported: the next watches get a window of their own
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       } finally {
