@@ -112,15 +112,16 @@ describe("one admission bound across the shared and the routed queues", () => {
     const refused = outcomes.filter((o) => !o.admitted);
     const admitted = outcomes.filter((o) => o.admitted);
     const refusalMs = refused.map((o) => o.ms).sort((a, b) => a - b);
+    const firstDone = Math.min(...admitted.map((o) => o.ms));
     const summary = { refused: refused.length, most, refusalMs: [refusalMs[refusalMs.length >> 1], refusalMs.at(-1)] };
-    console.log(JSON.stringify({ ...summary, firstAdmittedDoneMs: Math.min(...admitted.map((o) => o.ms)) }));
+    console.log(JSON.stringify({ ...summary, firstAdmittedDoneMs: firstDone }));
     expect(most.routed).toBeGreaterThan(0); // the routed queues were in play
     expect(most.waiting).toBeLessThanOrEqual(DEPTH);
     // Admitted: at most the bound waiting plus the 4 batch slots, plus what finished while the burst arrived.
     expect(refused.length).toBeGreaterThanOrEqual(BURST / 2);
     // Refused at admission, not after waiting for room: before any admitted request has finished its 200 tokens.
-    // (About a second when the box is not shared; REFUSED_WITHIN_MS bounds it on a CI box busy with the runners.)
-    const firstDone = Math.min(...admitted.map((o) => o.ms));
+    // REFUSED_WITHIN_MS bounds the wait on a small box where the runners' generating starves the gateways (4.6 s
+    // median seen on 2 shared cores at load 15; the aim on a gateway with its own CPU is under a second).
     for (const o of refused) {
       expect(o.ms).toBeLessThan(Math.min(firstDone, REFUSED_WITHIN_MS));
       if (!o.admitted) expect(o.retryAfterMs).toBe(RETRY_AFTER_MS);
