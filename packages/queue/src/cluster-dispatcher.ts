@@ -117,11 +117,12 @@ export class ClusterDispatcher {
         { details: { field: "max_tokens" } },
       );
     }
+    // Admitted first, then routed and queued: a job on a list before its admission is counted by no bound (a burst
+    // would overfill the lists, and KEDA scale on them) and could run for a request that ends up refused; a refused
+    // request routed first would count as load on its runner in the router.
+    await this.admit(keys, admitted, tokens, call.caller ?? "");
     const runnerId = await this.route?.(request);
     const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
-    // Admitted first, then queued: a job on a list before its admission is counted by no bound (a burst would
-    // overfill the lists, and KEDA scale on them) and could run for a request that ends up refused.
-    await this.admit(keys, admitted, tokens, call.caller ?? "");
     let job: Awaited<ReturnType<typeof target.add>>;
     try {
       job = await onRedis(() => target.add(JOB_NAME, data));
