@@ -98,6 +98,13 @@ export const REGISTRY = {
     bool,
     false,
   ),
+  LLM_REDIS_OUTAGE_WINDOW_MS: variable(
+    "Cluster mode: a Redis outage (restart, failover, network blip) shorter than this costs no request in flight: " +
+      "runners generate on and hold their token events, gateways keep reading; longer, those requests fail " +
+      "UNAVAILABLE. New requests get UNAVAILABLE at once while Redis is down. 0: in-flight requests fail at once too.",
+    nonNegative,
+    5000,
+  ),
   LLM_OTLP_ENDPOINT: variable("OTLP/HTTP collector for traces and metrics; unset: no export.", url(["http", "https"])),
   LLM_TRACE_CONTENT: variable(
     "Record prompt and completion text on the gateway's request span (gen_ai.input/output.messages, each cut at " +
@@ -149,7 +156,8 @@ export const REGISTRY = {
     256,
   ),
   LLM_MAX_QUEUE_DEPTH: variable(
-    "Most jobs waiting on a model's queue in cluster mode; past it: RESOURCE_EXHAUSTED.",
+    "Most jobs waiting for a runner per model in cluster mode, on its shared queue and the runners' own queues " +
+      "together (checked atomically at admission); past it: RESOURCE_EXHAUSTED.",
     positive,
     1024,
   ),

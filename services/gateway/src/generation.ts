@@ -89,7 +89,6 @@ export async function* generate(
   const call: DispatchCall = {
     signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
     deadline: ctx.deadline,
-    freshId: request.requestId === "",
     caller: ctx.caller,
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
