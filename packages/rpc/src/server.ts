@@ -15,6 +15,7 @@ import { isLlmError, LlmError, toGrpcError } from "@llm/errors";
 import { type In, methodDefinition, type OutInit } from "./descriptors.js";
 import { type Log, stderrLog } from "./log.js";
 import { type CallSpan, callSpan } from "./tracing.js";
+import { untilAborted } from "./until-aborted.js";
 
 export interface CallContext {
   /** `/package.Service/Method`. */
@@ -218,23 +219,4 @@ function contextOf(call: AnyCall): CallContext {
     signal: controller.signal,
     peer: call.getPeer(),
   };
-}
-
-/** Iterates `source` until it ends or `signal` aborts (then throws the abort reason), so a stalled read never hangs. */
-async function* untilAborted<T>(source: AsyncIterator<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-  aborted.catch(() => {}); // Observed through the race below; this only silences "unhandled rejection".
-  try {
-    for (;;) {
-      const next = await Promise.race([source.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // Not awaited: a Node stream iterator queues return() behind a pending next(), which may never settle.
-    void Promise.resolve(source.return?.()).catch(() => {});
-  }
 }
