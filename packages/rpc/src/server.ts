@@ -16,6 +16,7 @@ import { type In, methodDefinition, type OutInit } from "./descriptors.js";
 import { type Log, stderrLog } from "./log.js";
 import { type CallSpan, callSpan } from "./tracing.js";
 import { untilAborted } from "./until-aborted.js";
+import { invalidUtf8Field } from "./utf8-field.js";
 
 export interface CallContext {
   /** `/package.Service/Method`. */
@@ -176,9 +177,13 @@ function decodingRequestsLeniently(
         return deserialize(bytes);
       } catch (err) {
         const invalidUtf8 = (err as NodeJS.ErrnoException).code === "ERR_ENCODING_INVALID_ENCODED_DATA";
-        const why = invalidUtf8 ? "a string field is not valid UTF-8" : (err as Error).message;
+        const field = invalidUtf8 ? invalidUtf8Field(method.input, bytes) : undefined;
+        const why = invalidUtf8 ? `${field ?? "a string field"} is not valid UTF-8 text` : (err as Error).message;
         return new UndecodableRequest(
-          new LlmError("invalid_argument", `request is not a valid ${method.input.typeName}: ${why}`, { cause: err }),
+          new LlmError("invalid_argument", `request is not a valid ${method.input.typeName}: ${why}`, {
+            cause: err,
+            ...(field === undefined ? {} : { details: { field } }),
+          }),
         );
       }
     },

@@ -285,6 +285,7 @@ async function encodePrompt(
   { prompt }: GenerateRequest,
   call: CallOptions,
 ): Promise<number[]> {
+  if (prompt.case === "tokenIds") return prompt.value.ids;
   if (prompt.case === "chat") {
     const rendered = await tokenizer.applyChatTemplate(
       { model: model.id, messages: prompt.value.messages, addGenerationPrompt: true },

@@ -126,15 +126,20 @@ class Fields {
     if (value !== undefined && value !== null && refused(value)) this.problem(name, `${name}: ${why}`);
   }
 
+  /** A string or token ids, alone or as a list of exactly one (OpenAI's batch shape; we serve one prompt per request). */
   textPrompt(): RequestInit["prompt"] {
     const prompt = this.body.prompt;
-    if (typeof prompt === "string") return { case: "text", value: prompt };
-    if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") {
-      return { case: "text", value: prompt[0] };
+    const single = Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] !== "number" ? prompt[0] : prompt;
+    if (typeof single === "string") return { case: "text", value: single };
+    if (Array.isArray(single) && single.every((id) => typeof id === "number")) {
+      const bad = single.findIndex((id) => !(Number.isSafeInteger(id) && id >= 0 && id < 2 ** 32));
+      if (bad < 0) return { case: "tokenIds", value: { ids: single } };
+      this.problem("prompt", `prompt[${bad}] is ${JSON.stringify(single[bad])}: token ids are non-negative integers`);
+      return { case: undefined };
     }
     this.problem(
       "prompt",
-      "prompt must be a string (or a list of exactly one string; token-id prompts and batches are not supported)",
+      "prompt must be a string, a list of token ids, or a list of exactly one of these (batches are not supported)",
     );
     return { case: undefined };
   }
