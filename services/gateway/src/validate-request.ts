@@ -3,6 +3,7 @@ import { LlmError } from "@llm/errors";
 import type { GenerateRequest } from "@llm/proto";
 import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
 import type { ServedModel } from "./served-models.js";
+import { shown } from "./shown.js";
 
 /** At most this many stop sequences per request (GenerateRequest.stop). */
 export const MAX_STOP_SEQUENCES = 8;
@@ -82,7 +83,7 @@ export const CHAT_ROLES: readonly string[] = ["system", "developer", "user", "as
 
 function roleProblems(role: string, field: string): ParamProblem[] {
   if (CHAT_ROLES.includes(role)) return [];
-  const got = role === "" ? "is empty" : `is ${JSON.stringify(role)}`;
+  const got = role === "" ? "is empty" : `is ${shown(role)}`;
   return [{ field, message: `${field} ${got}: a message's role is one of ${CHAT_ROLES.join(", ")}` }];
 }
 

@@ -5,6 +5,8 @@ import { ensureModel } from "@llm/model-pack";
 import { type RunningService, ServiceGroup } from "@llm/testing";
 
 export const GATEWAY = "services/gateway/src/main.ts";
+/** Generous: four processes transpiling at once on a shared 2-core machine. */
+const STARTUP_MS = 60_000;
 
 export interface LocalGateway {
   /** The gateway's gRPC address and HTTP base URL. */
@@ -20,16 +22,18 @@ export async function startLocalGateway(env: Record<string, string> = {}): Promi
   const model = await ensureModel("tiny");
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
   const [tokenizer, runner, detokenizer] = await services.start([
-    ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv }],
-    ["services/model-runner/src/main.ts", { name: "model-runner", env: modelEnv, timeoutMs: 60_000 }],
-    ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv }],
+    ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
+    ["services/model-runner/src/main.ts", { name: "model-runner", env: modelEnv, timeoutMs: STARTUP_MS }],
+    ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
   ]);
   const upstreams = {
     LLM_TOKENIZER_URL: tokenizer.address,
     LLM_RUNNER_URL: runner.address,
     LLM_DETOKENIZER_URL: detokenizer.address,
   };
-  const [gateway] = await services.start([[GATEWAY, { name: "gateway", env: { ...upstreams, ...env } }]]);
+  const [gateway] = await services.start([
+    [GATEWAY, { name: "gateway", env: { ...upstreams, ...env }, timeoutMs: STARTUP_MS }],
+  ]);
   return { grpc: gateway.address, url: await gateway.listening("gateway-http"), gateway, services };
 }
 

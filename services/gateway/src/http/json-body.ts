@@ -42,7 +42,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       }
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    // The client hung up before sending the whole body: nobody is left to answer.
+    req.on("error", () => reject(new LlmError("cancelled", "the client disconnected while sending the body")));
   });
   let body: unknown;
   try {

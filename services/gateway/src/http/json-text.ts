@@ -4,6 +4,7 @@
 // are refused naming the field, before anything reaches an upstream service.
 import { isUtf8 } from "node:buffer";
 import { LlmError } from "@llm/errors";
+import { shown } from "../shown.js";
 
 /**
  * The body's bytes as a string, each byte of an invalid UTF-8 sequence kept as a lone surrogate (U+DC80 +
@@ -40,7 +41,7 @@ export function checkJsonText(value: unknown): void {
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i];
         const childPath = path ? `${path}.${key}` : key;
-        if (LONE_SURROGATE.test(key)) throw notUtf8Text(`${path ? `${path}.` : ""}${JSON.stringify(key)} (a key)`);
+        if (LONE_SURROGATE.test(key)) throw notUtf8Text(`${path ? `${path}.` : ""}${shown(key)} (a key)`);
         pending.push([childPath, child]);
       }
     }

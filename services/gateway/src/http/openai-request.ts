@@ -3,6 +3,7 @@
 import { LlmError } from "@llm/errors";
 import { create, type GenerateRequest, GenerateRequestSchema, type MessageInitShape } from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
+import { shown } from "../shown.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -91,7 +92,7 @@ class Fields {
     const value = this.body[name];
     if (value === undefined || value === null) return undefined;
     if (is(value)) return value;
-    this.problem(name, `${name} must be ${expected}, got ${JSON.stringify(value)}`);
+    this.problem(name, `${name} must be ${expected}, got ${shown(value)}`);
     return undefined;
   }
 
@@ -134,7 +135,7 @@ class Fields {
     if (Array.isArray(single) && single.every((id) => typeof id === "number")) {
       const bad = single.findIndex((id) => !(Number.isSafeInteger(id) && id >= 0 && id < 2 ** 32));
       if (bad < 0) return { case: "tokenIds", value: { ids: single } };
-      this.problem("prompt", `prompt[${bad}] is ${JSON.stringify(single[bad])}: token ids are non-negative integers`);
+      this.problem("prompt", `prompt[${bad}] is ${shown(single[bad])}: token ids are non-negative integers`);
       return { case: undefined };
     }
     this.problem(
@@ -196,10 +197,7 @@ class Fields {
     const out: Record<number, number> = {};
     for (const [key, value] of Object.entries(bias)) {
       if (!/^\d+$/.test(key) || typeof value !== "number") {
-        this.problem(
-          "logit_bias",
-          `logit_bias maps token ids to numbers; got ${JSON.stringify(key)}: ${JSON.stringify(value)}`,
-        );
+        this.problem("logit_bias", `logit_bias maps token ids to numbers; got ${shown(key)}: ${shown(value)}`);
         continue;
       }
       out[Number(key)] = value;
