@@ -12,3 +12,4 @@ export {
   type StartServerOptions,
   startServer,
 } from "./start-server.js";
+export { type OnAbort, untilAborted } from "./until-aborted.js";

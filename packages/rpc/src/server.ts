@@ -15,6 +15,8 @@ import { isLlmError, LlmError, toGrpcError } from "@llm/errors";
 import { type In, methodDefinition, type OutInit } from "./descriptors.js";
 import { type Log, stderrLog } from "./log.js";
 import { type CallSpan, callSpan } from "./tracing.js";
+import { untilAborted } from "./until-aborted.js";
+import { invalidUtf8Field } from "./utf8-field.js";
 
 export interface CallContext {
   /** `/package.Service/Method`. */
@@ -175,9 +177,13 @@ function decodingRequestsLeniently(
         return deserialize(bytes);
       } catch (err) {
         const invalidUtf8 = (err as NodeJS.ErrnoException).code === "ERR_ENCODING_INVALID_ENCODED_DATA";
-        const why = invalidUtf8 ? "a string field is not valid UTF-8" : (err as Error).message;
+        const field = invalidUtf8 ? invalidUtf8Field(method.input, bytes) : undefined;
+        const why = invalidUtf8 ? `${field ?? "a string field"} is not valid UTF-8 text` : (err as Error).message;
         return new UndecodableRequest(
-          new LlmError("invalid_argument", `request is not a valid ${method.input.typeName}: ${why}`, { cause: err }),
+          new LlmError("invalid_argument", `request is not a valid ${method.input.typeName}: ${why}`, {
+            cause: err,
+            ...(field === undefined ? {} : { details: { field } }),
+          }),
         );
       }
     },
@@ -218,23 +224,4 @@ function contextOf(call: AnyCall): CallContext {
     signal: controller.signal,
     peer: call.getPeer(),
   };
-}
-
-/** Iterates `source` until it ends or `signal` aborts (then throws the abort reason), so a stalled read never hangs. */
-async function* untilAborted<T>(source: AsyncIterator<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-  aborted.catch(() => {}); // Observed through the race below; this only silences "unhandled rejection".
-  try {
-    for (;;) {
-      const next = await Promise.race([source.next(), aborted]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // Not awaited: a Node stream iterator queues return() behind a pending next(), which may never settle.
-    void Promise.resolve(source.return?.()).catch(() => {});
-  }
 }

@@ -1,5 +1,5 @@
-// The per-service HTTP port: Prometheus text on /metrics, plus JSON routes a service adds (the runner's
-// recent request timings for `llm trace`).
+// The per-service HTTP port: Prometheus text on /metrics, plus JSON routes: /memory (every service, see
+// memory-report.ts) and those a service adds (the runner's recent request timings for `llm trace`).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PrometheusExporter } from "@opentelemetry/exporter-prometheus";

@@ -16,6 +16,7 @@ import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
+import { memoryRoute } from "./memory-report.js";
 import { type JsonRoute, type MetricsServer, startMetricsServer } from "./metrics-server.js";
 
 export interface TelemetryOptions {
@@ -28,7 +29,7 @@ export interface TelemetryOptions {
   /** LLM_METRICS_PORT: the /metrics port (0 picks a free one); undefined: no port. */
   metricsPort?: number;
   metricsHost: string;
-  /** Extra JSON routes on the metrics port. */
+  /** Extra JSON routes on the metrics port (besides /memory, which every service has). */
   routes?: readonly JsonRoute[];
   log: (entry: { level: "info" | "warn" | "error"; msg: string; [field: string]: unknown }) => void;
   env?: NodeJS.ProcessEnv;
@@ -75,12 +76,13 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 
   let server: MetricsServer | undefined;
   if (prometheus && options.metricsPort !== undefined) {
-    server = await startMetricsServer(prometheus, options.metricsHost, options.metricsPort, options.routes ?? []).catch(
-      (err: Error) => {
-        options.log({ level: "error", msg: "metrics port not opened; serving without it", err: err.message });
-        return undefined;
-      },
-    );
+    server = await startMetricsServer(prometheus, options.metricsHost, options.metricsPort, [
+      memoryRoute,
+      ...(options.routes ?? []),
+    ]).catch((err: Error) => {
+      options.log({ level: "error", msg: "metrics port not opened; serving without it", err: err.message });
+      return undefined;
+    });
     if (server) {
       process.stdout.write(
         `${JSON.stringify({ event: "metrics", service: options.service, address: server.address })}\n`,

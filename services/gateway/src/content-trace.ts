@@ -29,7 +29,7 @@ export function traceContent(
   const messages =
     prompt.case === "chat"
       ? prompt.value.messages.map(({ role, content }) => message(role, content))
-      : [message("user", prompt.value ?? "")];
+      : [message("user", prompt.case === "tokenIds" ? JSON.stringify(prompt.value.ids) : (prompt.value ?? ""))];
   span.setAttribute(GEN_AI.inputMessages, JSON.stringify(messages));
   let text = "";
   return {

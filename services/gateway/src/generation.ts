@@ -284,6 +284,7 @@ async function encodePrompt(
   { prompt, addSpecialTokens }: GenerateRequest,
   call: CallOptions,
 ): Promise<number[]> {
+  if (prompt.case === "tokenIds") return prompt.value.ids;
   if (prompt.case === "chat") {
     const rendered = await tokenizer.applyChatTemplate(
       { model: model.id, messages: prompt.value.messages, addGenerationPrompt: true },

@@ -3,6 +3,7 @@ import { LlmError } from "@llm/errors";
 import type { GenerateRequest } from "@llm/proto";
 import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
 import type { ServedModel } from "./served-models.js";
+import { shown } from "./shown.js";
 
 /** At most this many stop sequences per request (GenerateRequest.stop). */
 export const MAX_STOP_SEQUENCES = 8;
@@ -19,7 +20,7 @@ const STRATEGIES_CHECKED_BY_RUNNER: StrategyNames = { has: () => true, names: ()
 /** Throws one INVALID_ARGUMENT listing every problem (`details.problems`: `{ field, message }[]`). */
 export function validateRequest(request: GenerateRequest, model: ServedModel, limits: RequestLimits): void {
   const problems = [
-    ...promptProblems(request, limits),
+    ...promptProblems(request, model, limits),
     ...maxTokensProblems(request, model),
     ...stopProblems(request),
     ...samplingParamProblems(request.sampling, model.vocabSize, STRATEGIES_CHECKED_BY_RUNNER).map(
@@ -39,38 +40,65 @@ export function validateRequest(request: GenerateRequest, model: ServedModel, li
 /** The prompt's token count plus max_tokens must fit the model's context; known only after tokenizing. */
 export function checkContextFits(promptTokens: number, maxTokens: number, model: ServedModel): void {
   if (promptTokens + maxTokens <= model.contextLength) return;
+  throw new LlmError("invalid_argument", contextOverflow(promptTokens, maxTokens, model), {
+    details: { field: "max_tokens", promptTokens, maxTokens, contextLength: model.contextLength },
+  });
+}
+
+function contextOverflow(promptTokens: number, maxTokens: number, model: ServedModel): string {
   const room = model.contextLength - promptTokens;
   const fix =
     room > 0 ? `lower max_tokens to at most ${room} or shorten the prompt` : "shorten the prompt (it alone fills it)";
-  throw new LlmError(
-    "invalid_argument",
+  return (
     `the prompt is ${promptTokens} tokens and max_tokens is ${maxTokens}: together more than model "${model.id}"'s ` +
-      `context of ${model.contextLength} tokens; ${fix}`,
-    { details: { field: "max_tokens", promptTokens, maxTokens, contextLength: model.contextLength } },
+    `context of ${model.contextLength} tokens; ${fix}`
   );
 }
 
-function promptProblems({ prompt }: GenerateRequest, { maxInputBytes }: RequestLimits): ParamProblem[] {
+function promptProblems(
+  { prompt, maxTokens }: GenerateRequest,
+  model: ServedModel,
+  { maxInputBytes }: RequestLimits,
+): ParamProblem[] {
   switch (prompt.case) {
     case undefined:
-      return [{ field: "prompt", message: "prompt is missing: set prompt.text or prompt.chat" }];
+      return [{ field: "prompt", message: "prompt is missing: set prompt.text, prompt.chat or prompt.token_ids" }];
     case "text":
       if (prompt.value === "") return [{ field: "prompt.text", message: "prompt.text is empty" }];
       return sizeProblems("prompt.text", Buffer.byteLength(prompt.value), maxInputBytes);
     case "chat": {
       const { messages } = prompt.value;
       if (messages.length === 0) return [{ field: "prompt.chat.messages", message: "prompt.chat.messages is empty" }];
-      const unnamed = messages.findIndex((m) => m.role === "");
-      if (unnamed >= 0) {
-        const field = `prompt.chat.messages[${unnamed}].role`;
-        return [
-          { field, message: `${field} is empty: give "system", "user", "assistant" or a role the template knows` },
-        ];
-      }
+      const roles = messages.flatMap(({ role }, i) => roleProblems(role, `prompt.chat.messages[${i}].role`));
       const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
-      return sizeProblems("prompt.chat.messages", bytes, maxInputBytes);
+      return [...roles, ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
     }
+    case "tokenIds":
+      return tokenIdProblems(prompt.value.ids, maxTokens, model);
   }
+}
+
+/** The roles a chat message may have: OpenAI's. Templates render each as their model expects. */
+export const CHAT_ROLES: readonly string[] = ["system", "developer", "user", "assistant", "tool"];
+
+function roleProblems(role: string, field: string): ParamProblem[] {
+  if (CHAT_ROLES.includes(role)) return [];
+  const got = role === "" ? "is empty" : `is ${shown(role)}`;
+  return [{ field, message: `${field} ${got}: a message's role is one of ${CHAT_ROLES.join(", ")}` }];
+}
+
+/** A token-id prompt: not empty, every id in the vocabulary, and room left in the context for max_tokens. */
+function tokenIdProblems(ids: readonly number[], maxTokens: number, model: ServedModel): ParamProblem[] {
+  if (ids.length === 0) return [{ field: "prompt.token_ids.ids", message: "prompt.token_ids.ids is empty" }];
+  const bad = ids.findIndex((id) => id >= model.vocabSize);
+  if (bad >= 0) {
+    const field = `prompt.token_ids.ids[${bad}]`;
+    const message = `${field} is ${ids[bad]}, not a token id of model "${model.id}" (0 to ${model.vocabSize - 1})`;
+    return [{ field, message }];
+  }
+  // A max_tokens over the context alone is maxTokensProblems' to report.
+  if (ids.length + maxTokens <= model.contextLength || maxTokens > model.contextLength) return [];
+  return [{ field: "max_tokens", message: contextOverflow(ids.length, maxTokens, model) }];
 }
 
 function sizeProblems(field: string, bytes: number, maxInputBytes: number): ParamProblem[] {

@@ -327,7 +327,7 @@ describe("gateway", () => {
     }
     expect(await rawGenerateStatus(invalidUtf8Prompt())).toEqual({
       code: status.INVALID_ARGUMENT,
-      details: "request is not a valid llm.v1.GenerateRequest: a string field is not valid UTF-8",
+      details: "request is not a valid llm.v1.GenerateRequest: prompt.text is not valid UTF-8 text",
     });
 
     const meanwhile = await concurrent;

@@ -1,6 +1,6 @@
 // llm.v1.SamplerService: one long-lived Sample stream per model runner, one response per engine step.
-import type { SampleRequest, SamplerService } from "@llm/proto";
-import type { Log, ServiceImpl } from "@llm/rpc";
+import type { SamplerService } from "@llm/proto";
+import { type Log, type ServiceImpl, untilAborted } from "@llm/rpc";
 import type { StrategyRegistry } from "@llm/sampling";
 import { SampleSession } from "./sample-session.js";
 import { SequenceSpans } from "./sequence-spans.js";
@@ -23,7 +23,7 @@ export function samplerService(registry: StrategyRegistry, log: Log): SamplerSer
       log({ level: "info", msg: "sample stream opened", peer: ctx.peer });
       let steps = 0;
       try {
-        for await (const request of untilAborted(requests, draining.signal)) {
+        for await (const request of untilAborted(requests, draining.signal, "end")) {
           const tokens = session.apply(request);
           spans.record(request, tokens);
           if (request.steps.length === 0) continue; // only steps are answered (see sampler.proto)
@@ -40,25 +40,4 @@ export function samplerService(registry: StrategyRegistry, log: Log): SamplerSer
     },
   };
   return { impl, drain: () => draining.abort() };
-}
-
-/** The requests until they end or `signal` fires (a request arriving after that is not taken). */
-async function* untilAborted(
-  requests: AsyncIterable<SampleRequest>,
-  signal: AbortSignal,
-): AsyncGenerator<SampleRequest> {
-  const iterator = requests[Symbol.asyncIterator]();
-  const aborted = new Promise<"aborted">((resolve) => {
-    if (signal.aborted) resolve("aborted");
-    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-  });
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next === "aborted" || next.done) return;
-      yield next.value;
-    }
-  } finally {
-    void Promise.resolve(iterator.return?.()).catch(() => {});
-  }
 }

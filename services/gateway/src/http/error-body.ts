@@ -43,9 +43,13 @@ export function errorResponse(err: unknown): ErrorResponse {
   };
 }
 
-/** The request field at fault, as OpenAI names it (our sampling.* fields are top-level there). */
+/** The request field at fault, as OpenAI names it: `temperature`, `messages[0].role`, `prompt[2]` (a token id). */
 function paramOf({ details }: LlmError): string | null {
   const problems = details?.problems as { field?: unknown }[] | undefined;
   const field = details?.field ?? problems?.[0]?.field;
-  return typeof field === "string" ? field.replace(/^sampling\./, "") : null;
+  if (typeof field !== "string") return null;
+  return field
+    .replace(/^sampling\./, "")
+    .replace(/^prompt\.chat\./, "")
+    .replace(/^prompt\.token_ids\.ids/, "prompt");
 }

@@ -48,13 +48,22 @@ const ROUTES = new Set([...Object.keys(ENDPOINTS), "/v1/models", "/health", "/re
 
 /** The route a request matched, for its span's name (a path may hold ids; a route names the shape). */
 function routeName(req: IncomingMessage): string {
-  const path = new URL(req.url ?? "/", "http://gateway").pathname;
+  const path = pathOf(req);
   if (ROUTES.has(path)) return path;
   return path.startsWith("/v1/models/") ? "/v1/models/{model}" : "(unknown)";
 }
 
+/** The request target's path; a target no URL parser accepts (`//[`) is a path no route has. */
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? "/", "http://gateway").pathname;
+  } catch {
+    return req.url ?? "/";
+  }
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDeps): Promise<void> {
-  const path = new URL(req.url ?? "/", "http://gateway").pathname;
+  const path = pathOf(req);
   const endpoint = ENDPOINTS[path];
   if (req.method === "POST" && endpoint) return serveGeneration(req, res, deps, endpoint);
   if (req.method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
@@ -64,7 +73,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
     const models = await deps.generation.models.list();
     const card = (id: string) => ({ id, object: "model", created: 0, owned_by: OWNER });
     if (path === "/v1/models") return sendJson(res, 200, { object: "list", data: models.map(({ id }) => card(id)) });
-    const model = await deps.generation.models.resolve(decodeURIComponent(path.slice("/v1/models/".length)));
+    const model = await deps.generation.models.resolve(modelInPath(path.slice("/v1/models/".length)));
     return sendJson(res, 200, card(model.id));
   }
   throw new LlmError(
@@ -72,6 +81,16 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
     `no route ${req.method} ${path}: the API serves POST /v1/completions, POST /v1/chat/completions, ` +
       "GET /v1/models, GET /health and GET /ready",
   );
+}
+
+function modelInPath(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new LlmError("invalid_argument", `the model id in the path, "${encoded}", is not percent-encoded UTF-8`, {
+      details: { field: "model" },
+    });
+  }
 }
 
 /** 200 when every upstream reports SERVING; else UNAVAILABLE naming the ones that do not. */

@@ -1,8 +1,13 @@
 // Reading a request's JSON body within a byte limit: the checks every POST of the HTTP API shares.
+import { isUtf8 } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import { LlmError } from "@llm/errors";
+import { checkJsonText, decodeUtf8Marking, notUtf8Text } from "./json-text.js";
 
-/** The body as a JSON object; INVALID_ARGUMENT for a wrong content type or bad JSON, PAYLOAD_TOO_LARGE past `maxBytes`. */
+/**
+ * The body as a JSON object; INVALID_ARGUMENT for a wrong content type, bad JSON or text that is not UTF-8 (naming
+ * the field), PAYLOAD_TOO_LARGE past `maxBytes`.
+ */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
   const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (mediaType !== "application/json") {
@@ -37,11 +42,12 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       }
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    // The client hung up before sending the whole body: nobody is left to answer.
+    req.on("error", () => reject(new LlmError("cancelled", "the client disconnected while sending the body")));
   });
   let body: unknown;
   try {
-    body = JSON.parse(bytes.toString("utf8"));
+    body = JSON.parse(decodeUtf8Marking(bytes));
   } catch (err) {
     throw new LlmError("invalid_argument", `the request body is not valid JSON: ${(err as Error).message}`, {
       details: { field: "body" },
@@ -50,5 +56,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new LlmError("invalid_argument", "the request body must be a JSON object", { details: { field: "body" } });
   }
+  checkJsonText(body);
+  // A marked byte can only have gone unseen by pairing with an escaped high surrogate ("\ud800" then 0xff).
+  if (!isUtf8(bytes)) throw notUtf8Text("body");
   return body as Record<string, unknown>;
 }

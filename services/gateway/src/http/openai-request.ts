@@ -3,6 +3,7 @@
 import { LlmError } from "@llm/errors";
 import { create, type GenerateRequest, GenerateRequestSchema, type MessageInitShape } from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
+import { shown } from "../shown.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -93,7 +94,7 @@ class Fields {
     const value = this.body[name];
     if (value === undefined || value === null) return undefined;
     if (is(value)) return value;
-    this.problem(name, `${name} must be ${expected}, got ${JSON.stringify(value)}`);
+    this.problem(name, `${name} must be ${expected}, got ${shown(value)}`);
     return undefined;
   }
 
@@ -128,15 +129,20 @@ class Fields {
     if (value !== undefined && value !== null && refused(value)) this.problem(name, `${name}: ${why}`);
   }
 
+  /** A string or token ids, alone or as a list of exactly one (OpenAI's batch shape; we serve one prompt per request). */
   textPrompt(): RequestInit["prompt"] {
     const prompt = this.body.prompt;
-    if (typeof prompt === "string") return { case: "text", value: prompt };
-    if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") {
-      return { case: "text", value: prompt[0] };
+    const single = Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] !== "number" ? prompt[0] : prompt;
+    if (typeof single === "string") return { case: "text", value: single };
+    if (Array.isArray(single) && single.every((id) => typeof id === "number")) {
+      const bad = single.findIndex((id) => !(Number.isSafeInteger(id) && id >= 0 && id < 2 ** 32));
+      if (bad < 0) return { case: "tokenIds", value: { ids: single } };
+      this.problem("prompt", `prompt[${bad}] is ${shown(single[bad])}: token ids are non-negative integers`);
+      return { case: undefined };
     }
     this.problem(
       "prompt",
-      "prompt must be a string (or a list of exactly one string; token-id prompts and batches are not supported)",
+      "prompt must be a string, a list of token ids, or a list of exactly one of these (batches are not supported)",
     );
     return { case: undefined };
   }
@@ -193,10 +199,7 @@ class Fields {
     const out: Record<number, number> = {};
     for (const [key, value] of Object.entries(bias)) {
       if (!/^\d+$/.test(key) || typeof value !== "number") {
-        this.problem(
-          "logit_bias",
-          `logit_bias maps token ids to numbers; got ${JSON.stringify(key)}: ${JSON.stringify(value)}`,
-        );
+        this.problem("logit_bias", `logit_bias maps token ids to numbers; got ${shown(key)}: ${shown(value)}`);
         continue;
       }
       out[Number(key)] = value;
