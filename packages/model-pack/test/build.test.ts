@@ -103,13 +103,13 @@ describe("buildModel", () => {
   });
 
   test("rejects an unknown preset with the known ones in the message", async () => {
-    await expect(buildModel("gpt5", join(scratch, "nope"))).rejects.toThrow(/tiny, gpt2-small/);
+    await expect(buildModel("gpt5", join(scratch, "nope"))).rejects.toThrow(/demo, demo-draft, tiny, gpt2-small/);
     expect(() => modelDir("gpt5")).toThrow(/Unknown model preset "gpt5"/);
   });
 
   test("modelDir defaults to models/<preset> at the repository root", () => {
     expect(modelDir("tiny")).toBe(join(REPO_ROOT, "models", "tiny"));
-    expect(modelDir()).toBe(modelDir("tiny"));
+    expect(modelDir()).toBe(modelDir("demo")); // the bundled default: the trained demo model
   });
 });
 
@@ -126,8 +126,8 @@ describe("cli build", () => {
     const fingerprint = await modelFingerprint(out);
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(new RegExp(`^${out}  \\d+\\.\\d MB  sha256:${fingerprint}  \\(built in`));
-    expect((await cli("build", "--out", out)).stdout).toMatch(/up to date, kept/);
-    expect((await cli("build", "--out", out, "--force")).stdout).toMatch(/built in/);
+    expect((await cli("build", "--preset", "tiny", "--out", out)).stdout).toMatch(/up to date, kept/);
+    expect((await cli("build", "--preset", "tiny", "--out", out, "--force")).stdout).toMatch(/built in/);
   });
 
   test("fails with usage on a bad command line", async () => {

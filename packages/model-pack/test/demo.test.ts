@@ -1,0 +1,83 @@
+// The trained demo pair: its committed files are the recorded ones, model-pack builds them into the recorded
+// folders (every KV layout), the graph matches the float64 reference on trained weights, and greedy decoding
+// continues a prompt with the recorded English text.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Tokenizer } from "@llm/tokenizer";
+import { describe, expect, test } from "vitest";
+import { ensureModel, PRESETS, referenceForward, WEIGHTS_DIR, weightsOf } from "../src/index.js";
+import { emptyCache, greedyCached, leftPadded, maxAbsDiff, openSession, runOrt } from "./helpers.js";
+
+const DEMO_DIR = join(WEIGHTS_DIR, "demo");
+
+/** Folder fingerprints (`modelFingerprint`) of every demo preset, as built from the committed files. */
+const FINGERPRINTS: Record<string, string> = {
+  demo: "fb6dac83df6e31e8497466431ec296090b6813fbc53dcbea2b4db083c9c82720",
+  "demo-append": "dc13091cec368bd7c2cf2190499b054cf4ce976e8b94e3f17b383035ea1624ff",
+  "demo-gqa": "eae7eb4f8beb193bd6ea176bb7e1e0c0d864c7c4145f8b249a48ee7b43cc76b2",
+  "demo-draft": "7d78ed7442a6b2bac890d0b1bd4fcbc1206f26e1cdedfd5f1927845c42a30d9d",
+  "demo-draft-append": "594061457321d67876863261378db0299185e8d9b19fe7a5655f7100dd0dee97",
+  "demo-draft-gqa": "2eb315403833e69ae8b410cfdfac26ce185a54152040df81005fd2e6be8b2cd1",
+};
+
+/** `demo`'s greedy continuations (24 tokens). */
+const GREEDY: Record<string, string> = {
+  "In the beginning": " of the LORD, and the LORD, and the LORD, and the LORD, and the LORD, and the LORD,",
+  "And the LORD said unto Moses,":
+    " I will bring thee, and said, I will bring thee, and the LORD, and said, I will not the",
+  "Once upon a time": ", and the LORD, and the LORD, and the LORD, and the LORD, and the LORD, and the LORD",
+};
+
+const build = (preset: string) =>
+  ensureModel(preset, fileURLToPath(new URL(`../../../.cache/model-pack-test/${preset}`, import.meta.url)));
+
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
+
+describe("the trained demo pair", () => {
+  test("the committed weights and tokenizer files are the ones SHA256SUMS records", async () => {
+    const lines = (await readFile(join(DEMO_DIR, "SHA256SUMS"), "utf8")).trim().split("\n");
+    const recorded = lines.map((line) => line.split(/ +/));
+    expect(recorded.map(([, file]) => file).sort()).toEqual(
+      ["draft.safetensors", "merges.txt", "target.safetensors", "vocab.json", "words.txt"].sort(),
+    );
+    for (const [sum, file] of recorded) expect(await sha256(join(DEMO_DIR, file)), file).toBe(sum);
+  });
+
+  test("model-pack builds every demo preset, in every KV layout, into the recorded folder", async () => {
+    const built: Record<string, string> = {};
+    for (const preset of Object.keys(FINGERPRINTS)) built[preset] = (await build(preset)).fingerprint;
+    expect(built).toEqual(FINGERPRINTS);
+  }, 60_000);
+
+  test.each(["demo", "demo-draft"])("%s: ONNX Runtime's logits match the float64 reference", async (preset) => {
+    const spec = PRESETS[preset as "demo" | "demo-draft"];
+    const dir = (await build(preset)).dir;
+    const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
+    const batch = leftPadded([Array.from(tokenizer.encode("And God said, Let there be light"))]);
+    const session = await openSession(dir);
+    const ort = await runOrt(session, spec.shape, batch, emptyCache(spec.shape, 1), 0);
+    await session.release();
+    const reference = referenceForward(weightsOf(spec), batch);
+    const diff = maxAbsDiff(ort.logits, reference.logits);
+    console.log(`${preset}: ORT vs float64 reference, max abs diff ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThanOrEqual(1e-4);
+  });
+
+  test("demo's greedy continuations of three prompts are the recorded English text", async () => {
+    const dir = (await build("demo")).dir;
+    const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
+    const session = await openSession(dir);
+    const continued: Record<string, string> = {};
+    for (const prompt of Object.keys(GREEDY)) {
+      const { tokens } = await greedyCached(session, PRESETS.demo.shape, Array.from(tokenizer.encode(prompt)), 24);
+      continued[prompt] = tokenizer.decode(tokens);
+    }
+    await session.release();
+    expect(continued).toEqual(GREEDY);
+  });
+});
