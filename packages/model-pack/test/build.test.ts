@@ -1,6 +1,5 @@
 // Building model folders: byte-identical rebuilds, the Hugging Face layout, and keep-or-rebuild decisions.
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildModel, ensureModel, modelDir, modelFingerprint, ONNX_MODEL_PATH, STAMP_FILE } from "../src/index.js";
-import { openSession, TINY } from "./helpers.js";
+import { openSession, sha256, TINY } from "./helpers.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 let scratch: string;
@@ -19,11 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-const sha256 = async (path: string) =>
-  createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
 
 describe("buildModel", () => {
   test("two builds write identical bytes", async () => {

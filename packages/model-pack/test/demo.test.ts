@@ -1,14 +1,13 @@
 // The trained demo pair: its committed files are the recorded ones, model-pack builds them into the recorded
 // folders (every KV layout), the graph matches the float64 reference on trained weights, and greedy decoding
 // continues a prompt with the recorded English text.
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tokenizer } from "@llm/tokenizer";
 import { describe, expect, test } from "vitest";
 import { ensureModel, PRESETS, referenceForward, WEIGHTS_DIR, weightsOf } from "../src/index.js";
-import { emptyCache, greedyCached, leftPadded, maxAbsDiff, openSession, runOrt } from "./helpers.js";
+import { emptyCache, greedyCached, leftPadded, maxAbsDiff, openSession, runOrt, sha256 } from "./helpers.js";
 
 const DEMO_DIR = join(WEIGHTS_DIR, "demo");
 
@@ -32,11 +31,6 @@ const GREEDY: Record<string, string> = {
 
 const build = (preset: string) =>
   ensureModel(preset, fileURLToPath(new URL(`../../../.cache/model-pack-test/${preset}`, import.meta.url)));
-
-const sha256 = async (path: string) =>
-  createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
 
 describe("the trained demo pair", () => {
   test("the committed weights and tokenizer files are the ones SHA256SUMS records", async () => {
