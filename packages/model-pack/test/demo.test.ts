@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Tokenizer } from "@llm/tokenizer";
 import { describe, expect, test } from "vitest";
 import { ensureModel, PRESETS, referenceForward, WEIGHTS_DIR, weightsOf } from "../src/index.js";
-import { emptyCache, greedyCached, leftPadded, maxAbsDiff, openSession, runOrt, sha256 } from "./helpers.js";
+import { argmax, emptyCache, greedyCached, leftPadded, maxAbsDiff, openSession, runOrt, sha256 } from "./helpers.js";
 
 const DEMO_DIR = join(WEIGHTS_DIR, "demo");
 
@@ -29,6 +29,29 @@ const GREEDY: Record<string, string> = {
   "Once upon a time": ", and the LORD, and the LORD, and the LORD, and the LORD, and the LORD, and the LORD",
 };
 
+/**
+ * The training code's own top-5 next-token logits ([id, logit]) after "And God said, Let there be light", from the
+ * committed files (`train.py --logits "And God said, Let there be light"`, torch): an independent check of the
+ * file format, the parameter names and layout, and the fp16 widening.
+ */
+const TORCH_TOP5: Record<string, number[][]> = {
+  demo: [
+    [44, 6.0608],
+    [46, 5.6959],
+    [58, 5.287],
+    [268, 5.0167],
+    [59, 4.7521],
+  ],
+  "demo-draft": [
+    [44, 5.768],
+    [46, 5.4742],
+    [268, 4.9377],
+    [58, 4.7037],
+    [267, 4.6207],
+  ],
+};
+const TORCH_IDS = [1055, 388, 391, 44, 953, 383, 295, 1046];
+
 const build = (preset: string) =>
   ensureModel(preset, fileURLToPath(new URL(`../../../.cache/model-pack-test/${preset}`, import.meta.url)));
 
@@ -48,19 +71,27 @@ describe("the trained demo pair", () => {
     expect(built).toEqual(FINGERPRINTS);
   }, 60_000);
 
-  test.each(["demo", "demo-draft"])("%s: ONNX Runtime's logits match the float64 reference", async (preset) => {
-    const spec = PRESETS[preset as "demo" | "demo-draft"];
-    const dir = (await build(preset)).dir;
-    const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
-    const batch = leftPadded([Array.from(tokenizer.encode("And God said, Let there be light"))]);
-    const session = await openSession(dir);
-    const ort = await runOrt(session, spec.shape, batch, emptyCache(spec.shape, 1), 0);
-    await session.release();
-    const reference = referenceForward(weightsOf(spec), batch);
-    const diff = maxAbsDiff(ort.logits, reference.logits);
-    console.log(`${preset}: ORT vs float64 reference, max abs diff ${diff.toExponential(2)}`);
-    expect(diff).toBeLessThanOrEqual(1e-4);
-  });
+  test.each(["demo", "demo-draft"])(
+    "%s: ONNX Runtime's logits match the float64 reference and torch",
+    async (preset) => {
+      const spec = PRESETS[preset as "demo" | "demo-draft"];
+      const dir = (await build(preset)).dir;
+      const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
+      const ids = Array.from(tokenizer.encode("And God said, Let there be light"));
+      expect(ids).toEqual(TORCH_IDS);
+      const batch = leftPadded([ids]);
+      const session = await openSession(dir);
+      const ort = await runOrt(session, spec.shape, batch, emptyCache(spec.shape, 1), 0);
+      await session.release();
+      const reference = referenceForward(weightsOf(spec), batch);
+      const diff = maxAbsDiff(ort.logits, reference.logits);
+      console.log(`${preset}: ORT vs float64 reference, max abs diff ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(1e-4);
+      const last = ort.logits.subarray((ids.length - 1) * spec.shape.vocabSize);
+      for (const [id, logit] of TORCH_TOP5[preset]) expect(last[id]).toBeCloseTo(logit, 3);
+      expect(argmax(last)).toBe(TORCH_TOP5[preset][0][0]);
+    },
+  );
 
   test("demo's greedy continuations of three prompts are the recorded English text", async () => {
     const dir = (await build("demo")).dir;

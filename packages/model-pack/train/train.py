@@ -1,6 +1,7 @@
 """Trains the `demo` model pair (a GPT-2-architecture target and its draft) on the King James Bible, CPU only.
 
     /usr/bin/python3 packages/model-pack/train/train.py [--out packages/model-pack/weights/demo] [--steps N]
+    /usr/bin/python3 packages/model-pack/train/train.py --logits TEXT   # the committed models' top-5 logits
 
 Writes to --out: vocab.json + merges.txt (a byte-level BPE trained on the corpus, see bpe.py), words.txt (the
 corpus's distinct words, lowercased: tests check that generated text is made of them), target.safetensors
@@ -27,7 +28,8 @@ if any(subprocess.run(["dpkg", "-s", p], capture_output=True).returncode for p i
 # On a shared machine, OpenMP threads that spin while they wait starve everything else (this run included).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import torch  # noqa: E402 (after the packages above are in place)
+import numpy as np  # noqa: E402 (after the packages above are in place)
+import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 VOCAB_SIZE = 4096
@@ -148,16 +150,27 @@ def evaluate(target, draft, held_out_ids):
     return result
 
 
+# Our module's parameter names → Hugging Face GPT-2's (under "transformer."); linear weights are stored [in, out].
+HF_NAMES = {"mlp_proj": "mlp.c_proj", "c_fc": "mlp.c_fc", "c_attn": "attn.c_attn", "c_proj": "attn.c_proj"}
+
+
+def hf_name(name):
+    parts = name.split(".")
+    if parts[0] == "h":
+        parts[2] = HF_NAMES.get(parts[2], parts[2])
+    return "transformer." + ".".join(parts)
+
+
+def is_conv1d(name, value):
+    return value.dim() == 2 and name.startswith("h.")
+
+
 def save_safetensors(model, path):
-    """fp16 tensors under Hugging Face's GPT-2 names; linear weights stored [in, out] (GPT-2's Conv1D)."""
-    rename = {"mlp_proj": "mlp.c_proj", "c_fc": "mlp.c_fc", "c_attn": "attn.c_attn", "c_proj": "attn.c_proj"}
+    """fp16 tensors under Hugging Face's GPT-2 names, sorted; the header padded to 8 bytes as the format asks."""
     tensors = {}
     for name, value in model.state_dict().items():
-        parts = name.split(".")
-        if parts[0] == "h":
-            parts[2] = rename.get(parts[2], parts[2])
-        value = value.t() if value.dim() == 2 and parts[0] == "h" else value
-        tensors["transformer." + ".".join(parts)] = value.detach().to(torch.float16).contiguous().numpy()
+        value = value.t() if is_conv1d(name, value) else value
+        tensors[hf_name(name)] = value.detach().to(torch.float16).contiguous().numpy()
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
         blob = tensors[name].astype("<f2").tobytes()
@@ -165,9 +178,41 @@ def save_safetensors(model, path):
         offset += len(blob)
         blobs.append(blob)
     encoded = json.dumps(header, separators=(",", ":")).encode()
-    encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes
+    encoded += b" " * (-len(encoded) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+def load_safetensors(model, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + length])
+    state = {}
+    for name, value in model.state_dict().items():
+        entry = header[hf_name(name)]
+        start, end = entry["data_offsets"]
+        stored = np.frombuffer(data[8 + length + start : 8 + length + end], "<f2").reshape(entry["shape"])
+        tensor = torch.from_numpy(stored.astype(np.float32))
+        state[name] = tensor.t() if is_conv1d(name, value) else tensor
+    model.load_state_dict(state)
+    return model.eval()
+
+
+@torch.no_grad()
+def print_logits(out, text):
+    """The committed models' top-5 next-token logits after `text`: packages/model-pack/test/demo.test.ts holds the
+    ONNX graphs to them, an independent check of the file format, the names, the layout and the fp16 widening."""
+    with open(os.path.join(out, "merges.txt")) as f:
+        merges = [tuple(line.split()) for line in f.read().splitlines()[1:]]
+    ids = torch.tensor([bpe.Encoder(merges).encode(text)])
+    result = {}
+    for name, spec in (("target", TARGET), ("draft", DRAFT)):
+        model = Gpt2(spec["n_layer"], spec["n_head"], spec["n_embd"])
+        logits = load_safetensors(model, os.path.join(out, f"{name}.safetensors"))(ids)[0, -1]
+        top = logits.topk(5)
+        result[name] = [[i, round(v, 4)] for i, v in zip(top.indices.tolist(), top.values.tolist())]
+    print(json.dumps({"text": text, "ids": ids[0].tolist(), **result}))
 
 
 def main():
@@ -175,8 +220,11 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--out", default=os.path.join(here, "..", "weights", "demo"))
     parser.add_argument("--steps", type=int, help="train each model this many steps instead (to time or check the script)")
+    parser.add_argument("--logits", metavar="TEXT", help="print the committed models' top-5 next-token logits; no training")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    if args.logits:
+        return print_logits(args.out, args.logits)
     os.makedirs(args.out, exist_ok=True)
 
     train_text, held_out_text = corpus()
