@@ -60,8 +60,12 @@ function vocabularyOf({ name, shape, trained }: ModelPreset): VocabularyData {
   const [, vocabPath, mergesPath] = trainedFiles(trained);
   const vocabulary = readVocabularyData(vocabPath, mergesPath);
   const size = new Set(Object.values(vocabulary.vocab)).size;
-  if (size !== shape.vocabSize || vocabulary.vocab[END_OF_TEXT] !== size - 1) {
-    throw new Error(`${vocabPath}: ${size} tokens, ${END_OF_TEXT} not last; preset ${name} needs ${shape.vocabSize}`);
+  const endOfText = vocabulary.vocab[END_OF_TEXT];
+  if (size !== shape.vocabSize || endOfText !== size - 1) {
+    throw new Error(
+      `${vocabPath} holds ${size} tokens, ${END_OF_TEXT} at id ${endOfText}; ` +
+        `preset ${name} needs ${shape.vocabSize} tokens with ${END_OF_TEXT} last`,
+    );
   }
   return vocabulary;
 }
