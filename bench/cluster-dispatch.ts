@@ -48,6 +48,7 @@ const cluster = await ClusterDispatcher.connect({
   retryAfterMs: 1000,
   streamTtlMs: 60_000,
   keepFinishedJobs: 100,
+  outageWindowMs: 5000,
 });
 
 let sequence = 0;
@@ -68,7 +69,6 @@ const modes = {
   cluster: (request: ReturnType<typeof runnerRequest>) =>
     cluster.generate(request, create(GenerateRequestSchema, { requestId: request.requestId, model: "tiny" }), {
       signal: new AbortController().signal,
-      freshId: true, // as when the gateway makes the id (clients rarely choose one)
     }),
 };
 type Mode = keyof typeof modes;

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { Engine, inProcessSampler } from "@llm/engine";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
+import { engineGreedyRun, median } from "./engine-run.js";
 import { openRawModel, type RawModel, rawGreedy } from "./raw-loop.js";
 
 const { values } = parseArgs({
@@ -26,8 +27,6 @@ const prompts = Array.from({ length: batch }, (_, b) =>
   Array.from({ length: promptLength }, (_, i) => (i * 7919 + b * 104_729 + 13) % 50_000),
 );
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function rawRun(model: RawModel) {
   const run = await rawGreedy(model, prompts, newTokens);
   return {
@@ -38,30 +37,8 @@ async function rawRun(model: RawModel) {
 }
 
 async function engineRun(engine: Engine<SamplingParams>, run: number) {
-  const started = performance.now();
-  const itl: number[] = [];
-  const firstTokenAt: number[] = [];
-  const streams = prompts.map(async (promptIds, b) => {
-    for await (const e of engine.submit({
-      requestId: `r${run}-${b}`,
-      promptIds,
-      maxTokens: newTokens,
-      sampling: { temperature: 0 },
-      ignoreEos: true,
-    })) {
-      if (e.type !== "token") continue;
-      if (e.index === 0) firstTokenAt.push(performance.now());
-      else itl.push(e.timing.sincePreviousMs);
-    }
-  });
-  await Promise.all(streams);
-  const end = performance.now();
-  const decodeStarted = Math.max(...firstTokenAt);
-  return {
-    prefillMs: decodeStarted - started,
-    stepMsP50: median(itl),
-    decodeTokensPerSecond: (batch * (newTokens - 1) * 1000) / (end - decodeStarted),
-  };
+  const { tokens: _, ...timings } = await engineGreedyRun(engine, prompts, newTokens, `r${run}`);
+  return timings;
 }
 
 const raw = await openRawModel(dir);

@@ -75,6 +75,7 @@ async function run(kvAwareRouting: boolean) {
     retryAfterMs: 1000,
     streamTtlMs: 120_000,
     keepFinishedJobs: 10,
+    outageWindowMs: 5000,
     kvAwareRouting,
   });
   const cacheSalt = `${kvAwareRouting ? "kv" : "shared"}-${randomUUID()}`;

@@ -6,6 +6,8 @@ import * as ort from "onnxruntime-node";
 
 export interface RawModel {
   session: ort.InferenceSession;
+  /** The cache outputs stay where the provider computed them (a GPU buffer) and go back in as the next past. */
+  kvOnDevice: boolean;
   layers: number;
   heads: number;
   headDim: number;
@@ -22,11 +24,34 @@ export interface RawRun {
   tokens: number;
 }
 
-export async function openRawModel(dir: string): Promise<RawModel> {
+export interface RawModelOptions {
+  /** Execution provider (default cpu). */
+  provider?: "cpu" | "webgpu" | "cuda";
+  /** Keep `present.*` in GPU buffers between steps (WebGPU's `preferredOutputLocation: "gpu-buffer"`). */
+  kvOnDevice?: boolean;
+}
+
+export async function openRawModel(dir: string, options: RawModelOptions = {}): Promise<RawModel> {
   const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
-  const session = await ort.InferenceSession.create(join(dir, "onnx", "model.onnx"), { graphOptimizationLevel: "all" });
+  const kvOnDevice = options.kvOnDevice ?? false;
+  const session = await ort.InferenceSession.create(join(dir, "onnx", "model.onnx"), {
+    graphOptimizationLevel: "all",
+    executionProviders: [options.provider ?? "cpu"],
+    // Every output but the logits stays on the device; the logits come to the host for the pick.
+    ...(kvOnDevice
+      ? {
+          preferredOutputLocation: Object.fromEntries(
+            Array.from({ length: config.n_layer }, (_, l) => [
+              [`present.${l}.key`, "gpu-buffer"],
+              [`present.${l}.value`, "gpu-buffer"],
+            ]).flat() as [string, "gpu-buffer"][],
+          ),
+        }
+      : {}),
+  });
   return {
     session,
+    kvOnDevice,
     layers: config.n_layer,
     heads: config.n_head,
     headDim: config.n_embd / config.n_head,
@@ -69,6 +94,7 @@ export async function rawGreedy(model: RawModel, prompts: number[][], newTokens:
     });
     const logits = out.logits.data as Float32Array;
     ids = Array.from({ length: batch }, (_, b) => argmax(logits, b * model.vocab, model.vocab));
+    if (model.kvOnDevice && t > 0) for (const tensor of Object.values(past)) tensor.dispose();
     past = {};
     for (let l = 0; l < model.layers; l++)
       for (const kind of ["key", "value"]) past[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`];
@@ -77,7 +103,9 @@ export async function rawGreedy(model: RawModel, prompts: number[][], newTokens:
     if (t === 0) prefillMs = performance.now() - stepStart;
     else stepMs.push(performance.now() - stepStart);
   }
-  return { prefillMs, stepMs, totalMs: performance.now() - started, tokens: batch * newTokens };
+  const totalMs = performance.now() - started;
+  if (model.kvOnDevice) for (const tensor of Object.values(past)) tensor.dispose();
+  return { prefillMs, stepMs, totalMs, tokens: batch * newTokens };
 }
 
 function argmax(values: Float32Array, offset: number, length: number): number {

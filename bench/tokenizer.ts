@@ -1,12 +1,15 @@
 // Tokenizer benchmark: @llm/tokenizer vs tiktoken (wasm) and gpt-tokenizer on the same ≥ 1 MiB of
-// mixed text, in one process. Run: npx tsx bench/tokenizer.ts   (prints one JSON object)
+// mixed text, in one process; then the families' tokenizers (Llama 3.1 and Gemma 3 vs transformers.js,
+// o200k vs tiktoken) on 256 KiB of it. Run: npx tsx bench/tokenizer.ts   (prints one JSON object)
 import { Tokenizer } from "@llm/tokenizer";
 import { decode as gptTokenizerDecode, encode as gptTokenizerEncode } from "gpt-tokenizer/encoding/r50k_base";
 import { get_encoding } from "tiktoken";
 import { gpt2TokenizerConfig, gpt2TokenizerJson } from "../packages/model-pack/src/tokenizer-files.js";
 import { buildMixedText } from "./corpus/corpus.js";
+import { versusTiktokenO200k, versusTransformers } from "./tokenizer-families.js";
 
 const TEXT_BYTES = 1 << 20;
+const FAMILY_TEXT_BYTES = 1 << 18;
 const REPETITIONS = 11;
 const COLD_INSTANCES = 3;
 
@@ -73,6 +76,12 @@ try {
   const decodeRates = rates(decode);
   const decodeBytesRates = rates(decodeBytes);
   const coldRate = perSecond(median(cold));
+  const familyText = buildMixedText(FAMILY_TEXT_BYTES, 5);
+  const families = {
+    llama3_1VsTransformersJs: await versusTransformers("llama3_1", familyText, time),
+    gemma3VsTransformersJs: await versusTransformers("gemma3", familyText, time),
+    o200kVsTiktoken: await versusTiktokenO200k(familyText, time),
+  };
 
   console.log(
     JSON.stringify(
@@ -89,6 +98,7 @@ try {
           decodeToBytes: round(decodeBytesRates.ours / decodeBytesRates.tiktoken),
           gptTokenizerEncode: round(encodeRates.gptTokenizer / encodeRates.tiktoken),
         },
+        families: { textBytes: FAMILY_TEXT_BYTES, ...families },
       },
       null,
       2,

@@ -77,7 +77,14 @@ export class Cluster {
 
   async startGateway(env: Record<string, string> = {}): Promise<RunningService> {
     this.client?.close();
-    [this.gateway] = await this.startAll([
+    this.gateway = await this.addGateway(env);
+    this.client = createClient(GenerationService, this.gateway.address);
+    return this.gateway;
+  }
+
+  /** One more gateway on the same Redis and upstreams (`gateway` and `client` stay the first one's). */
+  async addGateway(env: Record<string, string> = {}): Promise<RunningService> {
+    const [gateway] = await this.startAll([
       [
         "services/gateway/src/main.ts",
         {
@@ -87,8 +94,7 @@ export class Cluster {
         },
       ],
     ]);
-    this.client = createClient(GenerationService, this.gateway.address);
-    return this.gateway;
+    return gateway;
   }
 
   /** Requests each runner finished (from its log). */

@@ -1,5 +1,6 @@
 // Failures in cluster mode, each with real processes: a runner SIGKILLed mid-stream, a gateway SIGKILLed
-// mid-stream (the client resumes), and redis-server stopped and restarted under load.
+// mid-stream (the client resumes), and redis-server stopped and restarted under load, losing its data
+// (redis-blip.test.ts restarts one that keeps it).
 import { isLlmError } from "@llm/errors";
 import { FinishReason, ModelRunnerService } from "@llm/proto";
 import { createClient } from "@llm/rpc";
@@ -120,7 +121,7 @@ describe("cluster failover", () => {
     await expectResumedAfterGatewayStops(cluster, "SIGTERM", seededRequest(8, 900));
   }, 120_000);
 
-  it("redis-server stopped and restarted mid-load: requests complete or fail UNAVAILABLE, none past its deadline, then it serves again", async () => {
+  it("redis-server without AOF stopped and restarted mid-load (its data lost): requests complete or fail UNAVAILABLE, none past its deadline, then it serves again", async () => {
     const { redis, cluster } = await isolatedCluster(2);
     const port = Number(new URL(redis.url).port);
     const DEADLINE_MS = 30_000;

@@ -60,6 +60,14 @@ test("project services: five plus two CPU runners and a GPU runner in the gpu pr
   }
 });
 
+test("Redis keeps an append-only file on a named volume (a restart loses no stream in flight)", () => {
+  const redis = compose.services.redis;
+  expect(redis.command.join(" ")).toMatch(/--appendonly yes/);
+  const [volume, path] = String(redis.volumes[0]).split(":");
+  expect(path).toBe("/data"); // the image's working directory, where redis-server writes it
+  expect(Object.keys(compose.volumes)).toContain(volume);
+});
+
 test("every environment variable exists in the registry, is read by its service, and parses", () => {
   for (const { name, definition, service } of projectServices) {
     const read = namesReadBy(service);

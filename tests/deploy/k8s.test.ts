@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REGISTRY } from "@llm/config";
-import { waitingJobsKey } from "@llm/queue";
+import { runningJobsKey, waitingJobsKey } from "@llm/queue";
 import { describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type Any, deployments, effectiveEnv, find, serviceContainers } from "./k8s-objects.js";
@@ -109,10 +109,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       }
     }
     for (const service of objects.filter((o) => o.kind === "Service") as Any[]) {
-      const pods = deployments(objects).filter((d) =>
+      const workloads = objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as Any[];
+      const pods = workloads.filter((d) =>
         Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
       );
-      expect(pods.length, `Service ${service.metadata.name} selects one Deployment`).toBe(1);
+      expect(pods.length, `Service ${service.metadata.name} selects one Deployment or StatefulSet`).toBe(1);
       const portNames = pods[0].spec.template.spec.containers.flatMap((c: Any) => c.ports.map((p: Any) => p.name));
       for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
     }
@@ -143,7 +144,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  test("KEDA scales each runner Deployment on the waiting list of the model it serves", () => {
+  test("KEDA scales each runner Deployment from zero on the waiting list of the model it serves", () => {
     const scaled = objects.filter((o) => o.kind === "ScaledObject") as Any[];
     expect(scaled.length).toBeGreaterThan(0);
     for (const scaledObject of scaled) {
@@ -152,9 +153,24 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       const modelId = effectiveEnv(objects, runner).get("LLM_MODEL_ID")?.value;
       expect(modelId).toBeDefined();
       const redis = scaledObject.spec.triggers.filter((t: Any) => t.type === "redis");
-      expect(redis.map((t: Any) => t.metadata.listName)).toEqual([waitingJobsKey(modelId as string)]);
+      expect(redis.map((t: Any) => t.metadata.listName)).toEqual([
+        waitingJobsKey(modelId as string),
+        runningJobsKey(modelId as string),
+      ]);
       expect(find(objects, "TriggerAuthentication", redis[0].authenticationRef.name)).toBeDefined();
+      // From zero: one waiting request activates it, and a runner stays while a job runs.
+      expect(scaledObject.spec.minReplicaCount).toBe(0);
+      for (const trigger of redis) expect(trigger.metadata.activationListLength).toBe("0");
     }
+  });
+
+  test("Redis keeps an append-only file on a persistent volume (a restart loses no stream in flight)", () => {
+    const redis = find(objects, "StatefulSet", "redis");
+    const [container] = redis.spec.template.spec.containers;
+    expect(container.args.join(" ")).toMatch(/--appendonly yes/);
+    const dir = container.args[container.args.indexOf("--dir") + 1];
+    const mount = container.volumeMounts.find((m: Any) => m.mountPath === dir);
+    expect(redis.spec.volumeClaimTemplates.map((t: Any) => t.metadata.name)).toContain(mount?.name);
   });
 });
 

@@ -1,10 +1,11 @@
-// The list KEDA's Redis scaler reads (each overlay's ScaledObject listName) is the list where BullMQ really
-// keeps the model's waiting jobs: the gateway's own dispatcher (packages/queue) queues jobs for the model the
-// runners serve, and that list in a real Redis holds exactly those jobs.
+// The lists KEDA's Redis scaler reads (each overlay's ScaledObject listNames) are the lists where BullMQ really
+// keeps the model's waiting jobs and the jobs runners are running: the gateway's own dispatcher (packages/queue)
+// queues jobs for the model the runners serve, and those lists in a real Redis hold exactly those jobs.
 import { join } from "node:path";
 import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
-import { ClusterDispatcher } from "@llm/queue";
+import { ClusterDispatcher, clusterKeys } from "@llm/queue";
+import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { renderKustomization } from "./kustomize.js";
@@ -17,13 +18,29 @@ const JOBS = 3;
 // A database of its own, so no runner of another test takes these jobs off the list.
 const DATABASE = 13;
 
-/** The runners' model id and the ScaledObject's Redis list name, as an overlay renders them. */
-function scaledRunner(overlay: string): { modelId: string; listName: string } {
+/** The runners' model id and the ScaledObject's Redis list names (waiting, running), as an overlay renders them. */
+function scaledRunner(overlay: string): { modelId: string; listName: string; runningList: string } {
   const objects = renderKustomization(join(REPO_ROOT, "infra/k8s/overlays", overlay)) as Any[];
   const scaledObject = objects.find((o) => o.kind === "ScaledObject");
-  const listName = scaledObject.spec.triggers.find((t: Any) => t.type === "redis").metadata.listName;
+  const [listName, runningList] = scaledObject.spec.triggers
+    .filter((t: Any) => t.type === "redis")
+    .map((t: Any) => t.metadata.listName);
   const modelId = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "llm-model").data.LLM_MODEL_ID;
-  return { modelId, listName };
+  return { modelId, listName, runningList };
+}
+
+/** Queues a request for `modelId` through the dispatcher; abort it to end it. */
+function queue(dispatcher: ClusterDispatcher, modelId: string, requestId: string, abort: AbortController) {
+  const request = create(ModelRunnerServiceGenerateRequestSchema, {
+    requestId,
+    model: modelId,
+    promptTokenIds: [1, 2, 3],
+    maxTokens: 4,
+  });
+  const admitted = create(GenerateRequestSchema, { requestId, model: modelId });
+  const events = dispatcher.generate(request, admitted, { signal: abort.signal });
+  // Nothing writes this request's stream, so the first event never comes.
+  return events.next().catch((error: unknown) => error);
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -49,6 +66,7 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
       retryAfterMs: 1000,
       streamTtlMs: 60_000,
       keepFinishedJobs: 10,
+      outageWindowMs: 5000,
     });
   });
 
@@ -62,21 +80,9 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
     const { modelId, listName } = scaledRunner(overlay);
     expect(await redis.llen(listName)).toBe(0);
 
+    // Nothing consumes this database's queues: the jobs stay waiting.
     const aborts = Array.from({ length: JOBS }, () => new AbortController());
-    const streams = aborts.map((abort, i) => {
-      const requestId = `keda-${overlay}-${i}`;
-      const request = create(ModelRunnerServiceGenerateRequestSchema, {
-        requestId,
-        model: modelId,
-        promptTokenIds: [1, 2, 3],
-        maxTokens: 4,
-      });
-      const admitted = create(GenerateRequestSchema, { requestId, model: modelId });
-      const events = dispatcher.generate(request, admitted, { signal: abort.signal });
-      // Nothing consumes this database's queues, so the first event never comes: the job stays waiting.
-      const first = events.next().catch((error: unknown) => error);
-      return { events, first };
-    });
+    const firsts = aborts.map((abort, i) => queue(dispatcher, modelId, `keda-${overlay}-${i}`, abort));
 
     await until(async () => (await redis.llen(listName)) === JOBS, `${JOBS} jobs on ${listName}`);
     // Each entry is the id of one of these jobs; BullMQ keeps the job's data in <list prefix>:<id>.
@@ -90,6 +96,29 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
     expect(queued.sort()).toEqual(aborts.map((_, i) => `keda-${overlay}-${i}`));
 
     for (const abort of aborts) abort.abort();
-    await Promise.all(streams.map(({ first }) => first));
+    await Promise.all(firsts);
+  });
+
+  test("a job a runner has taken sits on the ScaledObject's running list while it runs", async () => {
+    const { modelId, listName, runningList } = scaledRunner(overlay);
+    const keys = clusterKeys(modelId);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const worker = new Worker(keys.queueName, () => held, { connection, prefix: keys.prefix });
+    const abort = new AbortController();
+    const first = queue(dispatcher, modelId, `keda-running-${overlay}`, abort);
+    try {
+      await until(async () => (await redis.llen(runningList)) === 1, `the job on ${runningList}`);
+      expect(await redis.llen(listName)).toBe(0);
+    } finally {
+      release();
+      abort.abort();
+      await first;
+      await worker.close();
+      connection.disconnect();
+    }
   });
 });

@@ -41,6 +41,7 @@ beforeAll(async () => {
     retryAfterMs: 1000,
     streamTtlMs: 60_000,
     keepFinishedJobs: 10,
+    outageWindowMs: 5000,
     kvAwareRouting: true,
   });
 });

@@ -67,6 +67,18 @@ export const REGISTRY = {
     string,
   ),
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
+  LLM_SPECIAL_TOKEN_TEXT: variable(
+    "What special-token text typed in a prompt or a chat message (such as `<|im_end|>`) becomes: `control` " +
+      "encodes it as the control token, as Hugging Face does; `reject` refuses the request (INVALID_ARGUMENT naming " +
+      "the token and where it is), so users cannot forge turns or end-of-text.",
+    oneOf(["control", "reject"] as const),
+    "control",
+  ),
+  LLM_CHAT_TEMPLATE: variable(
+    "A Jinja chat-template file used instead of the model's own (tokenizer_config.json or chat_template.jinja); " +
+      "a model with neither answers chat requests with FAILED_PRECONDITION naming this setting.",
+    string,
+  ),
   LLM_RUNNER_URL: variable("gRPC address of the model-runner service (local mode).", address),
   LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
   LLM_SAMPLER_PLUGINS: variable(
@@ -85,6 +97,13 @@ export const REGISTRY = {
     "LLM_REDIS_URL names nodes of a Redis Cluster (each model's keys share one hash tag, so one slot); false: one standalone Redis.",
     bool,
     false,
+  ),
+  LLM_REDIS_OUTAGE_WINDOW_MS: variable(
+    "Cluster mode: a Redis outage (restart, failover, network blip) shorter than this costs no request in flight: " +
+      "runners generate on and hold their token events, gateways keep reading; longer, those requests fail " +
+      "UNAVAILABLE. New requests get UNAVAILABLE at once while Redis is down. 0: in-flight requests fail at once too.",
+    nonNegative,
+    5000,
   ),
   LLM_OTLP_ENDPOINT: variable("OTLP/HTTP collector for traces and metrics; unset: no export.", url(["http", "https"])),
   LLM_TRACE_CONTENT: variable(
@@ -137,7 +156,8 @@ export const REGISTRY = {
     256,
   ),
   LLM_MAX_QUEUE_DEPTH: variable(
-    "Most jobs waiting on a model's queue in cluster mode; past it: RESOURCE_EXHAUSTED.",
+    "Most jobs waiting for a runner per model in cluster mode, on its shared queue and the runners' own queues " +
+      "together (checked atomically at admission); past it: RESOURCE_EXHAUSTED.",
     positive,
     1024,
   ),

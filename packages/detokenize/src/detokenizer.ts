@@ -3,13 +3,23 @@ import { type StopMatch, StopMatcher } from "./stop-matcher.js";
 import { DEFAULT_STOP_LIMITS, type StopLimits, validateStopSequences } from "./stop-options.js";
 import { Utf8StreamDecoder } from "./utf8-stream.js";
 
-/** What the detokenizer needs from a tokenizer: each token's raw bytes. */
+/** Text rules a tokenizer applies after joining the tokens' bytes (a SentencePiece leading-space strip, clean-up). */
+export interface TextStream {
+  /** The text that can no longer change once `text` has arrived. */
+  write(text: string): string;
+  /** Everything still held back. */
+  end(): string;
+}
+
+/** What the detokenizer needs from a tokenizer: each token's raw bytes, and its decode rules. */
 export interface TokenBytesSource {
   /** The token's bytes (for a special token: the UTF-8 of its text). */
   tokenBytes(id: number): Uint8Array;
   isSpecial(id: number): boolean;
   /** Valid ids are 0 .. vocabSize - 1. */
   vocabSize: number;
+  /** A fresh stream of the tokenizer's decode rules; none: the decoded bytes are the text. */
+  textStream?(): TextStream;
 }
 
 export interface DetokenizerOptions extends Partial<StopLimits> {
@@ -29,7 +39,8 @@ export interface DetokenizeStep {
 /**
  * Turns a stream of token ids into text deltas. Concatenating every `push` result and the
  * `flush` result gives exactly `new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)`
- * of all the (non-skipped) tokens' bytes, cut before the earliest stop sequence:
+ * of all the (non-skipped) tokens' bytes, passed through the source's text rules (so: the
+ * tokenizer's one-shot decode), cut before the earliest stop sequence:
  * - an unfinished UTF-8 character at the end is held back until its bytes arrive, so no
  *   delta shows U+FFFD for a character split across tokens; bytes that are invalid whatever
  *   follows become U+FFFD right away, just where the full decode has them; at `flush` an
@@ -43,6 +54,7 @@ export interface DetokenizeStep {
  */
 export class Detokenizer {
   private readonly decoder = new Utf8StreamDecoder();
+  private readonly rules: TextStream | undefined;
   private readonly matcher: StopMatcher;
   private readonly skipSpecialTokens: boolean;
   private stopMatch: StopMatch | undefined;
@@ -59,6 +71,7 @@ export class Detokenizer {
     });
     this.matcher = new StopMatcher([...stops]);
     this.skipSpecialTokens = options.skipSpecialTokens ?? true;
+    this.rules = source.textStream?.();
   }
 
   /** The stop sequence that ended the output, if one has. */
@@ -76,7 +89,8 @@ export class Detokenizer {
     for (const id of batch) {
       if (!(this.skipSpecialTokens && this.source.isSpecial(id))) chunks.push(this.source.tokenBytes(id));
     }
-    return this.emit(this.decoder.write(chunks), false);
+    const text = this.decoder.write(chunks);
+    return this.emit(this.rules ? this.rules.write(text) : text, false);
   }
 
   /** Ends the stream: returns all text still held back (an unfinished character as U+FFFD). */
@@ -84,7 +98,8 @@ export class Detokenizer {
     this.assertNotFlushed("flush");
     this.flushed = true;
     if (this.stopMatch !== undefined) return { text: "", stopped: this.stopMatch };
-    return this.emit(this.decoder.end(), true);
+    const text = this.decoder.end();
+    return this.emit(this.rules ? this.rules.write(text) + this.rules.end() : text, true);
   }
 
   private emit(text: string, final: boolean): DetokenizeStep {

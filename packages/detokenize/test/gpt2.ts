@@ -1,6 +1,7 @@
 // Test helpers: a real GPT-2 byte-level token source and real GPT-2 token ids (tiktoken's gpt2 encoding).
+
+import { END_OF_TEXT_ID, gpt2VocabularyData } from "@llm/model-pack";
 import { get_encoding } from "tiktoken";
-import { END_OF_TEXT_ID, gpt2VocabularyData } from "../../model-pack/src/tokenizer-files.js";
 import type { TokenBytesSource } from "../src/index.js";
 
 /**

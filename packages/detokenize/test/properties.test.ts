@@ -1,6 +1,6 @@
+import { END_OF_TEXT_ID } from "@llm/model-pack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { END_OF_TEXT_ID } from "../../model-pack/src/tokenizer-files.js";
 import { Detokenizer } from "../src/index.js";
 import { drive } from "./drive.js";
 import { gpt2Encode, gpt2TokenBytesSource, referenceDecode } from "./gpt2.js";

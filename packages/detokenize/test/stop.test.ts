@@ -1,5 +1,5 @@
+import { END_OF_TEXT_ID } from "@llm/model-pack";
 import { describe, expect, it } from "vitest";
-import { END_OF_TEXT_ID } from "../../model-pack/src/tokenizer-files.js";
 import { Detokenizer } from "../src/index.js";
 import { drive, oneByOne } from "./drive.js";
 import { gpt2Encode, gpt2TokenBytesSource } from "./gpt2.js";

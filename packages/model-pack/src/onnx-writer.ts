@@ -1,12 +1,11 @@
 // A small builder for ONNX graphs on top of `onnx-proto` (protobufjs). Names are generated from a counter,
 // so the same sequence of calls always yields the same model bytes.
-import { createRequire } from "node:module";
 import { endianness } from "node:os";
 import type { onnx as OnnxNamespace } from "onnx-proto";
+// onnx-proto is CommonJS whose exports Node cannot name statically: import its module.exports as the default.
+import onnxProto from "onnx-proto";
 
-const require = createRequire(import.meta.url);
-// onnx-proto is CommonJS: an ES-module import of it only works through require.
-const { onnx } = require("onnx-proto") as { onnx: typeof OnnxNamespace };
+const { onnx } = onnxProto;
 
 export const IR_VERSION = 8;
 export const OPSET_VERSION = 17;

@@ -74,9 +74,19 @@ export function byteLevelBpeTokenizerJson({ vocab, merges }: VocabularyData): ob
   };
 }
 
-/** GPT-2's `tokenizer_config.json` (also the demo's): no chat template, like the original (the tokenizer has a documented default). */
+/**
+ * The chat template of the project's own models: ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the most
+ * widely used convention; its role markers are explicit text, so turns stay unambiguous for a model that has
+ * no tokens for them. (The original GPT-2 ships no template; a served model without one refuses chat requests.)
+ */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** GPT-2's `tokenizer_config.json` (also the demo's), with the project's chat template. */
 export function gpt2TokenizerConfig(contextLength: number): object {
   return {
+    chat_template: CHATML_TEMPLATE,
     add_bos_token: false,
     add_prefix_space: false,
     bos_token: END_OF_TEXT,

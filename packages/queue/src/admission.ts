@@ -1,33 +1,35 @@
 // The bound on a model's waiting work, checked and taken in ONE script with the request stream's admission entry,
-// so concurrent gateways never overshoot it: waiting requests (the shared queue's length) and waiting tokens
-// (prompt + max_tokens of every admitted request that no runner has taken yet, whichever queue it waits on).
-// A request's tokens are reserved as a sorted-set member `<tokens>:<request id>` (both sides can name it), scored
-// with the time its stream would expire; it leaves when a runner takes the job or the gateway ends the request, and
-// a reservation left by a gateway that died before either is dropped once that time has passed.
+// so concurrent gateways never overshoot it: waiting requests and waiting tokens (prompt + max_tokens) of every
+// admitted request that no runner has taken yet, whichever queue it waits on (the shared one or a runner's own).
+// Both are counted from the reservations, never from the queues' lists: a job reaches its list only after its
+// admission (and a routed job never reaches the shared one), so a burst would pass a bound read from a list.
+// A request is reserved as a sorted-set member `<tokens>:<request id>` (both sides can name it), scored with the
+// time its stream would expire; it leaves when a runner takes the job or the gateway ends the request, and a
+// reservation left by a gateway that died before either is dropped once that time has passed.
 import type { RedisClient } from "@llm/prefix-cache";
 import type { ClusterKeys } from "./keys.js";
 import { ADMISSION_ID, FIELD } from "./stream-entries.js";
 
-// KEYS: waiting list, waiting-token total, reservations, request stream.
+// KEYS: waiting-token total, reservations, request stream.
 // ARGV: max waiting, max waiting tokens, tokens, member, stream ttl ms, admission id, request field, admitted
 // request, owner field, owner.
 const ADMIT = `
 local time = redis.call('TIME')
 local now = time[1] * 1000 + math.floor(time[2] / 1000)
-local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, member in ipairs(expired) do
-  redis.call('DECRBY', KEYS[2], tonumber(string.match(member, '^(%d+):')))
+  redis.call('DECRBY', KEYS[1], tonumber(string.match(member, '^(%d+):')))
 end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
-if redis.call('EXISTS', KEYS[4]) == 1 then return {'duplicate', 0, 0} end
-local waiting = redis.call('LLEN', KEYS[1])
-local tokens = tonumber(redis.call('GET', KEYS[2]) or '0')
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'duplicate', 0, 0} end
+local waiting = redis.call('ZCARD', KEYS[2])
+local tokens = tonumber(redis.call('GET', KEYS[1]) or '0')
 if waiting >= tonumber(ARGV[1]) then return {'requests', waiting, tokens} end
 if tokens + tonumber(ARGV[3]) > tonumber(ARGV[2]) then return {'tokens', waiting, tokens} end
-redis.call('XADD', KEYS[4], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
-redis.call('INCRBY', KEYS[2], ARGV[3])
+redis.call('XADD', KEYS[3], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
+redis.call('INCRBY', KEYS[1], ARGV[3])
 return {'admitted', waiting, tokens}
 `;
 
@@ -44,7 +46,7 @@ interface Scripts {
 
 function scripts(redis: RedisClient): Scripts {
   if (!("llmAdmit" in redis)) {
-    redis.defineCommand("llmAdmit", { numberOfKeys: 4, lua: ADMIT });
+    redis.defineCommand("llmAdmit", { numberOfKeys: 3, lua: ADMIT });
     redis.defineCommand("llmLeave", { numberOfKeys: 2, lua: LEAVE });
   }
   return redis as unknown as Scripts;
@@ -58,7 +60,7 @@ export interface WaitingBounds {
 
 export interface Admission {
   outcome: "admitted" | "duplicate" | "requests" | "tokens";
-  /** Jobs waiting on the shared queue and tokens reserved, before this request. */
+  /** Requests waiting for a runner (on any of the model's queues) and their tokens, before this request. */
   waiting: number;
   waitingTokens: number;
 }
@@ -76,7 +78,6 @@ export async function admit(
   bounds: WaitingBounds,
 ): Promise<Admission> {
   const [outcome, waiting, waitingTokens] = await scripts(redis).llmAdmit(
-    keys.waitingList,
     keys.waitingTokens,
     keys.reservations,
     keys.tokens(request.requestId),

@@ -14,7 +14,7 @@ import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
 import { admit, leave, reservedTokens } from "./admission.js";
 import { publishCancel } from "./cancellations.js";
-import { failFastConnection, onRedis, patientConnection, whenReady } from "./connection.js";
+import { failFastConnection, OutageWindow, onRedis, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
@@ -41,6 +41,11 @@ export interface ClusterDispatcherOptions {
   /** Finished and failed jobs BullMQ keeps (for inspection); older ones are removed. */
   keepFinishedJobs: number;
   /**
+   * A Redis outage shorter than this costs a request in flight nothing: its stream is read on after it (new
+   * requests meanwhile get UNAVAILABLE at once); longer, the request fails UNAVAILABLE. 0: fail at once.
+   */
+  outageWindowMs: number;
+  /**
    * KV-aware routing: a request goes on the own queue of the runner holding the longest prefix of it in memory
    * (kvAwareRoute), else on the model's shared queue. A routed job its runner has not started by the first idle
    * check (busy or gone), or whose runner died holding it, moves to the shared queue.
@@ -61,8 +66,6 @@ export interface DispatchCall {
   /** Aborting ends the request: the job is cancelled and its stream deleted. */
   signal: AbortSignal;
   traceContext?: Record<string, string>;
-  /** The gateway made the request id (so no other request has it): admission and job go out together. */
-  freshId?: boolean;
   /** Who sent it (e.g. an API key's id): stored with the request; a resume by anyone else finds nothing. */
   caller?: string;
 }
@@ -114,25 +117,15 @@ export class ClusterDispatcher {
         { details: { field: "max_tokens" } },
       );
     }
+    // Admitted first, then routed and queued: a job on a list before its admission is counted by no bound (a burst
+    // would overfill the lists, and KEDA scale on them) and could run for a request that ends up refused; a refused
+    // request routed first would count as load on its runner in the router.
+    await this.admit(keys, admitted, tokens, call.caller ?? "");
     const runnerId = await this.route?.(request);
     const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
-    // One connection runs commands in order, so the stream exists before any runner can see the job. A client's
-    // id may be in flight already, so its job waits for the admission's answer (it must never run on another
-    // request's stream); a gateway-made id is unique, so admission and job go out in one round trip.
-    const admitting = this.admit(keys, admitted, tokens, call.caller ?? "");
-    if (!call.freshId) await admitting;
-    const adding = onRedis(() => target.add(JOB_NAME, data));
-    adding.catch(() => {}); // awaited below
+    let job: Awaited<ReturnType<typeof target.add>>;
     try {
-      await admitting;
-    } catch (err) {
-      // Refused (queue full): take the job back; a runner that took it already finds no stream and stops.
-      adding.then((job) => (job.id === undefined ? 0 : target.remove(job.id))).catch(() => {});
-      throw err;
-    }
-    let job: Awaited<typeof adding>;
-    try {
-      job = await adding;
+      job = await onRedis(() => target.add(JOB_NAME, data));
     } catch (err) {
       await this.end(keys, key, request.requestId, false, { queue: target, id: undefined, tokens });
       throw err;
@@ -201,7 +194,7 @@ export class ClusterDispatcher {
     let hub = this.hubs.get(keys.queueName);
     if (!hub) {
       const reader = patientConnection(this.options.redis, "gateway-streams");
-      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId));
+      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId), this.options.outageWindowMs);
       this.hubs.set(keys.queueName, hub);
     }
     return hub;
@@ -278,9 +271,10 @@ export class ClusterDispatcher {
     job: QueuedJob | undefined,
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
     let nextIndex = 0;
+    const outage = new OutageWindow(this.options.outageWindowMs);
     for (;;) {
       const entries = await watch.next(signal, IDLE_CHECK_MS);
-      if (entries.length === 0) await this.checkAlive(key, job);
+      if (entries.length === 0) await outage.tolerate(() => this.checkAlive(key, job));
       for (const entry of entries) {
         if (entry.kind === "error") throw entry.error;
         if (entry.kind !== "event") continue;
@@ -295,9 +289,9 @@ export class ClusterDispatcher {
     }
   }
 
-  /** Fails the request when nothing will ever write its stream again. */
+  /** Fails the request when nothing will ever write its stream again (Redis failing: the caller's OutageWindow). */
   private async checkAlive(key: string, job: QueuedJob | undefined): Promise<void> {
-    const exists = await onRedis(() => this.redis.exists(key));
+    const exists = await this.redis.exists(key);
     if (exists === 0) {
       throw new LlmError(
         "unavailable",
@@ -310,7 +304,7 @@ export class ClusterDispatcher {
     if (job?.id === undefined) return;
     if (job.fallback) await this.unroute(job);
     const { queue, id } = job;
-    const state = await onRedis(() => queue.getJobState(id));
+    const state = await queue.getJobState(id);
     if (state === "failed") {
       throw new LlmError("unavailable", "the request's job failed on the runners (see their logs); retry the request", {
         retryAfterMs: this.options.retryAfterMs,
@@ -324,8 +318,8 @@ export class ClusterDispatcher {
    */
   private async unroute(job: QueuedJob): Promise<void> {
     const { fallback, queue, id } = job;
-    if (!fallback || id === undefined || (await onRedis(() => queue.remove(id))) !== 1) return;
-    const moved = await onRedis(() => fallback.queue.add(JOB_NAME, fallback.data));
+    if (!fallback || id === undefined || (await queue.remove(id)) !== 1) return;
+    const moved = await fallback.queue.add(JOB_NAME, fallback.data);
     Object.assign(job, { queue: fallback.queue, id: moved.id, fallback: undefined });
   }
 

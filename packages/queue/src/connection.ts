@@ -1,6 +1,7 @@
-// Redis connections of cluster mode. Commands on a request's path fail at once while Redis is unreachable
-// (the caller answers UNAVAILABLE instead of hanging); every connection reconnects by itself, so services
-// recover without a restart when Redis comes back. A standalone Redis or a Redis Cluster alike (RedisTarget).
+// Redis connections of cluster mode. Admitting a request fails at once while Redis is unreachable (the caller
+// answers UNAVAILABLE instead of hanging); a request already in flight rides out an outage shorter than its window
+// (bufferingConnection, OutageWindow) and fails UNAVAILABLE past it. Every connection reconnects by itself, so
+// services recover without a restart when Redis comes back. A standalone Redis or a Redis Cluster alike (RedisTarget).
 import { LlmError } from "@llm/errors";
 import { connectRedis, type RedisClient, type RedisTarget } from "@llm/prefix-cache";
 import { Cluster, type Redis } from "ioredis";
@@ -19,6 +20,24 @@ export function failFastConnection(target: RedisTarget, name: string): RedisClie
     reconnectDelay: reconnect,
   });
   redis.on("error", () => {}); // reported through the commands that fail; the socket reconnects by itself
+  return redis;
+}
+
+/**
+ * For the writes of requests in flight (a runner's token events): through a Redis outage shorter than
+ * `outageWindowMs` the commands wait in order in the client's offline queue and go out once it reconnects (one
+ * in flight as the connection dropped is sent again, so a reader may see an entry twice); a command still
+ * unanswered after the window fails, so a longer outage fails its request. A window of 0 is failFastConnection.
+ */
+export function bufferingConnection(target: RedisTarget, name: string, outageWindowMs: number): RedisClient {
+  if (outageWindowMs === 0) return failFastConnection(target, name);
+  const redis = connectRedis(target, {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    commandTimeout: outageWindowMs,
+    reconnectDelay: reconnect,
+  });
+  redis.on("error", () => {});
   return redis;
 }
 
@@ -63,6 +82,42 @@ export function redisFailure(err: unknown, retryAfterMs = 1000): LlmError {
     retryAfterMs,
     cause: err,
   });
+}
+
+/**
+ * How long one request's Redis work tolerates an outage: failures are forgiven until Redis has been failing for
+ * `windowMs` in a row (the caller tries again later), then they stand as redisFailure. A window of 0 forgives none.
+ */
+export class OutageWindow {
+  private since: number | undefined;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Runs Redis commands; a Redis failure within the window gives undefined. LlmErrors (verdicts) pass through. */
+  async tolerate<T>(commands: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await commands();
+      this.reset();
+      return result;
+    } catch (err) {
+      if (err instanceof LlmError) throw err;
+      const failure = this.failure(err);
+      if (failure) throw failure;
+      return undefined;
+    }
+  }
+
+  /** Redis failed with `err`: the error to report once the outage has outlasted the window, else undefined. */
+  failure(err: unknown): LlmError | undefined {
+    const now = Date.now();
+    this.since ??= now;
+    return now - this.since >= this.windowMs ? redisFailure(err) : undefined;
+  }
+
+  /** Redis answered (or the failure was reported): the next failure starts a new window. */
+  reset(): void {
+    this.since = undefined;
+  }
 }
 
 /** Runs a Redis command, turning its failure into redisFailure. */

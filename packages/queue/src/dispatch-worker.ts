@@ -11,7 +11,7 @@ import type { Log } from "@llm/rpc";
 import { type Job, WaitingError, Worker } from "bullmq";
 import { leave, reservedTokens } from "./admission.js";
 import { CancelListener } from "./cancellations.js";
-import { failFastConnection, patientConnection, whenReady } from "./connection.js";
+import { bufferingConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
 import { clusterKeys } from "./keys.js";
 import { type AnnouncedModel, announceModel } from "./model-catalog.js";
@@ -36,6 +36,11 @@ export interface DispatchWorkerOptions {
   /** Takeovers a job may have before it fails (a job that kills every runner must not loop forever). */
   maxStalled: number;
   lifetimes: StreamLifetimes;
+  /**
+   * Through a Redis outage shorter than this the engine generates on and the token events wait in order for Redis
+   * (bufferingConnection); a longer one cancels the generation. 0: cancel at once.
+   */
+  outageWindowMs: number;
   /**
    * Set for KV-aware routing: the runner also works its own queue (`clusterKeys(model).runnerQueue(runnerId)`),
    * where gateways send requests whose prefix this runner holds. Same processor and limits as the shared queue.
@@ -62,7 +67,7 @@ export class DispatchWorker {
 
   static async start(options: DispatchWorkerOptions): Promise<DispatchWorker> {
     const keys = clusterKeys(options.model.id);
-    const writes = failFastConnection(options.redis, "runner-writes");
+    const writes = bufferingConnection(options.redis, "runner-writes", options.outageWindowMs);
     const jobs = patientConnection(options.redis, "runner-jobs");
     await whenReady(writes);
     const cancels = await CancelListener.listen(patientConnection(options.redis, "runner-cancels"), keys.cancelChannel);

@@ -13,7 +13,10 @@ export interface ClusterKeys {
   waitingList: string;
   /** Tokens (prompt + max_tokens) of the admitted requests no runner has taken yet (admission.ts). */
   waitingTokens: string;
-  /** Sorted set of those requests' reservations, `<tokens>:<request id>` scored by expiry (admission.ts). */
+  /**
+   * Sorted set of those requests' reservations, `<tokens>:<request id>` scored by expiry: its size is the number of
+   * requests waiting on the shared queue and every runner's own queue together (admission.ts).
+   */
   reservations: string;
   /** The request's Redis Stream of events (admission entry, token events, final or error). */
   tokens(requestId: string): string;
@@ -52,4 +55,12 @@ export function clusterKeys(modelId: string): ClusterKeys {
 /** The Redis key whose LLEN is the number of jobs waiting for `modelId` (for KEDA's `listName`). */
 export function waitingJobsKey(modelId: string): string {
   return clusterKeys(modelId).waitingList;
+}
+
+/**
+ * The Redis key whose LLEN is the number of jobs of `modelId`'s shared queue that runners are running (BullMQ's
+ * active list): KEDA keeps a runner while it is not empty.
+ */
+export function runningJobsKey(modelId: string): string {
+  return `${QUEUE_PREFIX}:${clusterKeys(modelId).queueName}:active`;
 }

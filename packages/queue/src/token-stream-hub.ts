@@ -4,7 +4,7 @@
 // blocked wakes it by adding an entry to the hub's own wake-up stream, which every read includes (from the last
 // entry it saw, so a wake-up sent just before the read blocks is not lost): it waits for nobody's timeout.
 import type { RedisClient } from "@llm/prefix-cache";
-import { redisFailure } from "./connection.js";
+import { OutageWindow } from "./connection.js";
 import { decodeEntry, type StreamEntry } from "./stream-entries.js";
 
 /** Longest blocking read; only bounds how long closing waits when Redis cannot take the wake-up. */
@@ -22,13 +22,19 @@ export class TokenStreamHub {
   private idle: (() => void) | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
+  private readonly outage: OutageWindow;
 
-  /** `reader` is used for the blocking reads only (the hub owns it); `control` sends the wake-ups. */
+  /**
+   * `reader` is used for the blocking reads only (the hub owns it); `control` sends the wake-ups. A read failing
+   * for less than `outageWindowMs` is retried; past it every watch fails.
+   */
   constructor(
     private readonly reader: RedisClient,
     private readonly control: RedisClient,
     private readonly wakeKey: string,
+    outageWindowMs: number,
   ) {
+    this.outage = new OutageWindow(outageWindowMs);
     this.loop = this.run();
   }
 
@@ -84,14 +90,18 @@ export class TokenStreamHub {
           this.wakeLastId,
           ...ids,
         );
+        this.outage.reset();
         for (const [key, entries] of result ?? []) {
           const name = key.toString();
           if (name === this.wakeKey) this.wakeLastId = entries.at(-1)?.[0].toString() ?? this.wakeLastId;
           else this.watched.get(name)?.deliver(entries);
         }
       } catch (err) {
-        const failure = redisFailure(err);
-        for (const watch of keys.map((key) => this.watched.get(key))) watch?.fail(failure);
+        const failure = this.outage.failure(err);
+        if (failure) {
+          for (const watch of keys.map((key) => this.watched.get(key))) watch?.fail(failure);
+          this.outage.reset(); // reported: the next watches get a window of their own
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       } finally {
         this.reading = false;

@@ -1,11 +1,16 @@
 // Chat formatting with the model's own Jinja template (rendered by @huggingface/jinja, the engine
-// transformers.js uses), or a default when the model has none.
+// transformers.js uses), with the same variables transformers passes: messages as given (OpenAI shapes:
+// content parts, assistant `tool_calls`, `tool_call_id`), `tools`, `add_generation_prompt`, the special
+// tokens, and any extra keyword arguments (Qwen 3's `enable_thinking`). A model without a template is
+// refused: guessing a format would put markers the model never saw into its prompt.
 import { Template } from "@huggingface/jinja";
 import { LlmError } from "@llm/errors";
 
+/** One message: `role` plus whatever the template reads (`content` text or parts, `tool_calls`, ...). */
 export interface ChatMessage {
   role: string;
-  content: string;
+  content?: unknown;
+  [field: string]: unknown;
 }
 
 export interface ChatTemplateOptions {
@@ -13,17 +18,11 @@ export interface ChatTemplateOptions {
   addGenerationPrompt?: boolean;
   /** A Jinja template to use instead of the model's. */
   template?: string;
+  /** Tool definitions (OpenAI `tools` entries), passed to the template as `tools`. */
+  tools?: readonly unknown[];
+  /** Extra template variables (`chat_template_kwargs`), e.g. `{ enable_thinking: false }`. */
+  kwargs?: Readonly<Record<string, unknown>>;
 }
-
-/**
- * Used when the model ships no `chat_template` (GPT-2 has none). ChatML — `<|im_start|>role\ncontent<|im_end|>\n`
- * — is the most widely used convention (OpenAI, Qwen, many fine-tunes) and was transformers' own fallback
- * (`default_chat_template`), so prompts look the same as with Hugging Face tools. Its role markers are
- * explicit text, so turns stay unambiguous even for a model (like GPT-2) that has no tokens for them.
- */
-export const DEFAULT_CHAT_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 export interface TemplateTokens {
   bos_token?: string;
@@ -31,6 +30,9 @@ export interface TemplateTokens {
   unk_token?: string;
   pad_token?: string;
 }
+
+/** Variables the caller may not override through `kwargs`. */
+const RESERVED = new Set(["messages", "tools", "add_generation_prompt"]);
 
 export class ChatFormatter {
   private readonly compiled = new Map<string, Template>();
@@ -40,17 +42,36 @@ export class ChatFormatter {
     private readonly tokens: TemplateTokens,
   ) {}
 
+  get hasTemplate(): boolean {
+    return this.modelTemplate !== undefined;
+  }
+
   render(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     validateMessages(messages);
-    const source = options.template ?? this.modelTemplate ?? DEFAULT_CHAT_TEMPLATE;
+    const source = options.template ?? this.modelTemplate;
+    if (source === undefined) {
+      throw new LlmError(
+        "failed_precondition",
+        "this model has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja): " +
+          "set LLM_CHAT_TEMPLATE to a Jinja template file, or send a plain-text prompt",
+        { details: { setting: "LLM_CHAT_TEMPLATE" } },
+      );
+    }
+    const kwargs = options.kwargs ?? {};
+    for (const key of Object.keys(kwargs)) {
+      if (RESERVED.has(key)) throw new LlmError("invalid_argument", `chat_template_kwargs may not set \`${key}\``);
+    }
     const template = this.compile(source, options.template !== undefined);
     try {
       return template.render({
         ...this.tokens,
-        messages: messages.map(({ role, content }) => ({ role, content })),
+        ...kwargs,
+        messages,
+        tools: options.tools === undefined || options.tools.length === 0 ? null : options.tools,
         add_generation_prompt: options.addGenerationPrompt === true,
       });
     } catch (err) {
+      // Templates raise on conversations they do not support (Gemma: roles must alternate).
       throw new LlmError("invalid_argument", `the chat template rejected the messages: ${(err as Error).message}`, {
         cause: err,
       });
@@ -77,11 +98,16 @@ export class ChatFormatter {
 function validateMessages(messages: readonly ChatMessage[]): void {
   if (!Array.isArray(messages)) throw new LlmError("invalid_argument", "messages must be an array");
   messages.forEach((message, index) => {
-    if (typeof message?.role !== "string" || message.role === "") {
+    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+      throw new LlmError("invalid_argument", `messages[${index}] must be an object`);
+    }
+    if (typeof message.role !== "string" || message.role === "") {
       throw new LlmError("invalid_argument", `messages[${index}].role must be a non-empty string`);
     }
-    if (typeof message.content !== "string") {
-      throw new LlmError("invalid_argument", `messages[${index}].content must be a string`);
+    const { content } = message;
+    const parts = Array.isArray(content) && content.every((part) => typeof part === "object" && part !== null);
+    if (!(typeof content === "string" || content === null || content === undefined || parts)) {
+      throw new LlmError("invalid_argument", `messages[${index}].content must be a string or a list of content parts`);
     }
   });
 }

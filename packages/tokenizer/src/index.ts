@@ -1,6 +1,6 @@
 export { TokenizerCatalog, type TokenizerCatalogOptions } from "./catalog.js";
 export type { ChatMessage, ChatTemplateOptions } from "./chat-template.js";
-export { DEFAULT_CHAT_TEMPLATE } from "./chat-template.js";
+export { DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 export {
   DEFAULT_MAX_INPUT_BYTES,
   type DecodeOptions,

@@ -1,14 +1,23 @@
-// Turns one pre-token (a substring of the input) into token ids: UTF-8 bytes → byte symbols → BPE
-// merges, with a bounded cache because natural text repeats the same words over and over.
+// Turns one pre-token (a substring of the input) into token ids: its starting symbols (UTF-8 byte
+// symbols for byte-level vocabularies, characters otherwise) → BPE merges, with a bounded cache
+// because natural text repeats the same words over and over.
+
 import type { BpeMerger } from "./bpe.js";
+import { BYTE_TO_CHAR } from "./byte-level.js";
+import { CharSymbolizer } from "./char-symbols.js";
 import type { IdBuffer } from "./id-buffer.js";
 
 /** Longer pre-tokens (base64 blobs, minified code) rarely repeat; caching them would only hold memory. */
 const MAX_CACHED_LENGTH = 64;
+const NO_IDS = new Uint32Array(0);
 
 export interface PieceEncoderOptions {
-  /** Token id of each byte's symbol (index = byte value). */
-  byteIds: Int32Array;
+  /** Byte-level vocabularies: the token id of each byte's symbol (index = byte value). */
+  byteIds?: Int32Array;
+  /** Other vocabularies (or byte-level ones with subword affixes): character symbols. */
+  chars?: CharSymbolizer;
+  /** With `chars`: spell the piece in the byte-level alphabet first. */
+  byteLevelChars?: boolean;
   merger: BpeMerger;
   /** `ignore_merges` models: a pre-token that is itself in the vocabulary (keyed by its text) maps straight to it. */
   wholePieceIds?: ReadonlyMap<string, number>;
@@ -41,16 +50,29 @@ export class PieceEncoder {
   compute(piece: string): number | Uint32Array {
     const whole = this.options.wholePieceIds?.get(piece);
     if (whole !== undefined) return whole;
-    const length = this.toByteSymbols(piece);
+    const length = this.options.chars === undefined ? this.toByteSymbols(piece) : this.toCharSymbols(piece);
     const merged = this.options.merger.merge(this.symbols, length);
+    if (merged === 0) return NO_IDS;
     return merged === 1 ? this.symbols[0] : Uint32Array.from(this.symbols.subarray(0, merged));
+  }
+
+  private toCharSymbols(piece: string): number {
+    const chars = this.options.chars as CharSymbolizer;
+    let symbolText = piece;
+    if (this.options.byteLevelChars) {
+      symbolText = "";
+      for (const byte of Buffer.from(piece, "utf8")) symbolText += BYTE_TO_CHAR[byte];
+    }
+    const capacity = CharSymbolizer.capacity(symbolText.length);
+    if (this.symbols.length < capacity) this.symbols = new Int32Array(capacity);
+    return chars.write(symbolText, this.symbols);
   }
 
   /** Writes the byte symbols of the piece's UTF-8 encoding into `this.symbols`; returns their count. */
   private toByteSymbols(piece: string): number {
     if (this.symbols.length < piece.length * 3) this.symbols = new Int32Array(piece.length * 3);
     const symbols = this.symbols;
-    const byteIds = this.options.byteIds;
+    const byteIds = this.options.byteIds as Int32Array;
     let n = 0;
     for (let i = 0; i < piece.length; i++) {
       let code = piece.charCodeAt(i);

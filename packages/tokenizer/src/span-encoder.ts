@@ -1,8 +1,8 @@
-// Pre-tokenizes a span of plain text (no added tokens in it) and encodes each pre-token.
+// Pre-tokenizes a span of normalized text (no added tokens in it) and encodes each pre-token.
 import { gpt2PieceEnd } from "./gpt2-scanner.js";
 import type { IdBuffer } from "./id-buffer.js";
 import type { PieceEncoder } from "./piece-encoder.js";
-import type { PreTokenizerSpec } from "./tokenizer-json.js";
+import type { PreTokenizerSpec } from "./pre-tokenizers.js";
 
 export class SpanEncoder {
   constructor(
@@ -10,25 +10,30 @@ export class SpanEncoder {
     private readonly pieces: PieceEncoder,
   ) {}
 
-  /** Appends the ids of `text[start..end)` to `out`. */
-  encode(text: string, start: number, end: number, out: IdBuffer): void {
-    if (this.spec.splits.length === 0) {
-      this.encodeByteLevel(text, start, end, out);
+  /** Appends the ids of `text[start..end)` to `out`; `first` when the span starts the input. */
+  encode(text: string, start: number, end: number, first: boolean, out: IdBuffer): void {
+    if (this.spec.steps.length === 0) {
+      this.encodePiece(text, start, end, out);
       return;
     }
-    for (const piece of splitIsolated(text.slice(start, end), this.spec.splits)) {
-      this.encodeByteLevel(piece, 0, piece.length, out);
-    }
+    let pieces = [text.slice(start, end)];
+    for (const step of this.spec.steps) pieces = pieces.flatMap((piece, i) => step(piece, first && i === 0));
+    for (const piece of pieces) this.encodePiece(piece, 0, piece.length, out);
   }
 
-  /** The ByteLevel step: optional prefix space, optional GPT-2 split, then BPE per pre-token. */
-  private encodeByteLevel(text: string, start: number, end: number, out: IdBuffer): void {
-    if (this.spec.addPrefixSpace && text.charCodeAt(start) !== 32) {
+  /** The last step: ByteLevel (optional prefix space, optional GPT-2 split) or the piece as it is. */
+  private encodePiece(text: string, start: number, end: number, out: IdBuffer): void {
+    const byteLevel = this.spec.byteLevel;
+    if (byteLevel === undefined) {
+      if (end > start) this.pieces.encode(text, start, end, out);
+      return;
+    }
+    if (byteLevel.addPrefixSpace && text.charCodeAt(start) !== 32) {
       text = ` ${text.slice(start, end)}`;
       start = 0;
       end = text.length;
     }
-    if (!this.spec.gpt2Split) {
+    if (!byteLevel.gpt2Split) {
       this.pieces.encode(text, start, end, out);
       return;
     }
@@ -38,24 +43,4 @@ export class SpanEncoder {
       i = pieceEnd;
     }
   }
-}
-
-/** `Split` with behavior Isolated, applied pattern after pattern: matches and the gaps between them are pieces. */
-export function splitIsolated(text: string, patterns: readonly RegExp[]): string[] {
-  let pieces = [text];
-  for (const pattern of patterns) {
-    pieces = pieces.flatMap((piece) => {
-      const parts: string[] = [];
-      let last = 0;
-      for (const match of piece.matchAll(pattern)) {
-        if (match[0].length === 0) continue;
-        if (match.index > last) parts.push(piece.slice(last, match.index));
-        parts.push(match[0]);
-        last = match.index + match[0].length;
-      }
-      if (last < piece.length) parts.push(piece.slice(last));
-      return parts;
-    });
-  }
-  return pieces;
 }

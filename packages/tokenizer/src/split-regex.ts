@@ -2,20 +2,25 @@
 // (Llama-3, Qwen2, GPT-4-style) run in JavaScript after two rewrites: `(?i:...)` groups (not in
 // Node 20's RegExp) become case-insensitive character classes, and `\s`/`\S` become Unicode
 // White_Space so every pre-tokenizer here agrees with `tokenizers` and tiktoken.
-import { LlmError } from "@llm/errors";
 import { WHITE_SPACE_CLASS_BODY } from "./char-class.js";
+import { isObject, unsupported } from "./json-spec.js";
+
+/** A `{ "String": ... }` or `{ "Regex": ... }` pattern (Split, Replace) as a global RegExp. */
+export function compilePattern(pattern: unknown, path: string): RegExp {
+  if (isObject(pattern) && typeof pattern.Regex === "string") return compileSplitPattern(pattern.Regex, path);
+  if (isObject(pattern) && typeof pattern.String === "string" && pattern.String !== "") {
+    return compileSplitLiteral(pattern.String);
+  }
+  throw unsupported(path, `pattern ${JSON.stringify(pattern)} is neither a non-empty String nor a Regex`);
+}
 
 /** Compiles an Oniguruma `Split` pattern to a global Unicode JavaScript RegExp. */
-export function compileSplitPattern(pattern: string): RegExp {
+export function compileSplitPattern(pattern: string, path = "pattern"): RegExp {
   const source = rewriteWhiteSpace(rewriteCaseInsensitiveGroups(pattern));
   try {
     return new RegExp(source, "gu");
   } catch (err) {
-    throw new LlmError(
-      "failed_precondition",
-      `unsupported Split pre-tokenizer regex ${JSON.stringify(pattern)}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw unsupported(path, `regex ${JSON.stringify(pattern)} does not compile: ${(err as Error).message}`);
   }
 }
 

@@ -6,6 +6,8 @@ export interface TokenizerConfig {
   eosToken?: string;
   unkToken?: string;
   padToken?: string;
+  /** transformers' `clean_up_tokenization_spaces` on decode (default false, as current transformers). */
+  cleanUpTokenizationSpaces?: boolean;
   /** The model's Jinja chat template, if it ships one. */
   chatTemplate?: string;
 }
@@ -22,6 +24,7 @@ export function parseTokenizerConfig(json: unknown): TokenizerConfig {
     eosToken: tokenContent(config.eos_token),
     unkToken: tokenContent(config.unk_token),
     padToken: tokenContent(config.pad_token),
+    cleanUpTokenizationSpaces: config.clean_up_tokenization_spaces === true,
     chatTemplate: chatTemplateOf(config.chat_template),
   };
 }

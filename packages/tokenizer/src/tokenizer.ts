@@ -1,15 +1,18 @@
-// The public tokenizer: Hugging Face byte-level BPE `tokenizer.json` in, token ids out and back.
+// The public tokenizer: a Hugging Face BPE `tokenizer.json` (byte-level or SentencePiece-style) in,
+// token ids out and back.
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { LlmError } from "@llm/errors";
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BpeMerger, MAX_WORD_SYMBOLS } from "./bpe.js";
 import { ChatFormatter, type ChatMessage, type ChatTemplateOptions } from "./chat-template.js";
+import { applyDecodeRules, DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 import { IdBuffer } from "./id-buffer.js";
+import type { Normalize } from "./normalizers.js";
 import { PieceEncoder } from "./piece-encoder.js";
 import { SpanEncoder } from "./span-encoder.js";
 import { parseTokenizerConfig, type TokenizerConfig } from "./tokenizer-config.js";
-import { parseTokenizerJson, type TokenizerSpec } from "./tokenizer-json.js";
+import { type AddedToken, parseTokenizerJson, type TokenizerSpec } from "./tokenizer-json.js";
 import { invalidUtf8Offset, loneSurrogateIndex } from "./utf8.js";
 import { buildVocabulary, tokenIdOf, type Vocabulary } from "./vocabulary.js";
 
@@ -18,11 +21,18 @@ export interface TokenizerOptions {
   maxInputBytes?: number;
   /** Most distinct pre-tokens remembered between calls (default 65,536). */
   cacheSize?: number;
+  /** A Jinja chat template that replaces the model's own (the deployment's LLM_CHAT_TEMPLATE). */
+  chatTemplate?: string;
 }
 
 export interface EncodeOptions {
   /** Recognise special tokens such as `<|endoftext|>` in the text (default false: they are plain text). */
   allowSpecial?: boolean;
+  /**
+   * Put the model's special tokens around the text as its post-processor says (Llama 3's and Gemma's
+   * BOS), like Hugging Face's `add_special_tokens=True`. Default false: the ids of the text alone.
+   */
+  addSpecialTokens?: boolean;
 }
 
 export interface DecodeOptions {
@@ -46,19 +56,37 @@ export class Tokenizer {
   readonly maxInputBytes: number;
 
   private readonly vocabulary: Vocabulary;
-  private readonly addedTokens: AddedTokenMatcher;
+  /** Added tokens matched in the raw input, and (when there is a normalizer) those matched after it. */
+  private readonly rawAddedTokens: AddedTokenMatcher;
+  private readonly normalizedAddedTokens: AddedTokenMatcher;
   private readonly spans: SpanEncoder;
-  private readonly normalization: TokenizerSpec["normalization"];
+  private readonly normalize: TokenizerSpec["normalize"];
+  private readonly specialTokensAround: TokenizerSpec["specialTokensAround"];
   private readonly chat: ChatFormatter;
+  /** What decode does to the joined text (also followed by streaming detokenizers). */
+  readonly decodeRules: DecodeRules;
 
   private constructor(spec: TokenizerSpec, config: TokenizerConfig, options: TokenizerOptions) {
     this.maxInputBytes = checkMaxInputBytes(options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
     this.vocabulary = buildVocabulary(spec);
     this.vocabSize = this.vocabulary.size;
-    this.normalization = spec.normalization;
-    this.addedTokens = new AddedTokenMatcher(spec.addedTokens);
+    this.normalize = spec.normalize;
+    const afterNormalizer = (token: AddedToken) => token.normalized && spec.normalize !== undefined;
+    this.rawAddedTokens = new AddedTokenMatcher(spec.addedTokens.filter((token) => !afterNormalizer(token)));
+    this.normalizedAddedTokens = new AddedTokenMatcher(
+      spec.addedTokens
+        .filter(afterNormalizer)
+        .map((token) => ({ ...token, content: (spec.normalize as Normalize)(token.content) })),
+    );
+    this.specialTokensAround = spec.specialTokensAround;
+    this.decodeRules = {
+      stripStart: spec.decoder.stripStart,
+      cleanUpTokenizationSpaces: config.cleanUpTokenizationSpaces === true,
+    };
     const pieces = new PieceEncoder({
       byteIds: this.vocabulary.byteIds,
+      chars: this.vocabulary.chars,
+      byteLevelChars: spec.decoder.byteLevel,
       merger: new BpeMerger(this.vocabulary.merges),
       wholePieceIds: this.vocabulary.wholePieceIds,
       cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
@@ -68,7 +96,7 @@ export class Tokenizer {
     const idOf = (content: string | undefined) => (content === undefined ? undefined : tokenIdOf(spec, content));
     this.bosTokenId = idOf(config.bosToken);
     this.eosTokenId = idOf(config.eosToken);
-    this.chat = new ChatFormatter(config.chatTemplate, {
+    this.chat = new ChatFormatter(options.chatTemplate ?? config.chatTemplate, {
       bos_token: config.bosToken,
       eos_token: config.eosToken,
       unk_token: config.unkToken,
@@ -95,8 +123,11 @@ export class Tokenizer {
     });
     const jsonPath = info.isDirectory() ? join(path, "tokenizer.json") : path;
     const tokenizerJson = await readJson(jsonPath, true);
-    const tokenizerConfig = await readJson(join(dirname(jsonPath), "tokenizer_config.json"), false);
-    return Tokenizer.fromJson(tokenizerJson, tokenizerConfig, options);
+    const tokenizerConfig = (await readJson(join(dirname(jsonPath), "tokenizer_config.json"), false)) ?? {};
+    // Newer model folders keep the template in its own file, which wins over tokenizer_config.json's.
+    const templateFile = await readFile(join(dirname(jsonPath), "chat_template.jinja"), "utf8").catch(() => undefined);
+    const config = templateFile === undefined ? tokenizerConfig : { ...tokenizerConfig, chat_template: templateFile };
+    return Tokenizer.fromJson(tokenizerJson, config, options);
   }
 
   /**
@@ -114,7 +145,7 @@ export class Tokenizer {
         { details: { index: surrogate } },
       );
     }
-    return this.encodeValid(text, options.allowSpecial === true);
+    return this.encodeValid(text, options);
   }
 
   /** Token ids of UTF-8 `bytes`; invalid UTF-8 is INVALID_ARGUMENT naming the byte offset. */
@@ -126,7 +157,7 @@ export class Tokenizer {
         details: { byteOffset: offset },
       });
     }
-    return this.encodeValid(strictUtf8.decode(bytes), options.allowSpecial === true);
+    return this.encodeValid(strictUtf8.decode(bytes), options);
   }
 
   /** Number of tokens `text` encodes to. */
@@ -134,12 +165,18 @@ export class Tokenizer {
     return this.encode(text, options).length;
   }
 
-  /** Text of `ids`; bytes that do not form valid UTF-8 (a cut multi-byte character) become U+FFFD. */
+  /**
+   * Text of `ids`, as transformers.js decodes it: bytes that do not form valid UTF-8 (a cut multi-byte
+   * character) become U+FFFD, then the decoder's leading strip and the tokenization-space clean-up apply.
+   */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    return lossyUtf8.decode(this.decodeBytes(ids, options));
+    return applyDecodeRules(lossyUtf8.decode(this.decodeBytes(ids, options)), this.decodeRules);
   }
 
-  /** The raw bytes of `ids` concatenated (an incremental detokenizer holds back incomplete UTF-8 itself). */
+  /**
+   * The raw bytes of `ids` concatenated, before `decodeRules` (an incremental detokenizer holds back
+   * incomplete UTF-8 and applies the rules itself).
+   */
   decodeBytes(ids: ArrayLike<number>, options: DecodeOptions = {}): Uint8Array {
     const { pool, starts, special } = this.vocabulary;
     const skipSpecial = options.skipSpecialTokens === true;
@@ -159,6 +196,11 @@ export class Tokenizer {
     return out;
   }
 
+  /** The decode rules over text that arrives in pieces (for streaming detokenizers). */
+  textStream(): DecodedTextStream {
+    return new DecodedTextStream(this.decodeRules);
+  }
+
   /** The bytes of one token (a view; do not modify). */
   tokenBytes(id: number): Uint8Array {
     this.checkId(id);
@@ -171,22 +213,60 @@ export class Tokenizer {
   }
 
   /**
-   * The prompt text for a conversation, from the model's `chat_template` (or `options.template`), else
-   * DEFAULT_CHAT_TEMPLATE (ChatML). Encode the result with `{ allowSpecial: true }` so the template's
-   * special tokens become their ids.
+   * The prompt text for a conversation, from `options.template`, else the deployment's override, else the
+   * model's `chat_template`; none of them is FAILED_PRECONDITION naming LLM_CHAT_TEMPLATE. Encode the result
+   * with `{ allowSpecial: true }` (and no `addSpecialTokens`: the template writes BOS itself).
    */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     return this.chat.render(messages, options);
   }
 
-  private encodeValid(text: string, allowSpecial: boolean): Uint32Array {
-    const input = this.normalization === undefined ? text : text.normalize(this.normalization);
-    const out = new IdBuffer((input.length >> 2) + 16);
-    const spans = this.spans;
-    this.addedTokens.split(input, allowSpecial, {
-      text: (start, end) => spans.encode(input, start, end, out),
-      token: (id) => out.push(id),
+  /** Whether chat requests can be rendered (the model's template or the deployment's override). */
+  get hasChatTemplate(): boolean {
+    return this.chat.hasTemplate;
+  }
+
+  /** The first special token whose text appears in `text` (for deployments that refuse such text), if any. */
+  findSpecialToken(text: string): string | undefined {
+    let found: string | undefined;
+    this.rawAddedTokens.split(text, true, {
+      text: () => {},
+      token: (id) => {
+        if (found === undefined && this.vocabulary.special[id] === 1) {
+          found = [...this.specialTokens].find(([, special]) => special === id)?.[0];
+        }
+      },
     });
+    return found;
+  }
+
+  /**
+   * Hugging Face's order: added tokens are found in the raw text; each span between them is normalized,
+   * searched for `normalized` added tokens, pre-tokenized and encoded; the post-processor wraps the result.
+   */
+  private encodeValid(text: string, options: EncodeOptions): Uint32Array {
+    const allowSpecial = options.allowSpecial === true;
+    const around = options.addSpecialTokens === true ? this.specialTokensAround : undefined;
+    const out = new IdBuffer((text.length >> 2) + 16);
+    for (const id of around?.prefix ?? []) out.push(id);
+    const { spans, normalize } = this;
+    const token = (id: number) => out.push(id);
+    this.rawAddedTokens.split(text, allowSpecial, {
+      text: (start, end) => {
+        const first = start === 0;
+        if (normalize === undefined) {
+          spans.encode(text, start, end, first, out);
+          return;
+        }
+        const normalized = normalize(text.slice(start, end));
+        this.normalizedAddedTokens.split(normalized, allowSpecial, {
+          text: (from, to) => spans.encode(normalized, from, to, first, out),
+          token,
+        });
+      },
+      token,
+    });
+    for (const id of around?.suffix ?? []) out.push(id);
     return out.toArray();
   }
 

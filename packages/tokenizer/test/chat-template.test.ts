@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CHAT_TEMPLATE, Tokenizer } from "../src/index.js";
+import { Tokenizer } from "../src/index.js";
 import { gpt2Config, gpt2Json, gpt2Tokenizer } from "./gpt2.js";
 
 const messages = [
@@ -8,7 +8,7 @@ const messages = [
 ];
 
 describe("chat templates", () => {
-  it("without a model template, formats ChatML", () => {
+  it("the project's GPT-2 models carry ChatML as their template", () => {
     const tokenizer = gpt2Tokenizer();
     expect(tokenizer.applyChatTemplate(messages)).toBe(
       "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n",
@@ -16,7 +16,15 @@ describe("chat templates", () => {
     expect(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })).toMatch(
       /<\|im_end\|>\n<\|im_start\|>assistant\n$/,
     );
-    expect(DEFAULT_CHAT_TEMPLATE).toContain("<|im_start|>");
+  });
+
+  it("a model without a template refuses chat, naming LLM_CHAT_TEMPLATE; the deployment override fills in", () => {
+    const { chat_template: _, ...bare } = gpt2Config();
+    expect(() => Tokenizer.fromJson(gpt2Json(), bare).applyChatTemplate(messages)).toThrow(
+      expect.objectContaining({ code: "failed_precondition", message: expect.stringContaining("LLM_CHAT_TEMPLATE") }),
+    );
+    const overridden = Tokenizer.fromJson(gpt2Json(), bare, { chatTemplate: "{{ messages[1].content }}!" });
+    expect(overridden.applyChatTemplate(messages)).toBe("Hi!!");
   });
 
   it("uses the model's chat_template with its bos/eos tokens", () => {
@@ -52,7 +60,10 @@ describe("chat templates", () => {
       expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining("does not parse") }),
     );
     expect(() => tokenizer.applyChatTemplate([{ role: "user", content: 42 as unknown as string }])).toThrow(
-      expect.objectContaining({ code: "invalid_argument", message: "messages[0].content must be a string" }),
+      expect.objectContaining({
+        code: "invalid_argument",
+        message: "messages[0].content must be a string or a list of content parts",
+      }),
     );
     expect(() => tokenizer.applyChatTemplate([{ role: "", content: "x" }])).toThrow(/messages\[0\]\.role/);
   });

@@ -27,3 +27,22 @@ export function parityCorpus(): Record<string, string> {
     empty: "",
   };
 }
+
+/** The parity corpus plus the scripts, emoji and literals where model families' tokenizers differ most. */
+export function familyCorpus(): Record<string, string> {
+  return {
+    ...parityCorpus(),
+    emojiZwj: "Family 👨‍👩‍👧‍👦, couple 👩‍❤️‍💋‍👨, rainbow 🏳️‍🌈 and pirate 🏴‍☠️ flags",
+    flagsAndSkinTones: "🇯🇵🇺🇸🇫🇷 🇩🇪 wave 👋🏻👋🏼👋🏽👋🏾👋🏿 thumbs 👍🏽",
+    cjk: "日本語のテキストです。中文文本，繁體中文。한국어 문장입니다. ｶﾀｶﾅ ＡＢＣ１２３",
+    arabicHindiThai: "مرحبا بالعالم، كيف حالك؟ नमस्ते दुनिया, आप कैसे हैं? สวัสดีชาวโลก สบายดีไหม",
+    digitRuns: "1 12 123 1234 12345 123456 0.5 -42 3,141,592 ٣٤٥ ९८७ 2026-12-03T08:15:00Z",
+    whitespaceRuns: "a\u0020\u0020b\n\n\nc\t\t\td \r\n\r\n e\u3000\u3000f     \n     g",
+    code: 'def f(x):\n    """Doc."""\n    return {"a": [1, 2], \'b\': x ** 2}  # note\n\nfor (let i = 0; i < n; i++) {\n\tconsole.log(`item`, i);\n}\n',
+    specialLiterals:
+      "<s> </s> <unk> <bos> <eos> <pad> <start_of_turn>user <end_of_turn> <|begin_of_text|><|eot_id|> <|im_start|>x<|im_end|> <|endoftext|> <｜begin▁of▁sentence｜> <think></think>",
+    nfd: "Cafe\u0301 re\u0301sume\u0301 an\u0303o u\u0308ber A\u030angstro\u0308m \u1100\u1161\u11a8",
+    metaspaceLike: "▁already▁has▁markers ▁ ▁▁ x▁",
+    byteFallbackRare: "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𓀀𓀁 🀄 \u{10FFFD} \u0000\u0001\u007f",
+  };
+}

@@ -80,23 +80,68 @@ describe("input errors", () => {
 });
 
 describe("loading errors", () => {
+  // Each refusal names the JSON path of the part that is not implemented.
   const cases: [string, (json: Record<string, unknown>) => void, string][] = [
-    ["a WordPiece model", (j) => Object.assign(j.model as object, { type: "WordPiece" }), "model type WordPiece"],
-    ["byte fallback", (j) => Object.assign(j.model as object, { byte_fallback: true }), "byte_fallback"],
-    ["a subword prefix", (j) => Object.assign(j.model as object, { continuing_subword_prefix: "##" }), "##"],
-    ["a Metaspace pre-tokenizer", (j) => Object.assign(j, { pre_tokenizer: { type: "Metaspace" } }), "Metaspace"],
-    ["a Lowercase normalizer", (j) => Object.assign(j, { normalizer: { type: "Lowercase" } }), "normalizer Lowercase"],
-    ["a WordPiece decoder", (j) => Object.assign(j, { decoder: { type: "WordPiece" } }), "decoder WordPiece"],
     [
-      "a Split that is not Isolated",
+      "a WordPiece model",
+      (j) => Object.assign(j.model as object, { type: "WordPiece" }),
+      "model.type: model WordPiece",
+    ],
+    ["BPE dropout", (j) => Object.assign(j.model as object, { dropout: 0.1 }), "model.dropout"],
+    [
+      "a Metaspace pre-tokenizer with an unknown scheme",
+      (j) => Object.assign(j, { pre_tokenizer: { type: "Metaspace", prepend_scheme: "sometimes" } }),
+      'pre_tokenizer.prepend_scheme: unknown scheme "sometimes"',
+    ],
+    [
+      "a BertNormalizer inside a Sequence",
+      (j) =>
+        Object.assign(j, {
+          normalizer: { type: "Sequence", normalizers: [{ type: "NFC" }, { type: "BertNormalizer" }] },
+        }),
+      "normalizer.normalizers[1]: normalizer BertNormalizer",
+    ],
+    ["a WordPiece decoder", (j) => Object.assign(j, { decoder: { type: "WordPiece" } }), "decoder: decoder WordPiece"],
+    [
+      "a Strip decoder that strips the end",
+      (j) =>
+        Object.assign(j, {
+          pre_tokenizer: null,
+          decoder: {
+            type: "Sequence",
+            decoders: [{ type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 1 }],
+          },
+        }),
+      "decoder.decoders[1].stop",
+    ],
+    [
+      "a Split with an unknown behavior",
       (j) =>
         Object.assign(j, {
           pre_tokenizer: {
             type: "Sequence",
-            pretokenizers: [{ type: "Split", pattern: { Regex: "a" }, behavior: "Removed" }, { type: "ByteLevel" }],
+            pretokenizers: [{ type: "Split", pattern: { Regex: "a" }, behavior: "Sideways" }, { type: "ByteLevel" }],
           },
         }),
-      'Split behavior "Removed"',
+      'pre_tokenizer.pretokenizers[0].behavior: Split behavior "Sideways"',
+    ],
+    [
+      "ByteLevel before another pre-tokenizer",
+      (j) =>
+        Object.assign(j, {
+          pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "ByteLevel" }, { type: "Digits" }] },
+        }),
+      "pre_tokenizer.pretokenizers[0]: ByteLevel is supported only as the last",
+    ],
+    [
+      "an unknown post-processor",
+      (j) => Object.assign(j, { post_processor: { type: "Whisper" } }),
+      "post_processor: post-processor Whisper",
+    ],
+    [
+      "an unknown top-level key",
+      (j) => Object.assign(j, { truncate_left: true }),
+      "truncate_left: unknown top-level key",
     ],
     ["a malformed merge", (j) => Object.assign(j.model as object, { merges: ["Ġt"] }), 'merge #0 "Ġt"'],
     ["a merge of unknown tokens", (j) => Object.assign(j.model as object, { merges: ["zz qq"] }), "merge #0"],

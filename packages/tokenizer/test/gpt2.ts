@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AutoTokenizer, env } from "@huggingface/transformers";
-import { gpt2TokenizerConfig, gpt2TokenizerJson } from "../../model-pack/src/tokenizer-files.js";
+import { gpt2TokenizerConfig, gpt2TokenizerJson } from "@llm/model-pack";
 import { Tokenizer, type TokenizerOptions } from "../src/index.js";
 
 export const CONTEXT_LENGTH = 1024;

@@ -87,7 +87,7 @@ describe("properties on random Unicode text", () => {
     });
     fc.assert(
       fc.property(word, (text) => {
-        const symbols = Int32Array.from(Buffer.from(text), (byte) => vocabulary.byteIds[byte]);
+        const symbols = Int32Array.from(Buffer.from(text), (byte) => (vocabulary.byteIds as Int32Array)[byte]);
         const copy = symbols.slice();
         const linear = symbols.subarray(0, merger.mergeLinear(symbols, symbols.length));
         const heap = copy.subarray(0, merger.mergeWithHeap(copy, copy.length));

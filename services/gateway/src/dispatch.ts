@@ -15,8 +15,6 @@ import { injectQueuedContext } from "@llm/telemetry";
 /** The call's options; the signal ends the request wherever it runs. */
 export type DispatchCall = CallOptions & {
   signal: AbortSignal;
-  /** The gateway made the request id, so no other request has it (cluster mode skips a round trip). */
-  freshId?: boolean;
   /** Who sent it (GenerationContext.caller): cluster mode stores it, and resumes only for the same caller. */
   caller?: string;
 };

@@ -89,7 +89,6 @@ export async function* generate(
   const call: DispatchCall = {
     signal: AbortSignal.any([ctx.signal, admission.signal, done.signal]),
     deadline: ctx.deadline,
-    freshId: request.requestId === "",
     caller: ctx.caller,
   };
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
@@ -282,7 +281,7 @@ function openDetokenizer(
 async function encodePrompt(
   { tokenizer }: Upstreams,
   model: ServedModel,
-  { prompt }: GenerateRequest,
+  { prompt, addSpecialTokens }: GenerateRequest,
   call: CallOptions,
 ): Promise<number[]> {
   if (prompt.case === "chat") {
@@ -292,7 +291,10 @@ async function encodePrompt(
     );
     return rendered.tokenIds;
   }
-  return (await tokenizer.encode({ model: model.id, text: prompt.value ?? "" }, call)).tokenIds;
+  // As Hugging Face encodes a prompt: special-token text is the control token (LLM_SPECIAL_TOKEN_TEXT=reject
+  // refuses it at the tokenizer), and the model's BOS/EOS are added unless the request turns them off.
+  const text = { model: model.id, text: prompt.value ?? "", allowSpecialTokens: true };
+  return (await tokenizer.encode({ ...text, addSpecialTokens: addSpecialTokens ?? true }, call)).tokenIds;
 }
 
 /** The sampling params with a seed: fixed here when the client gave none, so a retry reproduces the tokens. */

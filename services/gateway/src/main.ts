@@ -27,6 +27,7 @@ const config = readConfig(process.env, [
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
   "LLM_REDIS_CLUSTER",
+  "LLM_REDIS_OUTAGE_WINDOW_MS",
   "LLM_MAX_QUEUE_DEPTH",
   "LLM_MAX_QUEUE_TOKENS",
   "LLM_QUEUE_RETRY_AFTER_MS",
@@ -130,6 +131,7 @@ async function dispatchMode() {
       streamTtlMs: config.LLM_STREAM_TTL_MS,
       keepFinishedJobs: config.LLM_QUEUE_KEEP_FINISHED,
       kvAwareRouting: config.LLM_KV_AWARE_ROUTING,
+      outageWindowMs: config.LLM_REDIS_OUTAGE_WINDOW_MS,
     });
     return {
       dispatch: clusterDispatch(cluster),

@@ -11,7 +11,6 @@ import type {
 } from "@llm/proto";
 import { createStrategyRegistry, Sampler, type SamplingParams } from "@llm/sampling";
 import { expect } from "vitest";
-import { register as registerTypical } from "../../sampler/plugins/typical.js";
 
 export type SamplingInit = MessageInitShape<typeof SamplingParamsSchema>;
 
@@ -54,7 +53,9 @@ export async function collect(
 /** The engine with the in-process sampler (built-ins plus the example plugin): the reference for token ids. */
 export async function referenceEngine(): Promise<Engine<SamplingParams>> {
   const registry = createStrategyRegistry();
-  registerTypical(registry);
+  // The plugin as an operator deploys it: a module loaded by its path (LLM_SAMPLER_PLUGINS), not a code dependency.
+  const plugin = await import(new URL(`../../../${TYPICAL_PLUGIN}`, import.meta.url).href);
+  plugin.register(registry);
   return Engine.load({
     modelDir: await tinyModelDir(),
     sampler: inProcessSampler(new Sampler({ vocabSize: 50_257, registry })),

@@ -1,4 +1,5 @@
 // Tokenizer service: text ⇄ token ids and chat templates for the served model(s), over gRPC.
+import { readFile } from "node:fs/promises";
 import { readConfig } from "@llm/config";
 import { servedModel } from "@llm/model-pack";
 import { TokenizerService } from "@llm/proto";
@@ -14,6 +15,8 @@ const config = readConfig(process.env, [
   "LLM_MODEL_ID",
   "LLM_MODEL_DIR",
   "LLM_MAX_INPUT_BYTES",
+  "LLM_SPECIAL_TOKEN_TEXT",
+  "LLM_CHAT_TEMPLATE",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
@@ -36,7 +39,10 @@ const model = servedModel({
 const catalog = new TokenizerCatalog({
   defaultModel: model,
   modelsDir: config.LLM_MODELS_DIR,
-  tokenizer: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
+  tokenizer: {
+    maxInputBytes: config.LLM_MAX_INPUT_BYTES,
+    chatTemplate: config.LLM_CHAT_TEMPLATE === undefined ? undefined : await readFile(config.LLM_CHAT_TEMPLATE, "utf8"),
+  },
 });
 await catalog.preload();
 
@@ -44,7 +50,9 @@ const server = await startServer({
   name: "tokenizer",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
-  services: [registration(TokenizerService, tokenizerService(catalog))],
+  services: [
+    registration(TokenizerService, tokenizerService(catalog, { specialTokenText: config.LLM_SPECIAL_TOKEN_TEXT })),
+  ],
 });
 stderrLog({ level: "info", msg: "tokenizer ready", model: model.id, dir: model.dir });
 installSignalHandlers(async () => {

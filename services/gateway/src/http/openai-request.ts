@@ -68,6 +68,8 @@ export function parseOpenAiRequest(
       stop: fields.stop(),
       requestId,
       cacheSalt: fields.string("cache_salt"),
+      // Our extension, as vLLM names it: false leaves the model's BOS/EOS off a completions prompt.
+      addSpecialTokens: endpoint === "completions" ? fields.boolean("add_special_tokens") : undefined,
     }),
     stream: fields.boolean("stream") ?? false,
     includeUsage: streamOptions?.include_usage === true,

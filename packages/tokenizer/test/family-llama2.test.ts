@@ -1,0 +1,3 @@
+import { familyParitySuite } from "./family-parity.js";
+
+familyParitySuite("llama2");
