@@ -1,18 +1,21 @@
 // `npm start`: the whole pipeline on loopback, each service its own process, health-gated, stopped together.
 //   npm start                         serve until Ctrl-C; generate with `npx llm generate "..."`
-//   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards)
+//   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards; --preset,
+//                                     --max-tokens, --temperature, --seed shape it)
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate } from "@llm/cli";
 import { clearEndpoints, ENDPOINTS_FILE, type RunningService, startService, writeEndpoints } from "@llm/launcher";
-import { ensureModel } from "@llm/model-pack";
+import { DEFAULT_PRESET, ensureModel } from "@llm/model-pack";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    preset: { type: "string", default: "tiny" },
+    preset: { type: "string", default: DEFAULT_PRESET },
     "max-tokens": { type: "string", default: "64" },
+    // The small demo model reads best a little below 1: greedy loops ("and the LORD, and the LORD"), 1 wanders.
+    temperature: { type: "string", default: "0.8" },
     seed: { type: "string" },
     exit: { type: "boolean", default: false },
   },
@@ -96,7 +99,10 @@ try {
       {
         prompt: { case: "text", value: prompt },
         maxTokens: Number(values["max-tokens"]),
-        sampling: { seed: values.seed === undefined ? undefined : BigInt(values.seed) },
+        sampling: {
+          temperature: Number(values.temperature),
+          seed: values.seed === undefined ? undefined : BigInt(values.seed),
+        },
       },
       { gateway, onText: (text) => process.stdout.write(text) },
     );

@@ -49,7 +49,8 @@ beforeAll(async () => {
     cwd: copy,
   });
 
-  const env = { LLM_MODELS_DIR: join(copy, "models") };
+  // The image's default bake is `tiny` (MODEL_PRESET); deployments name it, as compose and Kubernetes do.
+  const env = { LLM_MODELS_DIR: join(copy, "models"), LLM_MODEL_ID: "tiny" };
   const start = async (service: string, extra: Record<string, string> = {}) => {
     const process = await startService(join(copy, "services", service, "src/main.ts"), {
       name: `${service} (build context)`,

@@ -16,8 +16,8 @@ let pipeline: Pipeline | undefined;
 let url: string;
 
 beforeAll(async () => {
-  const model = await ensureModel("tiny");
-  pipeline = await startPipeline({ dir: model.dir, id: "tiny" });
+  const model = await ensureModel("demo"); // what `npm start` serves
+  pipeline = await startPipeline({ dir: model.dir, id: "demo" });
   url = (await pipeline.services.at(-1)?.listening("gateway-http")) ?? "";
 }, 180_000);
 

@@ -2,12 +2,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENDPOINTS_FILE } from "@llm/launcher";
+import { WEIGHTS_DIR } from "@llm/model-pack";
 import { afterEach, describe, expect, it } from "vitest";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SERVICES = ["tokenizer", "detokenizer", "sampler", "model-runner", "gateway"];
+/** Every distinct word (lowercased) of the text the bundled `demo` model was trained on. */
+const CORPUS_WORDS = new Set(readFileSync(join(WEIGHTS_DIR, "demo", "words.txt"), "utf8").split("\n"));
 
 interface Run {
   child: ChildProcess;
@@ -125,8 +129,11 @@ describe("npm start", () => {
     const streamed = /\nOnce upon a time([\s\S]*)\n\[(length|eos); (\d+) tokens\]\n$/.exec(out);
     expect(streamed, out).not.toBeNull();
     const [, text, reason, tokens] = streamed as RegExpExecArray;
-    expect(text.length).toBeGreaterThan(0);
     if (reason === "length") expect(Number(tokens)).toBe(64);
+    // The bundled model is trained: it writes English, most of its words the corpus's own (random weights: ~0).
+    const words = text.toLowerCase().match(/[a-z]+/g) ?? [];
+    expect(words.length, text).toBeGreaterThanOrEqual(20);
+    expect(words.filter((word) => CORPUS_WORDS.has(word)).length / words.length, text).toBeGreaterThanOrEqual(0.8);
     expect(alive(pids.values())).toEqual([]);
     expect(existsSync(ENDPOINTS_FILE)).toBe(false); // the CLI will not find a pipeline that is gone
   }, 180_000);
@@ -149,7 +156,7 @@ describe("npm start", () => {
     // --runner), one bar per inter-token gap with its engine step; an unknown id says so.
     const traced = await llmCommand(["trace", result.requestId], true);
     expect(traced.code, traced.stderr).toBe(0);
-    expect(traced.stdout).toMatch(new RegExp(`^request ${result.requestId} · model tiny · prompt 4 tokens`));
+    expect(traced.stdout).toMatch(new RegExp(`^request ${result.requestId} · model demo · prompt 6 tokens`));
     expect(traced.stdout).toMatch(/12 generated · length\nat the runner: queued [\d.]+ ms · prefill [\d.]+ ms/);
     expect(traced.stdout).toMatch(/time to first token [\d.]+ ms · inter-token p50 [\d.]+ ms/);
     expect(traced.stdout.match(/^ +\d+ +[\d.]+ ms █+ +step \d+ · batch \d+ · [\d.]+ ms$/gm)).toHaveLength(11);
@@ -166,7 +173,7 @@ describe("npm start", () => {
     const streamed = await llm(["Once upon a time", "--max-tokens", "12", "--temperature", "0", "--gateway", gateway]);
     expect(streamed.code, streamed.stderr).toBe(0);
     expect(streamed.stdout).toBe(`${result.text}\n`);
-    expect(streamed.stderr).toMatch(/^\[length; 4 prompt \+ 12 generated tokens; request [0-9a-f-]{36}\]$/m);
+    expect(streamed.stderr).toMatch(/^\[length; 6 prompt \+ 12 generated tokens; request [0-9a-f-]{36}\]$/m);
 
     // --timings: time to first token, then one bar per inter-token gap.
     const timed = await llm(["Hello", "--max-tokens", "10", "--seed", "7", "--timings", "--gateway", gateway]);
@@ -199,7 +206,7 @@ describe("npm start", () => {
     await expect.poll(inFlight.stdout, { timeout: 60_000, interval: 20 }).not.toBe("");
     kill(-(start.child.pid as number), "SIGINT");
     expect((await inFlight.exited).code, inFlight.stderr()).toBe(0);
-    expect(inFlight.stderr()).toMatch(/^\[length; 4 prompt \+ 64 generated tokens; /m);
+    expect(inFlight.stderr()).toMatch(/^\[length; 6 prompt \+ 64 generated tokens; /m);
     // npm re-raises the SIGINT on itself once its script is done; start.ts stops the services meanwhile.
     const { code, signal } = await start.exited;
     expect(code === 0 || signal === "SIGINT", `exit ${code} ${signal}\n${start.stderr()}`).toBe(true);

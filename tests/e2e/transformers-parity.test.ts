@@ -1,6 +1,8 @@
 // Greedy output of the whole pipeline (five real service processes, gateway Generate) against transformers.js
 // `generate()` on the same model folder, token for token: an independent implementation of GPT-2 inference.
-import { basename, dirname } from "node:path";
+// On `tiny` (random weights, GPT-2's tokenizer) and on `demo` (trained weights, its own byte-level BPE).
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import {
   AutoModelForCausalLM,
   AutoTokenizer,
@@ -15,13 +17,17 @@ import { createClient, type ServiceClient } from "@llm/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Pipeline, startPipeline } from "./pipeline.js";
 
-const EOS = 50256;
 const SHARED_PREFIX =
   "System: you are a careful assistant. Answer briefly, cite sources, and never invent facts. " +
   "If a question is ambiguous, ask for clarification first.\n";
 
-/** Prose, code, JSON, CJK, emoji, digits, whitespace; from one token to past the engine's 256-token prefill chunk. */
-const CASES: { prompt: string; maxTokens: number }[] = [
+interface Case {
+  prompt: string;
+  maxTokens: number;
+}
+
+/** Prose, code, JSON, CJK, emoji, digits, whitespace; from one token to a long prompt (`LONG`, per model). */
+const CASES: Case[] = [
   { prompt: "Once upon a time", maxTokens: 48 },
   { prompt: "a", maxTokens: 32 },
   { prompt: "The quick brown fox jumps over the lazy dog.", maxTokens: 1 },
@@ -42,37 +48,21 @@ const CASES: { prompt: string; maxTokens: number }[] = [
   { prompt: "Q: What's 2+2?\nA: 4\nQ: What's the capital of France?\nA:", maxTokens: 8 },
   { prompt: "don't won't can't I'm you're they've we'll she'd", maxTokens: 20 },
   { prompt: "Supercalifragilisticexpialidocious antidisestablishmentarianism", maxTokens: 20 },
-  { prompt: "The history of the printing press. ".repeat(40), maxTokens: 24 }, // ≈ 280 tokens: chunked prefill
   { prompt: `${SHARED_PREFIX}User: what is a prefix cache?\nAssistant:`, maxTokens: 24 },
 ];
-/** Second wave, after the first finished: shares whole 16-token blocks with earlier prompts (prefix-cache hits). */
-const REPEATS: { prompt: string; maxTokens: number }[] = [
-  { prompt: `${SHARED_PREFIX}User: and what is a KV cache?\nAssistant:`, maxTokens: 24 },
-  { prompt: "The history of the printing press. ".repeat(40), maxTokens: 24 },
+/** Prompts in the demo model's own language: its continuations are real English. */
+const SCRIPTURE: Case[] = [
+  { prompt: "In the beginning", maxTokens: 32 },
+  { prompt: "And the LORD spake unto Moses, saying,", maxTokens: 40 },
+  { prompt: "The LORD is my shepherd;", maxTokens: 24 },
+  { prompt: "And it came to pass, when the king heard", maxTokens: 32 },
+  { prompt: "Blessed are the", maxTokens: 16 },
+  { prompt: "And Jesus answered and said unto them,", maxTokens: 40 },
 ];
-
-let pipeline: Pipeline;
-let client: ServiceClient<typeof GenerationService>;
-let tokenizer: PreTrainedTokenizer;
-let model: PreTrainedModel;
-
-beforeAll(async () => {
-  const built = await ensureModel("tiny");
-  env.allowRemoteModels = false;
-  env.localModelPath = dirname(built.dir);
-  [pipeline, tokenizer, model] = await Promise.all([
-    startPipeline({ dir: built.dir, id: "tiny" }),
-    AutoTokenizer.from_pretrained(basename(built.dir)),
-    AutoModelForCausalLM.from_pretrained(basename(built.dir), { dtype: "fp32", device: "cpu" }),
-  ]);
-  client = createClient(GenerationService, pipeline.gateway);
-}, 180_000);
-
-afterAll(async () => {
-  client?.close();
-  await model?.dispose();
-  if (pipeline) expect(Object.values(await pipeline.stop())).toEqual([0, 0, 0, 0, 0]);
-});
+const MODELS = [
+  { preset: "tiny", extra: [], long: "The history of the printing press. ".repeat(40) }, // ≈ 280 tokens: chunked prefill
+  { preset: "demo", extra: SCRIPTURE, long: "And the LORD spake unto Moses, saying, ".repeat(10) }, // ≈ 100 of its 128
+];
 
 interface Ours {
   ids: number[];
@@ -82,10 +72,15 @@ interface Ours {
   cachedPromptTokens: number;
 }
 
-async function ours(prompt: string, maxTokens: number): Promise<Ours> {
+async function ours(
+  client: ServiceClient<typeof GenerationService>,
+  modelId: string,
+  prompt: string,
+  maxTokens: number,
+): Promise<Ours> {
   const out: Ours = { ids: [], text: "", finishReason: undefined, promptTokens: 0, cachedPromptTokens: 0 };
   const stream = client.generate({
-    model: "tiny",
+    model: modelId,
     prompt: { case: "text", value: prompt },
     maxTokens,
     includeTokenIds: true,
@@ -104,37 +99,79 @@ async function ours(prompt: string, maxTokens: number): Promise<Ours> {
   return out;
 }
 
+interface Peer {
+  tokenizer: PreTrainedTokenizer;
+  model: PreTrainedModel;
+  /** From the folder's config.json. */
+  eos: number;
+}
+
 /** transformers.js greedy: the new ids (its output includes the prompt) and the prompt's length. */
-async function theirs(prompt: string, maxTokens: number): Promise<{ ids: number[]; promptTokens: number }> {
+async function theirs(
+  { tokenizer, model }: Peer,
+  prompt: string,
+  maxTokens: number,
+): Promise<{ ids: number[]; promptTokens: number }> {
   const inputs = tokenizer(prompt);
   const promptTokens = (inputs.input_ids as Tensor).dims[1];
   const output = (await model.generate({ ...inputs, max_new_tokens: maxTokens, do_sample: false })) as Tensor;
   return { ids: Array.from(output.data as BigInt64Array, Number).slice(promptTokens), promptTokens };
 }
 
-async function expectParity(cases: typeof CASES, results: Ours[]): Promise<void> {
+async function expectParity(peer: Peer, cases: Case[], results: Ours[]): Promise<void> {
   for (const [i, { prompt, maxTokens }] of cases.entries()) {
-    const expected = await theirs(prompt, maxTokens);
+    const expected = await theirs(peer, prompt, maxTokens);
     const got = results[i];
     const label = `${JSON.stringify(prompt.slice(0, 40))} (max ${maxTokens})`;
     expect(got.ids, label).toEqual(expected.ids);
     expect(got.promptTokens, label).toBe(expected.promptTokens);
-    expect(got.text, label).toBe(tokenizer.decode(expected.ids, { skip_special_tokens: true }));
-    const reason = expected.ids.at(-1) === EOS ? FinishReason.EOS : FinishReason.LENGTH;
+    expect(got.text, label).toBe(peer.tokenizer.decode(expected.ids, { skip_special_tokens: true }));
+    const reason = expected.ids.at(-1) === peer.eos ? FinishReason.EOS : FinishReason.LENGTH;
     expect(got.finishReason, label).toBe(reason);
     if (reason === FinishReason.LENGTH) expect(got.ids, label).toHaveLength(maxTokens);
   }
 }
 
-describe("greedy generation through the gateway == transformers.js generate()", () => {
-  it(`matches token for token on ${CASES.length + REPEATS.length} varied prompts, batched and with prefix-cache hits`, async () => {
+describe.each(MODELS)("$preset: greedy generation through the gateway == transformers.js generate()", (spec) => {
+  const cases = [...spec.extra, ...CASES, { prompt: spec.long, maxTokens: 24 }];
+  /** Second wave, after the first finished: shares whole 16-token blocks with earlier prompts (prefix-cache hits). */
+  const repeats = [
+    { prompt: `${SHARED_PREFIX}User: and what is a KV cache?\nAssistant:`, maxTokens: 24 },
+    { prompt: spec.long, maxTokens: 24 },
+  ];
+  let pipeline: Pipeline;
+  let client: ServiceClient<typeof GenerationService>;
+  let peer: Peer;
+
+  beforeAll(async () => {
+    const built = await ensureModel(spec.preset);
+    env.allowRemoteModels = false;
+    env.localModelPath = dirname(built.dir);
+    const [started, tokenizer, model] = await Promise.all([
+      startPipeline({ dir: built.dir, id: spec.preset }),
+      AutoTokenizer.from_pretrained(basename(built.dir)),
+      AutoModelForCausalLM.from_pretrained(basename(built.dir), { dtype: "fp32", device: "cpu" }),
+    ]);
+    const { eos_token_id: eos } = JSON.parse(readFileSync(join(built.dir, "config.json"), "utf8"));
+    [pipeline, peer] = [started, { tokenizer, model, eos }];
+    client = createClient(GenerationService, pipeline.gateway);
+  }, 180_000);
+
+  afterAll(async () => {
+    client?.close();
+    await peer?.model.dispose();
+    if (pipeline) expect(Object.values(await pipeline.stop())).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it(`matches token for token on ${cases.length + repeats.length} varied prompts, batched and with prefix-cache hits`, async () => {
     // All at once: the runner batches them, requests joining and leaving as each one finishes.
-    const first = await Promise.all(CASES.map(({ prompt, maxTokens }) => ours(prompt, maxTokens)));
-    const again = await Promise.all(REPEATS.map(({ prompt, maxTokens }) => ours(prompt, maxTokens)));
+    const generate = ({ prompt, maxTokens }: Case) => ours(client, spec.preset, prompt, maxTokens);
+    const first = await Promise.all(cases.map(generate));
+    const again = await Promise.all(repeats.map(generate));
     for (const [i, result] of again.entries()) {
       expect(result.cachedPromptTokens, `repeat ${i} reuses cached blocks`).toBeGreaterThanOrEqual(16);
     }
-    await expectParity(CASES, first);
-    await expectParity(REPEATS, again);
+    await expectParity(peer, cases, first);
+    await expectParity(peer, repeats, again);
   }, 180_000);
 });

@@ -59,7 +59,7 @@ export const REGISTRY = {
   ),
   LLM_MODEL_ID: variable(
     "Id of the model to serve; its folder is LLM_MODELS_DIR/<id> unless LLM_MODEL_DIR is set. " +
-      "Unset: the folder name of LLM_MODEL_DIR, else the bundled `tiny` model.",
+      "Unset: the folder name of LLM_MODEL_DIR, else the bundled `demo` model.",
     string,
   ),
   LLM_MODEL_DIR: variable(

@@ -1,4 +1,4 @@
-// Usage: tsx packages/model-pack/src/cli.ts build [--preset tiny|gpt2-small[-gqa|-append]] [--out DIR] [--force]
+// Usage: tsx packages/model-pack/src/cli.ts build [--preset <preset>[-gqa|-append]] [--out DIR] [--force]
 import { parseArgs } from "node:util";
 import { buildModel, modelDir } from "./model-store.js";
 import { DEFAULT_PRESET, PRESETS } from "./presets.js";

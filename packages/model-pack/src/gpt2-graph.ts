@@ -92,7 +92,7 @@ export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standa
       g.output(presentValueName(i), FLOAT, presentDims);
     }
   }
-  const doc = `GPT-2 decoder with seeded random weights: ${nLayer} layers, ${nHead} heads, ${nEmbd} wide`;
+  const doc = `GPT-2 decoder: ${nLayer} layers, ${nHead} heads, ${nEmbd} wide`;
   return g.encode("gpt2_decoder", layout === "standard" ? doc : `${doc}, ${layout} KV layout`);
 }
 

@@ -7,7 +7,15 @@ export {
   presentKeyName,
   presentValueName,
 } from "./gpt2-graph.js";
-export { GENAI_CONFIG_PATH, type ModelFiles, modelFiles, ONNX_MODEL_PATH } from "./model-files.js";
+export {
+  GENAI_CONFIG_PATH,
+  type ModelFiles,
+  modelFiles,
+  ONNX_MODEL_PATH,
+  trainedFiles,
+  WEIGHTS_DIR,
+  weightsOf,
+} from "./model-files.js";
 export { type BuiltModel, buildModel, ensureModel, modelDir, modelFingerprint, STAMP_FILE } from "./model-store.js";
 export {
   DEFAULT_PRESET,
@@ -19,8 +27,9 @@ export {
   PRESETS,
   type PresetName,
   presetByName,
+  type TrainedFiles,
 } from "./presets.js";
-export { generatorRecipe } from "./recipe.js";
+export { generatorRecipe, presetRecipe } from "./recipe.js";
 export {
   type ReferenceCache,
   type ReferenceInput,
@@ -28,12 +37,22 @@ export {
   type ReferenceOutput,
   referenceForward,
 } from "./reference.js";
+export { halfToFloat, readSafetensors, type StoredTensor } from "./safetensors.js";
 export { type ServedModel, type ServedModelOptions, servedModel } from "./served-model.js";
 export {
+  byteLevelBpeTokenizerJson,
   END_OF_TEXT,
   END_OF_TEXT_ID,
   gpt2TokenizerConfig,
   gpt2TokenizerJson,
   gpt2VocabularyData,
+  readVocabularyData,
+  type VocabularyData,
 } from "./tokenizer-files.js";
-export { type BlockWeights, type Gpt2Weights, generateWeights, type WeightTensor } from "./weights.js";
+export {
+  type BlockWeights,
+  type Gpt2Weights,
+  generateWeights,
+  trainedWeights,
+  type WeightTensor,
+} from "./weights.js";

@@ -1,8 +1,21 @@
 // The bytes of every file in a built model folder (Hugging Face ONNX export layout).
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { encodeGpt2Model, LAYER_NORM_EPSILON } from "./gpt2-graph.js";
-import type { ModelPreset } from "./presets.js";
-import { END_OF_TEXT_ID, gpt2TokenizerConfig, gpt2TokenizerJson } from "./tokenizer-files.js";
-import { generateWeights } from "./weights.js";
+import type { ModelPreset, TrainedFiles } from "./presets.js";
+import { readSafetensors } from "./safetensors.js";
+import {
+  byteLevelBpeTokenizerJson,
+  END_OF_TEXT,
+  gpt2TokenizerConfig,
+  gpt2VocabularyData,
+  readVocabularyData,
+  type VocabularyData,
+} from "./tokenizer-files.js";
+import { type Gpt2Weights, generateWeights, trainedWeights } from "./weights.js";
+
+/** Trained presets' committed files (`ModelPreset.trained` paths are relative to it). */
+export const WEIGHTS_DIR = fileURLToPath(new URL("../weights/", import.meta.url));
 
 export const ONNX_MODEL_PATH = "onnx/model.onnx";
 /** Written only for the gqa layout: onnxruntime-genai's config file, whose `search.past_present_share_buffer` says so. */
@@ -12,33 +25,64 @@ export const GENAI_CONFIG_PATH = "genai_config.json";
 export type ModelFiles = Map<string, Uint8Array>;
 
 export function modelFiles(preset: ModelPreset): ModelFiles {
-  const { shape, seed } = preset;
+  const { shape } = preset;
   const json = (value: object) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-  const weights = generateWeights(shape, seed);
+  const vocabulary = vocabularyOf(preset);
+  // GPT-2's convention, kept by the demo tokenizer: <|endoftext|> is the last id, and serves as BOS, EOS and pad.
+  const endOfText = vocabulary.vocab[END_OF_TEXT];
   const layout = preset.layout ?? "standard";
   return new Map([
-    ["config.json", json(gpt2Config(preset))],
-    ["generation_config.json", json({ bos_token_id: END_OF_TEXT_ID, eos_token_id: END_OF_TEXT_ID })],
-    ["tokenizer.json", json(gpt2TokenizerJson())],
+    ["config.json", json(gpt2Config(preset, endOfText))],
+    ["generation_config.json", json({ bos_token_id: endOfText, eos_token_id: endOfText })],
+    ["tokenizer.json", json(byteLevelBpeTokenizerJson(vocabulary))],
     ["tokenizer_config.json", json(gpt2TokenizerConfig(shape.nPositions))],
-    ...(layout === "gqa" ? [[GENAI_CONFIG_PATH, json(genaiConfig(preset))] as const] : []),
-    [ONNX_MODEL_PATH, encodeGpt2Model(weights, layout)],
+    ...(layout === "gqa" ? [[GENAI_CONFIG_PATH, json(genaiConfig(preset, endOfText))] as const] : []),
+    [ONNX_MODEL_PATH, encodeGpt2Model(weightsOf(preset), layout)],
   ]);
+}
+
+/** The preset's weights: read from its committed fp16 file, or generated from its seed. */
+export function weightsOf({ shape, seed, trained }: ModelPreset): Gpt2Weights {
+  return trained ? trainedWeights(shape, readSafetensors(trainedFiles(trained)[0])) : generateWeights(shape, seed);
+}
+
+/** The committed files a trained preset is built from: weights, then the tokenizer's vocab.json and merges.txt. */
+export function trainedFiles({ weights, tokenizer }: TrainedFiles): [string, string, string] {
+  return [
+    join(WEIGHTS_DIR, weights),
+    join(WEIGHTS_DIR, tokenizer, "vocab.json"),
+    join(WEIGHTS_DIR, tokenizer, "merges.txt"),
+  ];
+}
+
+function vocabularyOf({ name, shape, trained }: ModelPreset): VocabularyData {
+  if (!trained) return gpt2VocabularyData();
+  const [, vocabPath, mergesPath] = trainedFiles(trained);
+  const vocabulary = readVocabularyData(vocabPath, mergesPath);
+  const size = new Set(Object.values(vocabulary.vocab)).size;
+  const endOfText = vocabulary.vocab[END_OF_TEXT];
+  if (size !== shape.vocabSize || endOfText !== size - 1) {
+    throw new Error(
+      `${vocabPath} holds ${size} tokens, ${END_OF_TEXT} at id ${endOfText}; ` +
+        `preset ${name} needs ${shape.vocabSize} tokens with ${END_OF_TEXT} last`,
+    );
+  }
+  return vocabulary;
 }
 
 /**
  * onnxruntime-genai's `genai_config.json` keys for the decoder's names and its cache: `past_present_share_buffer`
  * tells a runtime to bind each present output to its past input's buffer (our engine reads it to pick its KV path).
  */
-function genaiConfig({ shape }: ModelPreset): object {
+function genaiConfig({ shape }: ModelPreset, endOfText: number): object {
   return {
     model: {
       type: "gpt2",
       context_length: shape.nPositions,
       vocab_size: shape.vocabSize,
-      bos_token_id: END_OF_TEXT_ID,
-      eos_token_id: END_OF_TEXT_ID,
-      pad_token_id: END_OF_TEXT_ID,
+      bos_token_id: endOfText,
+      eos_token_id: endOfText,
+      pad_token_id: endOfText,
       decoder: {
         filename: ONNX_MODEL_PATH,
         num_hidden_layers: shape.nLayer,
@@ -61,7 +105,7 @@ function genaiConfig({ shape }: ModelPreset): object {
 }
 
 /** GPT-2's `config.json`, with the fields transformers.js and our runner read. */
-function gpt2Config({ name, shape, seed, layout }: ModelPreset): object {
+function gpt2Config({ name, shape, seed, layout, trained }: ModelPreset, endOfText: number): object {
   return {
     architectures: ["GPT2LMHeadModel"],
     model_type: "gpt2",
@@ -72,13 +116,18 @@ function gpt2Config({ name, shape, seed, layout }: ModelPreset): object {
     n_positions: shape.nPositions,
     n_ctx: shape.nPositions,
     vocab_size: shape.vocabSize,
-    bos_token_id: END_OF_TEXT_ID,
-    eos_token_id: END_OF_TEXT_ID,
+    bos_token_id: endOfText,
+    eos_token_id: endOfText,
     layer_norm_epsilon: LAYER_NORM_EPSILON,
     tie_word_embeddings: true,
     use_cache: true,
     torch_dtype: "float32",
     // Not read by Hugging Face tools: says where this folder came from.
-    model_pack: { preset: name, seed, ...(layout ? { kv_layout: layout } : {}) },
+    model_pack: {
+      preset: name,
+      seed,
+      ...(trained ? { trained_weights: trained.weights } : {}),
+      ...(layout ? { kv_layout: layout } : {}),
+    },
   };
 }

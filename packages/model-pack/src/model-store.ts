@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { modelFiles } from "./model-files.js";
 import { DEFAULT_PRESET, type ModelPreset, presetByName } from "./presets.js";
-import { generatorRecipe } from "./recipe.js";
+import { presetRecipe } from "./recipe.js";
 
 /** Written last into a built folder: which preset it holds and the fingerprint its files had when built. */
 export const STAMP_FILE = "model-pack.json";
@@ -24,7 +24,7 @@ export interface BuiltModel {
 interface Stamp {
   preset: string;
   seed: number;
-  /** See `generatorRecipe`. */
+  /** See `presetRecipe`. */
   recipe: string;
   fingerprint: string;
 }
@@ -85,7 +85,7 @@ async function writeFolder(spec: ModelPreset, dir: string): Promise<void> {
     await writeFile(join(dir, path), bytes);
   }
   const { fingerprint } = await fingerprintFolder(dir);
-  const stamp: Stamp = { preset: spec.name, seed: spec.seed, recipe: generatorRecipe(), fingerprint };
+  const stamp: Stamp = { preset: spec.name, seed: spec.seed, recipe: presetRecipe(spec), fingerprint };
   await writeFile(join(dir, STAMP_FILE), `${JSON.stringify(stamp, null, 2)}\n`);
 }
 
@@ -113,7 +113,7 @@ async function upToDate(spec: ModelPreset, dir: string): Promise<BuiltModel | un
   } catch {
     return undefined; // missing or unreadable: build
   }
-  if (stamp.preset !== spec.name || stamp.seed !== spec.seed || stamp.recipe !== generatorRecipe()) {
+  if (stamp.preset !== spec.name || stamp.seed !== spec.seed || stamp.recipe !== presetRecipe(spec)) {
     return undefined;
   }
   const { fingerprint, sizeBytes } = await fingerprintFolder(dir);

@@ -1,4 +1,5 @@
-// The model shapes this package can build. Every preset uses GPT-2's real tokenizer, so the vocabulary is fixed.
+// The models this package can build: seeded random weights with GPT-2's real tokenizer (fast test fixtures and
+// benchmark shapes), or weights and a tokenizer trained by train/train.py and committed under weights/.
 export const GPT2_VOCAB_SIZE = 50257;
 
 export interface ModelShape {
@@ -23,26 +24,58 @@ export interface ModelShape {
  */
 export type KvLayout = "standard" | "gqa" | "append";
 
+/** Files of a trained preset, relative to packages/model-pack/weights/. */
+export interface TrainedFiles {
+  /** fp16 weights (safetensors, Hugging Face GPT-2 names); widened to float32 in the ONNX graph. */
+  weights: string;
+  /** Folder holding the byte-level BPE tokenizer's `vocab.json` and `merges.txt`. */
+  tokenizer: string;
+}
+
 export interface ModelPreset {
   /** A base preset's name, with `-gqa` or `-append` for its variant of that KV layout. */
   name: string;
   shape: ModelShape;
-  /** Seed of the weight generator: a preset's weights (and file bytes) depend on nothing else. */
+  /**
+   * Seed of the weight generator: a seeded preset's weights (and file bytes) depend on nothing else. For a
+   * trained preset, the training script's seed (recorded only; the weights come from `trained`).
+   */
   seed: number;
+  /** Absent = seeded random weights and GPT-2's tokenizer. */
+  trained?: TrainedFiles;
   /** Absent = `standard`. */
   layout?: KvLayout;
 }
 
-export type PresetName = "tiny" | "gpt2-small";
+export type PresetName = "demo" | "demo-draft" | "tiny" | "gpt2-small";
+
+/** The demo pair's tokenizer (train/bpe.py on the corpus): 4,096 tokens, `<|endoftext|>` last. */
+const DEMO_VOCAB_SIZE = 4096;
+/** The demo pair was trained on 128-token windows: the position table ends there. */
+const DEMO_CONTEXT = 128;
 
 export const PRESETS: Record<PresetName, ModelPreset> = {
-  // Small enough that tests build and run it in well under a second.
+  // Trained on the King James Bible (weights/demo/MODEL_CARD.md): the default, so the first run prints English.
+  demo: {
+    name: "demo",
+    seed: 20_261_203,
+    shape: { ...shape(4, 4, 256), nPositions: DEMO_CONTEXT, vocabSize: DEMO_VOCAB_SIZE },
+    trained: { weights: "demo/target.safetensors", tokenizer: "demo" },
+  },
+  // demo's draft for speculative decoding: the same tokenizer, about a tenth of its cost per token.
+  "demo-draft": {
+    name: "demo-draft",
+    seed: 20_261_203,
+    shape: { ...shape(1, 2, 96), nPositions: DEMO_CONTEXT, vocabSize: DEMO_VOCAB_SIZE },
+    trained: { weights: "demo/draft.safetensors", tokenizer: "demo" },
+  },
+  // Seeded random weights, small enough that tests build and run it in well under a second.
   tiny: { name: "tiny", seed: 20_240_601, shape: shape(2, 4, 64) },
   // GPT-2 small's shape (124M parameters, ~500 MB of fp32): for benchmarks, built on demand.
   "gpt2-small": { name: "gpt2-small", seed: 20_240_602, shape: shape(12, 12, 768) },
 };
 
-export const DEFAULT_PRESET: PresetName = "tiny";
+export const DEFAULT_PRESET: PresetName = "demo";
 
 function shape(nLayer: number, nHead: number, nEmbd: number): ModelShape {
   return { nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: GPT2_VOCAB_SIZE };
@@ -55,7 +88,7 @@ export function headDim(shape: ModelShape): number {
 /** Preset name suffix → layout of the variant: the same weights, another KV layout. */
 const LAYOUT_SUFFIXES: Record<string, KvLayout> = { "-gqa": "gqa", "-append": "append" };
 
-/** A preset by name: `tiny`, `gpt2-small`, or either + `-gqa` / `-append` (same weights, another KV layout). */
+/** A preset by name: one of `PRESETS`, or one + `-gqa` / `-append` (same weights, another KV layout). */
 export function presetByName(name: string): ModelPreset {
   const suffix = Object.keys(LAYOUT_SUFFIXES).find((s) => name.endsWith(s));
   const base = suffix ? name.slice(0, -suffix.length) : name;

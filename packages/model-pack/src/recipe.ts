@@ -1,11 +1,13 @@
-// A hash of everything that decides a built folder's bytes besides the preset: this package's source and
-// the versions of the packages it writes with. A folder stamped with another recipe is rebuilt, so editing
-// the generator can never leave a stale model in use.
+// A hash of everything that decides a built folder's bytes besides the preset: this package's source, the
+// versions of the packages it writes with, and a trained preset's committed files. A folder stamped with
+// another recipe is rebuilt, so editing the generator or the weights can never leave a stale model in use.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { trainedFiles } from "./model-files.js";
+import type { ModelPreset } from "./presets.js";
 
 const require = createRequire(import.meta.url);
 const SOURCE_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -28,4 +30,12 @@ export function generatorRecipe(): string {
   }
   cached = hash.digest("hex");
   return cached;
+}
+
+/** `generatorRecipe`, and for a trained preset the bytes of the committed files it is built from. */
+export function presetRecipe(preset: ModelPreset): string {
+  if (!preset.trained) return generatorRecipe();
+  const hash = createHash("sha256").update(generatorRecipe());
+  for (const path of trainedFiles(preset.trained)) hash.update(readFileSync(path)).update("\0");
+  return hash.digest("hex");
 }

