@@ -94,11 +94,12 @@ export class Engine<P> {
     > &
       Pick<EngineOptions<P>, "observer">,
     private readonly prefixCache: PrefixCache,
+    paddingPeriod: number,
   ) {
     this.providerAttempts = attempts;
     this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
     this.bytesPerToken = kvBytesPerToken(config);
-    this.batch = new DecodeBatch(this.shape, decoder.rows);
+    this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
@@ -113,12 +114,12 @@ export class Engine<P> {
       logger: settings.logger,
     });
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const { decoder, layout } = createDecoder(session, { ...config }, config.vocabSize);
+    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize);
     if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
-    return new Engine(config, decoder, provider, attempts, settings, prefixCache);
+    return new Engine(config, decoder, provider, attempts, settings, prefixCache, paddingPeriod);
   }
 
   /**
@@ -390,10 +391,9 @@ export class Engine<P> {
 
   private async decodeStep(record: StepRecord): Promise<Produced<P>[]> {
     if (this.batch.size === 0) return [];
-    const vocab = this.config.vocabSize;
-    const { rows, logits } = await this.batch.step(this.decoder);
-    record.decoded(rows.map((seq) => seq.id));
-    return rows.map((seq, r) => ({ seq, logits: logits.subarray(r * vocab, (r + 1) * vocab) }));
+    const rows = await this.batch.step(this.decoder);
+    record.decoded(rows.map(({ seq }) => seq.id));
+    return rows;
   }
 
   private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {

@@ -12,13 +12,14 @@ export function kvLayoutOf(outputNames: readonly string[]): KvLayout {
   return outputNames.includes("new_key_values.0.key") ? "append" : "standard";
 }
 
-/** The decoder for `session`'s graph, and its layout. */
-export function createDecoder(
+/** The decoder for `session`'s graph, its layout, and the padding period its batch rows are grouped by. */
+export async function createDecoder(
   session: ort.InferenceSession,
   shape: KvShape,
   vocabSize: number,
-): { decoder: Decoder; layout: KvLayout } {
+): Promise<{ decoder: Decoder; layout: KvLayout; paddingPeriod: number }> {
   const layout = kvLayoutOf(session.outputNames);
   const Kind = layout === "append" ? CapacityDecoder : Decoder;
-  return { decoder: new Kind(session, shape, vocabSize), layout };
+  const decoder = new Kind(session, shape, vocabSize);
+  return { decoder, layout, paddingPeriod: await decoder.paddingPeriod() };
 }
