@@ -137,6 +137,13 @@ export class Engine<P> {
       this.finish(seq, "cancelled");
       return stream;
     }
+    // Taken over after its last token was written but before its end was: it ends here, as it did there.
+    const lastDelivered = request.outputIds?.at(-1);
+    const ended = lastDelivered === undefined ? undefined : this.finishReason(seq, lastDelivered);
+    if (ended !== undefined) {
+      this.finish(seq, ended);
+      return stream;
+    }
     request.signal?.addEventListener("abort", () => this.cancel(request.requestId), { once: true });
     this.waiting.push(seq);
     this.kick();
@@ -209,9 +216,18 @@ export class Engine<P> {
     const prompt = request.promptIds;
     if (prompt.length === 0) fail("the prompt has no tokens");
     const vocab = this.config.vocabSize;
-    const bad = prompt.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    const outsideVocab = (id: number) => !Number.isInteger(id) || id < 0 || id >= vocab;
+    const bad = prompt.findIndex(outsideVocab);
     if (bad >= 0) fail(`prompt token ${bad} (${prompt[bad]}) is not an id in this model's vocabulary [0, ${vocab})`);
     if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) fail("max_tokens must be an integer >= 1");
+    const output = request.outputIds ?? [];
+    const badOutput = output.findIndex(outsideVocab);
+    if (badOutput >= 0) {
+      fail(`output token ${badOutput} (${output[badOutput]}) is not an id in this model's vocabulary [0, ${vocab})`);
+    }
+    if (output.length > request.maxTokens) {
+      fail(`${output.length} output tokens were already generated, more than max_tokens (${request.maxTokens})`);
+    }
     const total = prompt.length + request.maxTokens;
     if (total > this.config.contextLength) {
       fail(
@@ -318,16 +334,17 @@ export class Engine<P> {
 
   /** Opens the sampler state and reuses the longest cached prefix of the prompt. */
   private async start(seq: Sequence<P>): Promise<void> {
-    const { promptIds, sampling, cacheSalt } = seq.request;
-    await this.options.sampler.open(seq.id, sampling, promptIds);
+    const { promptIds, outputIds = [], sampling, cacheSalt } = seq.request;
+    await this.options.sampler.open(seq.id, sampling, promptIds, outputIds);
     if (ended(seq)) {
       this.options.sampler.close(seq.id); // cancelled while opening: finish() found nothing to close
       return;
     }
     seq.samplerOpen = true;
-    seq.blockKeys = this.prefixCache.keys(promptIds, cacheSalt);
-    // At least the last prompt token is always computed: its logits give the first output token.
-    const reusable = Math.floor((promptIds.length - 1) / this.prefixCache.blockSize);
+    const input = seq.inputIds;
+    seq.blockKeys = this.prefixCache.keys(input, cacheSalt);
+    // At least the last input token is always computed: its logits give the next output token.
+    const reusable = Math.floor((input.length - 1) / this.prefixCache.blockSize);
     const match = await this.prefixCache.lookup(seq.blockKeys.slice(0, reusable));
     if (ended(seq)) return; // cancelled while looking up
     seq.kv =
@@ -351,11 +368,12 @@ export class Engine<P> {
     for (const seq of [...this.prefilling]) {
       if (budget <= 0) break;
       if (seq.state !== "prefill" || seq.kv === undefined) continue;
-      const chunk = Math.min(chunkLimit, seq.promptLength - seq.kvLength, budget);
+      const input = seq.inputIds;
+      const chunk = Math.min(chunkLimit, input.length - seq.kvLength, budget);
       budget -= chunk;
       try {
         const { logits, present } = await this.decoder.forward({
-          tokenIds: seq.request.promptIds.slice(seq.kvLength, seq.kvLength + chunk),
+          tokenIds: input.slice(seq.kvLength, seq.kvLength + chunk),
           newTokens: chunk,
           past: seq.kv,
           pastLengths: [seq.kvLength],
@@ -363,7 +381,7 @@ export class Engine<P> {
         seq.kv = present;
         seq.kvLength += chunk;
         record.prefilled(seq.id, chunk);
-        if (seq.kvLength === seq.promptLength) {
+        if (seq.kvLength === input.length) {
           seq.prefilledAt = performance.now();
           // Copying the prompt's blocks out (tens of ms for a long prompt) must not delay its first token: it
           // runs once this step's tokens are sent, while the next step's forward computes on ORT's threads.
@@ -420,7 +438,7 @@ export class Engine<P> {
       return undefined;
     }
     const now = performance.now();
-    const first = seq.generated === 0;
+    const first = seq.generated === seq.delivered; // this engine's first token of the request
     const token: TokenEvent = {
       type: "token",
       index: seq.generated,
@@ -433,7 +451,7 @@ export class Engine<P> {
         sinceStartMs: now - seq.submittedAt,
         ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
       },
-      ...(first ? { cachedPromptTokens: seq.cachedPromptTokens } : {}),
+      ...(first ? { cachedPromptTokens: seq.cachedPromptTokensReported } : {}),
     };
     seq.stream.push(token);
     seq.generated++;
@@ -486,7 +504,7 @@ export class Engine<P> {
       usage: {
         promptTokens: seq.promptLength,
         completionTokens: seq.generated,
-        cachedPromptTokens: seq.cachedPromptTokens,
+        cachedPromptTokens: seq.cachedPromptTokensReported,
       },
       ...(error ? { error } : {}),
     });
