@@ -41,6 +41,11 @@ export interface EngineOptions<P> {
    */
   sharedPrefixStore?: BlockStore;
   intraOpThreads?: number;
+  /**
+   * Decode rows share a forward only when their lengths agree modulo this (see Decoder.paddingPeriod); default:
+   * probed at load. 1 batches every row in one forward, whose rows may then differ from rows alone in the last bits.
+   */
+  paddingPeriod?: number;
   logger?: EngineLogger;
   /** Told about every step (telemetry); the engine never depends on it. */
   observer?: EngineObserver;
@@ -90,7 +95,7 @@ export class Engine<P> {
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
     private readonly options: Required<
-      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer">
+      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer" | "paddingPeriod">
     > &
       Pick<EngineOptions<P>, "observer">,
     private readonly prefixCache: PrefixCache,
@@ -114,12 +119,15 @@ export class Engine<P> {
       logger: settings.logger,
     });
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize);
+    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize, {
+      probe: options.paddingPeriod === undefined,
+    });
     if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
-    return new Engine(config, decoder, provider, attempts, settings, prefixCache, paddingPeriod);
+    const period = options.paddingPeriod ?? paddingPeriod;
+    return new Engine(config, decoder, provider, attempts, settings, prefixCache, period);
   }
 
   /**
