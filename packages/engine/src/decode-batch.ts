@@ -51,11 +51,12 @@ export class DecodeBatch<P> {
     this.groups = this.groups.filter((group) => group.size > 0);
   }
 
-  /** One batched forward per group of every row's pending token. */
+  /**
+   * One batched forward per group of every row's pending token. The groups' forwards run at once (ONNX Runtime runs
+   * concurrent calls on one session), so a step waits for one hand-off to its threads, not one per group.
+   */
   async step(decoder: Decoder): Promise<DecodedRow<P>[]> {
-    const rows: DecodedRow<P>[] = [];
-    for (const group of this.groups) rows.push(...(await group.step(decoder)));
-    return rows;
+    return (await Promise.all(this.groups.map((group) => group.step(decoder)))).flat();
   }
 }
 
