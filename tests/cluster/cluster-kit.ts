@@ -28,7 +28,8 @@ export class Cluster {
   private readonly endedLines: string[][] = [];
   gateway!: RunningService;
   client!: ServiceClient<typeof GenerationService>;
-  private upstreamEnv: Record<string, string> = {};
+  /** The tokenizer's and detokenizer's addresses, as a gateway's environment. */
+  upstreams: Record<string, string> = {};
   private modelEnv: Record<string, string> = {};
 
   constructor(
@@ -36,18 +37,26 @@ export class Cluster {
     private readonly env: Record<string, string> = {},
   ) {}
 
-  /** Tokenizer, detokenizer, `runners` runners and a gateway, all in cluster mode. */
-  async start(runners: number, gatewayEnv: Record<string, string> = {}): Promise<this> {
+  /** Tokenizer, detokenizer, `runners` runners (with `runnerEnv`) and a gateway, all in cluster mode. */
+  async start(
+    runners: number,
+    gatewayEnv: Record<string, string> = {},
+    runnerEnv: Record<string, string> = {},
+  ): Promise<this> {
     const model = await ensureModel(MODEL);
     this.modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: MODEL };
     const [tokenizer, detokenizer] = await this.startAll([
       ["services/tokenizer/src/main.ts", { name: "tokenizer", env: this.modelEnv, timeoutMs: 60_000 }],
       ["services/detokenizer/src/main.ts", { name: "detokenizer", env: this.modelEnv, timeoutMs: 60_000 }],
     ]);
-    this.upstreamEnv = { LLM_TOKENIZER_URL: tokenizer.address, LLM_DETOKENIZER_URL: detokenizer.address };
-    await Promise.all(Array.from({ length: runners }, () => this.addRunner()));
+    this.upstreams = { LLM_TOKENIZER_URL: tokenizer.address, LLM_DETOKENIZER_URL: detokenizer.address };
+    await Promise.all(Array.from({ length: runners }, () => this.addRunner(runnerEnv)));
     await this.startGateway(gatewayEnv);
     return this;
+  }
+
+  get modelDir(): string {
+    return this.modelEnv.LLM_MODEL_DIR;
   }
 
   async addRunner(env: Record<string, string> = {}): Promise<RunningService> {
@@ -89,7 +98,7 @@ export class Cluster {
         "services/gateway/src/main.ts",
         {
           name: "gateway",
-          env: { ...this.upstreamEnv, LLM_REDIS_URL: this.redisUrl, ...this.env, ...env },
+          env: { ...this.upstreams, LLM_REDIS_URL: this.redisUrl, ...this.env, ...env },
           timeoutMs: 60_000,
         },
       ],

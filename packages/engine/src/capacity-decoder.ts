@@ -52,6 +52,11 @@ function firstRows(state: KvState, rows: number): KvState {
 export class CapacityDecoder extends Decoder {
   override readonly rows = RIGHT_PADDED;
 
+  /** Rows are right-padded: a row's real positions start at 0 in any batch, so no padding changes its sums. */
+  override async paddingPeriod(): Promise<number> {
+    return 1;
+  }
+
   override async forward(input: ForwardInput): Promise<ForwardOutput> {
     const { past, newTokens, pastLengths } = input;
     const longest = Math.max(...pastLengths) + newTokens;

@@ -1,17 +1,72 @@
 // The running sequences' shared KV batch (rows left-padded, or right-padded in a shared buffer: the
-// decoder's RowLayout). A decode step's present becomes the next step's past as it is (no copy); the batch
-// is only re-gathered when sequences join or leave.
+// decoder's RowLayout). A decode step's present becomes the next step's past as it is (no copy); a group is
+// only re-gathered when sequences join or leave it.
+//
+// Batch invariance: a left-padded row gives bitwise the logits it gives alone only when its padding is a
+// multiple of the decoder's `paddingPeriod` (ONNX Runtime's reductions over positions run in SIMD lanes; see
+// Decoder.paddingPeriod). So rows are grouped by their length modulo the period, each group its own forward:
+// within a group every padding is a multiple of it. Lengths all grow by one a step, so a row never changes group.
 import type { Decoder, RowLayout } from "./decoder.js";
 import type { KvShape, KvState, RowSlice } from "./kv-state.js";
 import type { Sequence } from "./sequence.js";
 
+export interface DecodedRow<P> {
+  seq: Sequence<P>;
+  /** The row's last-position logits (vocab-sized view). */
+  logits: Float32Array;
+}
+
 export class DecodeBatch<P> {
+  private groups: RowGroup<P>[] = [];
+
+  constructor(
+    private readonly shape: KvShape,
+    /** The decoder's: where rows keep their positions. */
+    private readonly layout: RowLayout,
+    /** Rows share a forward only when their lengths agree modulo this. */
+    private readonly period: number,
+  ) {}
+
+  get size(): number {
+    return this.groups.reduce((rows, group) => rows + group.size, 0);
+  }
+
+  get bytes(): number {
+    return this.groups.reduce((bytes, group) => bytes + group.bytes, 0);
+  }
+
+  /** Drops finished rows and adds sequences whose prefill just ended, each to the group of its length class. */
+  update(joining: readonly Sequence<P>[]): void {
+    const joiners = new Map<RowGroup<P>, Sequence<P>[]>();
+    for (const seq of joining) {
+      const lengthClass = seq.kvLength % this.period;
+      let group = this.groups.find((g) => g.lengthClass(this.period) === lengthClass);
+      if (!group) {
+        group = new RowGroup(this.shape, this.layout);
+        this.groups.push(group);
+      }
+      joiners.set(group, [...(joiners.get(group) ?? []), seq]);
+    }
+    for (const group of this.groups) group.update(joiners.get(group) ?? []);
+    this.groups = this.groups.filter((group) => group.size > 0);
+  }
+
+  /**
+   * One batched forward per group of every row's pending token. The groups' forwards run at once (ONNX Runtime runs
+   * concurrent calls on one session), so a step waits for one hand-off to its threads, not one per group.
+   */
+  async step(decoder: Decoder): Promise<DecodedRow<P>[]> {
+    return (await Promise.all(this.groups.map((group) => group.step(decoder)))).flat();
+  }
+}
+
+/** Rows that decode in one forward over one KV state. */
+class RowGroup<P> {
   private rows: Sequence<P>[] = [];
   private kv: KvState | undefined;
 
   constructor(
     private readonly shape: KvShape,
-    /** The decoder's: where rows keep their positions. */
     private readonly layout: RowLayout,
   ) {}
 
@@ -23,7 +78,12 @@ export class DecodeBatch<P> {
     return this.kv?.bytes ?? 0;
   }
 
-  /** Drops finished rows and appends sequences whose prefill just ended (they hand over their own KV). */
+  /** Its rows' lengths modulo `period` (all equal); -1 while it holds none yet. */
+  lengthClass(period: number): number {
+    const first = this.rows.find((seq) => seq.state === "decode");
+    return first === undefined ? -1 : first.kvLength % period;
+  }
+
   update(joining: readonly Sequence<P>[]): void {
     const staying = this.rows.filter((seq) => seq.state === "decode");
     if (staying.length === this.rows.length && joining.length === 0) return;
@@ -47,9 +107,8 @@ export class DecodeBatch<P> {
     this.kv = this.rows.length === 0 ? undefined : this.layout.gather(this.shape, slices, length, this.kv);
   }
 
-  /** One batched forward of every row's pending token; returns the rows and their logits (row-major). */
-  async step(decoder: Decoder): Promise<{ rows: Sequence<P>[]; logits: Float32Array }> {
-    if (this.kv === undefined) return { rows: [], logits: new Float32Array(0) };
+  async step(decoder: Decoder): Promise<DecodedRow<P>[]> {
+    if (this.kv === undefined) return [];
     const rows = this.rows;
     const { logits, present } = await decoder.forward({
       tokenIds: rows.map((seq) => seq.pendingToken),
@@ -59,6 +118,7 @@ export class DecodeBatch<P> {
     });
     this.kv = present;
     for (const seq of rows) seq.kvLength++;
-    return { rows, logits };
+    const vocab = decoder.vocabSize;
+    return rows.map((seq, r) => ({ seq, logits: logits.subarray(r * vocab, (r + 1) * vocab) }));
   }
 }

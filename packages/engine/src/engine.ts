@@ -41,6 +41,11 @@ export interface EngineOptions<P> {
    */
   sharedPrefixStore?: BlockStore;
   intraOpThreads?: number;
+  /**
+   * Decode rows share a forward only when their lengths agree modulo this (see Decoder.paddingPeriod); default:
+   * probed at load. 1 batches every row in one forward, whose rows may then differ from rows alone in the last bits.
+   */
+  paddingPeriod?: number;
   logger?: EngineLogger;
   /** Told about every step (telemetry); the engine never depends on it. */
   observer?: EngineObserver;
@@ -90,15 +95,16 @@ export class Engine<P> {
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
     private readonly options: Required<
-      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer">
+      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer" | "paddingPeriod">
     > &
       Pick<EngineOptions<P>, "observer">,
     private readonly prefixCache: PrefixCache,
+    paddingPeriod: number,
   ) {
     this.providerAttempts = attempts;
     this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
     this.bytesPerToken = kvBytesPerToken(config);
-    this.batch = new DecodeBatch(this.shape, decoder.rows);
+    this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
@@ -113,12 +119,15 @@ export class Engine<P> {
       logger: settings.logger,
     });
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const { decoder, layout } = createDecoder(session, { ...config }, config.vocabSize);
+    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize, {
+      probe: options.paddingPeriod === undefined,
+    });
     if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
-    return new Engine(config, decoder, provider, attempts, settings, prefixCache);
+    const period = options.paddingPeriod ?? paddingPeriod;
+    return new Engine(config, decoder, provider, attempts, settings, prefixCache, period);
   }
 
   /**
@@ -134,6 +143,13 @@ export class Engine<P> {
     this.active.set(request.requestId, seq);
     if (request.signal?.aborted) {
       this.finish(seq, "cancelled");
+      return stream;
+    }
+    // Taken over after its last token was written but before its end was: it ends here, as it did there.
+    const lastDelivered = request.outputIds?.at(-1);
+    const ended = lastDelivered === undefined ? undefined : this.finishReason(seq, lastDelivered);
+    if (ended !== undefined) {
+      this.finish(seq, ended);
       return stream;
     }
     request.signal?.addEventListener("abort", () => this.cancel(request.requestId), { once: true });
@@ -208,9 +224,18 @@ export class Engine<P> {
     const prompt = request.promptIds;
     if (prompt.length === 0) fail("the prompt has no tokens");
     const vocab = this.config.vocabSize;
-    const bad = prompt.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    const outsideVocab = (id: number) => !Number.isInteger(id) || id < 0 || id >= vocab;
+    const bad = prompt.findIndex(outsideVocab);
     if (bad >= 0) fail(`prompt token ${bad} (${prompt[bad]}) is not an id in this model's vocabulary [0, ${vocab})`);
     if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) fail("max_tokens must be an integer >= 1");
+    const output = request.outputIds ?? [];
+    const badOutput = output.findIndex(outsideVocab);
+    if (badOutput >= 0) {
+      fail(`output token ${badOutput} (${output[badOutput]}) is not an id in this model's vocabulary [0, ${vocab})`);
+    }
+    if (output.length > request.maxTokens) {
+      fail(`${output.length} output tokens were already generated, more than max_tokens (${request.maxTokens})`);
+    }
     const total = prompt.length + request.maxTokens;
     if (total > this.config.contextLength) {
       fail(
@@ -317,16 +342,17 @@ export class Engine<P> {
 
   /** Opens the sampler state and reuses the longest cached prefix of the prompt. */
   private async start(seq: Sequence<P>): Promise<void> {
-    const { promptIds, sampling, cacheSalt } = seq.request;
-    await this.options.sampler.open(seq.id, sampling, promptIds);
+    const { promptIds, outputIds = [], sampling, cacheSalt } = seq.request;
+    await this.options.sampler.open(seq.id, sampling, promptIds, outputIds);
     if (ended(seq)) {
       this.options.sampler.close(seq.id); // cancelled while opening: finish() found nothing to close
       return;
     }
     seq.samplerOpen = true;
-    seq.blockKeys = this.prefixCache.keys(promptIds, cacheSalt);
-    // At least the last prompt token is always computed: its logits give the first output token.
-    const reusable = Math.floor((promptIds.length - 1) / this.prefixCache.blockSize);
+    const input = seq.inputIds;
+    seq.blockKeys = this.prefixCache.keys(input, cacheSalt);
+    // At least the last input token is always computed: its logits give the next output token.
+    const reusable = Math.floor((input.length - 1) / this.prefixCache.blockSize);
     const match = await this.prefixCache.lookup(seq.blockKeys.slice(0, reusable));
     if (ended(seq)) return; // cancelled while looking up
     seq.kv =
@@ -350,11 +376,12 @@ export class Engine<P> {
     for (const seq of [...this.prefilling]) {
       if (budget <= 0) break;
       if (seq.state !== "prefill" || seq.kv === undefined) continue;
-      const chunk = Math.min(chunkLimit, seq.promptLength - seq.kvLength, budget);
+      const input = seq.inputIds;
+      const chunk = Math.min(chunkLimit, input.length - seq.kvLength, budget);
       budget -= chunk;
       try {
         const { logits, present } = await this.decoder.forward({
-          tokenIds: seq.request.promptIds.slice(seq.kvLength, seq.kvLength + chunk),
+          tokenIds: input.slice(seq.kvLength, seq.kvLength + chunk),
           newTokens: chunk,
           past: seq.kv,
           pastLengths: [seq.kvLength],
@@ -362,7 +389,7 @@ export class Engine<P> {
         seq.kv = present;
         seq.kvLength += chunk;
         record.prefilled(seq.id, chunk);
-        if (seq.kvLength === seq.promptLength) {
+        if (seq.kvLength === input.length) {
           seq.prefilledAt = performance.now();
           // Copying the prompt's blocks out (tens of ms for a long prompt) must not delay its first token: it
           // runs once this step's tokens are sent, while the next step's forward computes on ORT's threads.
@@ -390,10 +417,9 @@ export class Engine<P> {
 
   private async decodeStep(record: StepRecord): Promise<Produced<P>[]> {
     if (this.batch.size === 0) return [];
-    const vocab = this.config.vocabSize;
-    const { rows, logits } = await this.batch.step(this.decoder);
-    record.decoded(rows.map((seq) => seq.id));
-    return rows.map((seq, r) => ({ seq, logits: logits.subarray(r * vocab, (r + 1) * vocab) }));
+    const rows = await this.batch.step(this.decoder);
+    record.decoded(rows.map(({ seq }) => seq.id));
+    return rows;
   }
 
   private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {
@@ -420,7 +446,7 @@ export class Engine<P> {
       return undefined;
     }
     const now = performance.now();
-    const first = seq.generated === 0;
+    const first = seq.generated === seq.delivered; // this engine's first token of the request
     const token: TokenEvent = {
       type: "token",
       index: seq.generated,
@@ -433,7 +459,7 @@ export class Engine<P> {
         sinceStartMs: now - seq.submittedAt,
         ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
       },
-      ...(first ? { cachedPromptTokens: seq.cachedPromptTokens } : {}),
+      ...(first ? { cachedPromptTokens: seq.cachedPromptTokensReported } : {}),
     };
     seq.stream.push(token);
     seq.generated++;
@@ -486,7 +512,7 @@ export class Engine<P> {
       usage: {
         promptTokens: seq.promptLength,
         completionTokens: seq.generated,
-        cachedPromptTokens: seq.cachedPromptTokens,
+        cachedPromptTokens: seq.cachedPromptTokensReported,
       },
       ...(error ? { error } : {}),
     });

@@ -4,8 +4,8 @@ import type { Sampler } from "./sampler.js";
 
 export function inProcessSampler(library: LibrarySampler): Sampler<SamplingParams> {
   return {
-    open(seqId, params, promptIds) {
-      library.open(seqId, { params, promptTokenIds: promptIds });
+    open(seqId, params, promptIds, outputIds) {
+      library.open(seqId, { params, promptTokenIds: promptIds, outputTokenIds: outputIds });
     },
     sample(batch) {
       const results = library.sampleBatch(batch.map(({ seqId, logits }) => ({ sequenceId: seqId, logits })));

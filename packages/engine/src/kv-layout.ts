@@ -12,13 +12,15 @@ export function kvLayoutOf(outputNames: readonly string[]): KvLayout {
   return outputNames.includes("new_key_values.0.key") ? "append" : "standard";
 }
 
-/** The decoder for `session`'s graph, and its layout. */
-export function createDecoder(
+/** The decoder for `session`'s graph, its layout, and the padding period its batch rows are grouped by (probed). */
+export async function createDecoder(
   session: ort.InferenceSession,
   shape: KvShape,
   vocabSize: number,
-): { decoder: Decoder; layout: KvLayout } {
+  { probe = true } = {},
+): Promise<{ decoder: Decoder; layout: KvLayout; paddingPeriod: number }> {
   const layout = kvLayoutOf(session.outputNames);
   const Kind = layout === "append" ? CapacityDecoder : Decoder;
-  return { decoder: new Kind(session, shape, vocabSize), layout };
+  const decoder = new Kind(session, shape, vocabSize);
+  return { decoder, layout, paddingPeriod: probe ? await decoder.paddingPeriod() : 1 };
 }

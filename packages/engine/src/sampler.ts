@@ -24,8 +24,11 @@ export interface SampleInput {
 export type SampleResult = SampledToken | { error: Error };
 
 export interface Sampler<P> {
-  /** Starts per-sequence state (seeded RNG, penalty counts); throws (or rejects) on invalid params. */
-  open(seqId: string, params: P, promptIds: readonly number[]): void | Promise<void>;
+  /**
+   * Starts per-sequence state (seeded RNG, penalty counts); throws (or rejects) on invalid params. `outputIds`:
+   * tokens generated before a takeover, counted as output; the next draw is token index `outputIds.length`.
+   */
+  open(seqId: string, params: P, promptIds: readonly number[], outputIds?: readonly number[]): void | Promise<void>;
   /** One call per engine step for the whole batch; results in input order. */
   sample(batch: readonly SampleInput[]): SampleResult[] | Promise<SampleResult[]>;
   close(seqId: string): void;

@@ -14,7 +14,8 @@ export class Sequence<P> {
   kv: KvState | undefined;
   /** The last sampled token: its K/V are computed by the next decode step. */
   pendingToken = -1;
-  generated = 0;
+  /** Output tokens so far, those delivered before this engine took the request over included. */
+  generated: number;
   cachedPromptTokens = 0;
   /** Chained prefix-cache keys of the prompt's full blocks. */
   blockKeys: string[] = [];
@@ -30,7 +31,9 @@ export class Sequence<P> {
     readonly stream: EventStream<GenerationEvent>,
     /** KV bytes reserved for the whole request (prompt + max tokens). */
     readonly kvReservation: number,
-  ) {}
+  ) {
+    this.generated = this.delivered;
+  }
 
   get id(): string {
     return this.request.requestId;
@@ -38,5 +41,21 @@ export class Sequence<P> {
 
   get promptLength(): number {
     return this.request.promptIds.length;
+  }
+
+  /** Prompt tokens served from the prefix cache (a taken-over request's cached input may reach into its output). */
+  get cachedPromptTokensReported(): number {
+    return Math.min(this.cachedPromptTokens, this.promptLength);
+  }
+
+  /** Output tokens generated before this engine took the request over. */
+  get delivered(): number {
+    return this.request.outputIds?.length ?? 0;
+  }
+
+  /** What the model is fed before its first new token: the prompt, then any delivered output. */
+  get inputIds(): readonly number[] {
+    const output = this.request.outputIds ?? [];
+    return output.length === 0 ? this.request.promptIds : [...this.request.promptIds, ...output];
   }
 }

@@ -8,6 +8,12 @@ export interface GenerateRequest<P> {
   /** Unique among the engine's active requests. */
   requestId: string;
   promptIds: readonly number[];
+  /**
+   * Tokens of this request already generated and delivered elsewhere (a runner taking a cluster job over): they
+   * are prefilled after the prompt, the sampler counts them as output (penalties, draw index), and generation
+   * goes on at index `outputIds.length`, so the whole output is one continuation. `maxTokens` includes them.
+   */
+  outputIds?: readonly number[];
   maxTokens: number;
   /** Passed to the sampler untouched. */
   sampling: P;

@@ -81,6 +81,21 @@ describe.each<TinyPreset>(["tiny", "tiny-append"])("engine correctness (%s model
     });
   }
 
+  it("continues a request from its delivered output as the uninterrupted run (seeded sampling, penalties)", async () => {
+    const sampling = { temperature: 0.9, topP: 0.95, seed: 77, presencePenalty: 0.6 };
+    const prompt = promptOf(9, 6);
+    const whole = await collect(engine.submit(request("whole", prompt, 40, sampling)));
+    const delivered = whole.tokens.slice(0, 17);
+    const rest = await collect(engine.submit({ ...request("rest", prompt, 40, sampling), outputIds: delivered }));
+    expect(rest.events[0].index).toBe(17);
+    expect(rest.tokens).toEqual(whole.tokens.slice(17));
+    expect(rest.final.usage).toMatchObject({ promptTokens: 9, completionTokens: 40 });
+    // Everything delivered already: it ends at once, as the first runner would have.
+    const done = await collect(engine.submit({ ...request("done", prompt, 40, sampling), outputIds: whole.tokens }));
+    expect(done.tokens).toEqual([]);
+    expect(done.final).toMatchObject({ finishReason: "length", usage: { completionTokens: 40 } });
+  });
+
   it("chunked prefill equals unchunked prefill", async () => {
     const prompt = promptOf(150, 6);
     const chunked = await collect(engine.submit(request("chunked", prompt, 16)));

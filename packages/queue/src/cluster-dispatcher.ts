@@ -280,7 +280,7 @@ export class ClusterDispatcher {
         if (entry.kind !== "event") continue;
         const { event } = entry.event;
         if (event.case === "token") {
-          if (event.value.index < nextIndex) continue; // regenerated after a takeover: already delivered
+          if (event.value.index < nextIndex) continue; // a stale second writer's copy: already delivered
           nextIndex = event.value.index + 1;
         }
         yield entry.event;

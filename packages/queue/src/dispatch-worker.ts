@@ -2,8 +2,9 @@
 // (the engine's batch slots) and keeps one only while the engine has a free slot and KV room for it (else it puts
 // the job back at the head of the queue, for another runner, and takes nothing until one of its own jobs ends), runs
 // each through the same generation path as a local request, and writes the events to the request's stream. A runner that dies keeps its lock
-// only for `lockMs`; another runner's stalled-job check then takes the job over and regenerates it from the
-// admission seed, writing only the token indices the dead runner did not write.
+// only for `lockMs`; another runner's stalled-job check then takes the job over and continues it after the tokens
+// already in the request's stream (prompt + those tokens prefilled, sampling at their index), so the client's text is
+// one continuation whatever the numerics of either runner.
 import { LlmError, toLlmError } from "@llm/errors";
 import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
@@ -94,36 +95,32 @@ export class DispatchWorker {
       lost?.addEventListener("abort", () =>
         cancel.abort(new LlmError("cancelled", "this runner lost the job's lock; another runner took it over")),
       );
-      // A first run writes from index 0 at once. A takeover asks the stream where the dead runner stopped, while
-      // the engine starts the request; nothing is written before it answers. Undefined: ended, expired, or
-      // finished by a runner that died before completing the job, so the generation is cancelled at once.
+      // A first run writes from index 0 at once. A takeover first reads what the stream holds and continues after
+      // it; undefined: ended, expired, or finished by a runner that died before completing the job: nothing to do.
       const key = keys.tokens(request.requestId);
       const takeover = job.attemptsStarted > 1 || job.stalledCounter > 0;
-      const opened = takeover
-        ? writer.open(key, request.maxTokens)
-        : Promise.resolve(writer.fresh(key, request.maxTokens));
-      const opening = opened.then((output) => {
-        if (!output) cancel.abort(new LlmError("cancelled", "the request ended before this runner started it"));
-        output?.onGone((reason) =>
+      try {
+        const output = takeover ? await writer.open(key, request.maxTokens) : writer.fresh(key, request.maxTokens);
+        if (!output) return;
+        output.onGone((reason) =>
           cancel.abort(
             reason instanceof Error ? reason : new LlmError("cancelled", "the gateway ended the request's stream"),
           ),
         );
-        return output;
-      });
-      opening.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
-      try {
-        for await (const init of options.run(request, cancel.signal, job.data.traceContext)) {
-          (await opening)?.append(eventOf(init));
+        const continued = output.delivered.length > 0 ? { ...request, outputTokenIds: [...output.delivered] } : request;
+        try {
+          for await (const init of options.run(continued, cancel.signal, job.data.traceContext)) {
+            output.append(eventOf(init));
+          }
+        } catch (err) {
+          cancel.abort(err);
+          output.fail(toLlmError(err));
         }
-      } catch (err) {
-        cancel.abort(err);
-        (await opening.catch(() => undefined))?.fail(toLlmError(err));
+        await output.flushed();
       } finally {
         cancel.release();
         roomFreed.fire();
       }
-      await (await opening)?.flushed();
     };
     const workerOn = (queueName: string, connection: RedisClient) => {
       const worker = new Worker<DispatchJobData>(queueName, processJob, {

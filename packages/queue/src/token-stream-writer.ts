@@ -31,28 +31,35 @@ export class TokenStreamWriter {
    * shows at the first write. The lifetime is refreshed on the way (the job may have waited long).
    */
   fresh(key: string, maxTokens: number): RequestOutput {
-    const output = new RequestOutput(this.redis, key, maxLenOf(maxTokens), 0, this.lifetimes.resumeTtlMs);
+    const output = new RequestOutput(this.redis, key, maxLenOf(maxTokens), [], this.lifetimes.resumeTtlMs);
     this.redis.pexpire(key, this.lifetimes.streamTtlMs).catch(() => {});
     return output;
   }
 
   /**
-   * Opens `key` for a job taken over from a runner that died. Resolves to undefined when there is nothing to do: the stream is gone (request
-   * ended or expired) or already holds its final event (the previous runner died after writing it).
+   * Opens `key` for a job taken over from a runner that died, with the output tokens the stream already holds (what
+   * the client has been sent: each index's first entry, from 0 on). Resolves to undefined when there is nothing to
+   * do: the stream is gone (request ended or expired) or already holds its end (the previous runner died after
+   * writing it).
    */
   async open(key: string, maxTokens: number): Promise<RequestOutput | undefined> {
-    const [[, alive], [, newest]] = (await this.redis
+    const [[, alive], [, entries]] = (await this.redis
       .pipeline()
       .pexpire(key, this.lifetimes.streamTtlMs)
-      .xrevrangeBuffer(key, "+", "-", "COUNT", 1)
+      .xrangeBuffer(key, "-", "+")
       .exec()) as [[Error | null, number], [Error | null, [Buffer, Buffer[]][]]];
     if (alive !== 1) return undefined;
-    const entry = newest.length > 0 ? decodeEntry(newest[0][1]) : undefined;
-    if (entry?.kind === "error") return undefined;
-    const last = entry?.kind === "event" ? entry.event.event : undefined;
-    if (last?.case === "final") return undefined;
-    const nextIndex = last?.case === "token" ? last.value.index + 1 : 0;
-    return new RequestOutput(this.redis, key, maxLenOf(maxTokens), nextIndex, this.lifetimes.resumeTtlMs);
+    const delivered: number[] = [];
+    for (const [, fields] of entries) {
+      const entry = decodeEntry(fields);
+      if (entry.kind === "error") return undefined;
+      if (entry.kind !== "event") continue;
+      const { event } = entry.event;
+      if (event.case === "final") return undefined;
+      // A stale writer's copy of an index already written is not what the client got: the first one is.
+      if (event.case === "token" && event.value.index === delivered.length) delivered.push(event.value.tokenId);
+    }
+    return new RequestOutput(this.redis, key, maxLenOf(maxTokens), delivered, this.lifetimes.resumeTtlMs);
   }
 }
 
@@ -66,8 +73,8 @@ export class RequestOutput {
     private readonly redis: RedisClient,
     private readonly key: string,
     private readonly maxLen: number,
-    /** Token indices below this were written by a runner that died; regenerated, they are not written again. */
-    readonly nextIndex: number,
+    /** Output tokens the stream held when this runner took the job over: the generation continues after them. */
+    readonly delivered: readonly number[],
     private readonly resumeTtlMs: number,
   ) {}
 
@@ -76,9 +83,9 @@ export class RequestOutput {
     this.goneListeners.push(listener);
   }
 
-  /** Appends a token event or the final; a regenerated token already in the stream is skipped. */
+  /** Appends a token event or the final; a token index already in the stream is skipped. */
   append(event: ModelRunnerServiceGenerateResponse): void {
-    if (event.event.case === "token" && event.event.value.index < this.nextIndex) return;
+    if (event.event.case === "token" && event.event.value.index < this.delivered.length) return;
     this.write(FIELD.event, encodeEvent(event), event.event.case === "final");
   }
 

@@ -15,7 +15,7 @@ export {
   applyPresenceFrequencyPenalties,
   applyRepetitionPenalty,
 } from "./penalties.js";
-export { randomSeed64, type Seed, toSeed64, Xoshiro128StarStar } from "./prng.js";
+export { CounterRng, randomSeed64, type Seed, StepNoise, toSeed64 } from "./prng.js";
 export { BUILTIN_STRATEGIES, createStrategyRegistry } from "./registry.js";
 export {
   type BatchFailure,
@@ -30,7 +30,8 @@ export {
 export {
   argmax,
   createMassHistogram,
-  drawCandidate,
+  raceCandidates,
+  type TokenNoise,
   truncateMinP,
   truncateTopP,
   weighCandidates,

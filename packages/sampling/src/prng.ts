@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
 
-// xoshiro128** 1.1 (Blackman & Vigna): 128-bit state, 32-bit outputs, passes BigCrush, and needs only
-// Math.imul and shifts, so it runs at full speed on JavaScript's 32-bit integer path. The 64-bit seed is
-// expanded into the state with SplitMix64, as the authors recommend, so nearby seeds give unrelated streams.
+// A counter-based generator: every random number a sequence uses is a pure function of (seed, token index,
+// lane), never of how many numbers were drawn before. So a runner that takes a request over at token i draws
+// exactly what the first runner would have drawn there, and nothing about the batch (order, size, other
+// sequences) can shift a sequence's draws. The step key comes from SplitMix64 (BigInt, once per token); lanes
+// (a token id, or a draw number) go through two rounds of a 32-bit integer mixer, which is a bijection of the
+// lane for a fixed key: within one step no two tokens share a uniform.
 
 const MASK64 = (1n << 64n) - 1n;
 const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
@@ -20,54 +23,83 @@ export function randomSeed64(): bigint {
   return randomBytes(8).readBigUInt64LE(0);
 }
 
-function splitMix64(state: bigint): { state: bigint; output: bigint } {
-  const next = (state + GOLDEN_GAMMA) & MASK64;
-  let z = next;
+/** SplitMix64's output function (Steele, Lea & Flood): a strong 64-bit mixer. */
+function mix64(value: bigint): bigint {
+  let z = value & MASK64;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
   z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-  return { state: next, output: z ^ (z >> 31n) };
+  return z ^ (z >> 31n);
 }
 
-export class Xoshiro128StarStar {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+/** A 32-bit bijective mixer with low bias (Wellons' "hash prospector", constants 0x21f0aaad / 0x735a2d97). */
+function mix32(value: number): number {
+  let x = value;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x21f0aaad);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x735a2d97);
+  x ^= x >>> 15;
+  return x >>> 0;
+}
 
-  constructor(seed: Seed) {
-    let state = toSeed64(seed);
-    const words: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const step = splitMix64(state);
-      state = step.state;
-      words.push(Number(step.output & 0xffffffffn), Number(step.output >> 32n));
-    }
-    [this.s0, this.s1, this.s2, this.s3] = words.map((w) => w | 0);
-    // The all-zero state is the generator's one fixed point; SplitMix64 never yields it, but be explicit.
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+/** Uniforms used for per-token noise and for the strategy's own draws come from separate keys. */
+const TOKEN_DOMAIN = 0n;
+const DRAW_DOMAIN = 1n;
+
+/** The random numbers of one token index of one sequence: `uniform(lane)`, the same whenever it is asked. */
+export class StepNoise {
+  private k0 = 0;
+  private k1 = 0;
+
+  constructor(
+    private readonly seed: bigint,
+    private readonly domain: bigint,
+  ) {}
+
+  /** Points this at token index `step` (costs one 64-bit mix). */
+  at(step: number): this {
+    const key = mix64(this.seed ^ (mix64((BigInt(step) << 1n) | this.domain) + GOLDEN_GAMMA));
+    this.k0 = Number(key & 0xffffffffn) | 0;
+    this.k1 = Number(key >> 32n) | 0;
+    return this;
   }
 
-  /** Next 32 random bits as an unsigned integer. */
-  nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9);
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result >>> 0;
+  /** 32 random bits for `lane` (an unsigned 32-bit integer) at this step. */
+  bits(lane: number): number {
+    return mix32((mix32((lane ^ this.k0) >>> 0) + this.k1) | 0);
   }
 
-  /** Uniform double in [0, 1) with 53 random bits (two outputs). */
-  nextDouble(): number {
-    const high = this.nextUint32() >>> 5; // 27 bits
-    const low = this.nextUint32() >>> 6; // 26 bits
+  /** A uniform in (0, 1) for `lane` (never 0 or 1, so its logarithms are finite). */
+  uniform(lane: number): number {
+    return (this.bits(lane) + 0.5) / 4294967296;
+  }
+
+  /** A uniform double in [0, 1) with 53 random bits, from lanes 2·draw and 2·draw + 1. */
+  double(draw: number): number {
+    const high = this.bits(2 * draw) >>> 5; // 27 bits
+    const low = this.bits(2 * draw + 1) >>> 6; // 26 bits
     return (high * 67108864 + low) / 9007199254740992;
   }
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
+/** A sequence's generator: `tokenNoise(i)` for token index i's per-token uniforms, `draws(i)` for its plain draws. */
+export class CounterRng {
+  private readonly tokens: StepNoise;
+  private readonly draws: StepNoise;
+
+  constructor(seed: Seed) {
+    const seed64 = toSeed64(seed);
+    this.tokens = new StepNoise(seed64, TOKEN_DOMAIN);
+    this.draws = new StepNoise(seed64, DRAW_DOMAIN);
+  }
+
+  /** Uniforms indexed by token id for token index `step` (the exponential race's noise). */
+  tokenNoise(step: number): StepNoise {
+    return this.tokens.at(step);
+  }
+
+  /** Plain uniform draws for token index `step`, indexed by draw number. */
+  drawNoise(step: number): StepNoise {
+    return this.draws.at(step);
+  }
 }

@@ -146,15 +146,37 @@ export function truncateMinP(candidates: Candidates, minP: number): void {
   candidates.size = kept;
 }
 
-/** Draws a candidate with probability proportional to its weight, from a uniform u in [0, 1). */
-export function drawCandidate(candidates: Candidates, u: number): number {
-  const target = u * candidates.totalWeight();
-  let cumulative = 0;
-  for (let i = 0; i < candidates.size; i++) {
-    cumulative += candidates.weights[i];
-    if (target < cumulative) return candidates.ids[i];
+/** Per-token uniforms in (0, 1) of one step: the same token id always gets the same number. */
+export interface TokenNoise {
+  uniform(tokenId: number): number;
+}
+
+/** Above this, a candidate's cheap lower bound already loses, whatever the rounding of its exact key. */
+const BOUND_MARGIN = 1 + 1e-9;
+
+/**
+ * Draws a candidate with probability proportional to its weight by an exponential race (the Gumbel-max trick):
+ * candidate i finishes at −ln(1 − u_i)/w_i, u_i being its own uniform, and the first to finish wins (ties: lower
+ * id). A last-bit change in one logit moves only that candidate's time, so the winner changes only when the two
+ * fastest finish within that change of each other (probability ≈ the logit's change / T); an inverse-CDF draw
+ * instead shifts with the total mass, which crosses one of thousands of boundaries far more often. Most
+ * candidates are ruled out without a logarithm, by −ln(1 − u) ≥ u.
+ */
+export function raceCandidates(candidates: Candidates, noise: TokenNoise): number {
+  const { ids, weights, size } = candidates;
+  let winner = -1;
+  let bestTime = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < size; i++) {
+    const weight = weights[i];
+    if (!(weight > 0)) continue;
+    const id = ids[i];
+    const u = noise.uniform(id);
+    if (u > bestTime * weight * BOUND_MARGIN) continue;
+    const time = -Math.log1p(-u) / weight;
+    if (time < bestTime || (time === bestTime && id < winner)) {
+      bestTime = time;
+      winner = id;
+    }
   }
-  // Only reachable through rounding as u → 1: the last candidate with any weight.
-  for (let i = candidates.size - 1; i > 0; i--) if (candidates.weights[i] > 0) return candidates.ids[i];
-  return candidates.ids[0];
+  return winner >= 0 ? winner : ids[0];
 }

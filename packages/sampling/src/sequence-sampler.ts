@@ -2,7 +2,7 @@ import { LlmError } from "@llm/errors";
 import { TokenHistory } from "./history.js";
 import { type TopLogprob, tokenLogprobs } from "./logprobs.js";
 import type { ResolvedSamplingParams, SamplingParams } from "./params.js";
-import { randomSeed64, type Seed, toSeed64, Xoshiro128StarStar } from "./prng.js";
+import { CounterRng, randomSeed64, type Seed, toSeed64 } from "./prng.js";
 import type { SamplingStrategy, StrategyContext, StrategyRegistry } from "./strategy.js";
 import { seedProblemOf, validateSamplingParams } from "./validate.js";
 import type { Workspace } from "./workspace.js";
@@ -13,6 +13,11 @@ export interface OpenSequenceOptions {
   seed?: Seed;
   /** Prompt token ids: the repetition penalty counts them as seen. */
   promptTokenIds?: Iterable<number>;
+  /**
+   * Tokens this sequence already generated elsewhere (a runner taking a request over): penalties count them as
+   * output, and the next token is drawn as token index `outputTokenIds.length`, as the first runner would have.
+   */
+  outputTokenIds?: Iterable<number>;
 }
 
 export interface SampledToken {
@@ -24,7 +29,8 @@ export interface SampledToken {
 
 /**
  * One sequence's sampling state: validated params, its strategy, its own seeded generator, and the tokens
- * it has seen. Its results depend only on its own inputs, never on the other sequences of a batch.
+ * it has seen. Token i is a function of (seed, params, prompt, tokens 0..i-1, logits) only: never of the
+ * other sequences of a batch, nor of where the earlier tokens were sampled.
  */
 export class SequenceSampler {
   /** The unsigned 64-bit seed in use; pass it back when opening to reproduce this sequence's tokens. */
@@ -32,34 +38,40 @@ export class SequenceSampler {
   readonly params: ResolvedSamplingParams;
   readonly history: TokenHistory;
   private readonly strategy: SamplingStrategy;
-  private readonly context: StrategyContext;
+  private readonly rng: CounterRng;
+  private readonly workspace: Workspace;
 
   constructor(workspace: Workspace, registry: StrategyRegistry, options: OpenSequenceOptions = {}) {
     const vocabSize = workspace.vocabSize;
     this.params = validateSamplingParams(options.params, vocabSize, registry);
     this.strategy = registry.get(this.params.strategy);
     this.seed = chooseSeed(options.seed ?? options.params?.seed);
-    this.history = new TokenHistory(checkedPromptIds(options.promptTokenIds ?? [], vocabSize));
-    const rng = new Xoshiro128StarStar(this.seed);
-    this.context = {
-      logits: workspace.adjusted, // replaced by each step's logits
-      params: this.params,
-      history: this.history,
-      workspace,
-      random: () => rng.nextDouble(),
-    };
+    this.history = new TokenHistory(checkedIds(options.promptTokenIds ?? [], vocabSize, "promptTokenIds"));
+    for (const id of checkedIds(options.outputTokenIds ?? [], vocabSize, "outputTokenIds")) this.history.append(id);
+    this.rng = new CounterRng(this.seed);
+    this.workspace = workspace;
   }
 
   /** Chooses the next token from this step's logits (length vocabSize) and records it. */
   sample(logits: Float32Array): SampledToken {
-    const { workspace } = this.context;
+    const { workspace, history, rng } = this;
     if (logits.length !== workspace.vocabSize) {
       throw new LlmError(
         "invalid_argument",
         `logits have ${logits.length} entries but the vocabulary has ${workspace.vocabSize}`,
       );
     }
-    const context: StrategyContext = { ...this.context, logits };
+    const step = history.generatedLength;
+    const draws = rng.drawNoise(step);
+    let drawn = 0;
+    const context: StrategyContext = {
+      logits,
+      params: this.params,
+      history,
+      workspace,
+      noise: rng.tokenNoise(step),
+      random: () => draws.double(drawn++),
+    };
     const tokenId = this.strategy.sample(context);
     if (!(Number.isInteger(tokenId) && tokenId >= 0 && tokenId < workspace.vocabSize)) {
       throw new LlmError(
@@ -80,12 +92,13 @@ function chooseSeed(seed: Seed | undefined): bigint {
   return toSeed64(seed);
 }
 
-function checkedPromptIds(promptTokenIds: Iterable<number>, vocabSize: number): number[] {
-  const ids = Array.from(promptTokenIds);
+function checkedIds(tokenIds: Iterable<number>, vocabSize: number, field: string): number[] {
+  const ids = Array.from(tokenIds);
   for (const id of ids) {
     if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
-      throw new LlmError("invalid_argument", `prompt token id ${id} is outside the vocabulary [0, ${vocabSize})`, {
-        details: { field: "promptTokenIds" },
+      const what = field === "promptTokenIds" ? "prompt" : "output";
+      throw new LlmError("invalid_argument", `${what} token id ${id} is outside the vocabulary [0, ${vocabSize})`, {
+        details: { field },
       });
     }
   }

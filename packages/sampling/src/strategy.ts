@@ -1,6 +1,7 @@
 import { LlmError } from "@llm/errors";
 import type { TokenHistory } from "./history.js";
 import type { ResolvedSamplingParams } from "./params.js";
+import type { TokenNoise } from "./selection.js";
 import type { Workspace } from "./workspace.js";
 
 /** What a strategy sees when it chooses one sequence's next token. */
@@ -12,14 +13,19 @@ export interface StrategyContext {
   readonly history: TokenHistory;
   /** Scratch buffers shared by the whole batch; valid only during this call. */
   readonly workspace: Workspace;
-  /** Uniform double in [0, 1) from the sequence's own seeded generator: the only allowed randomness. */
+  /**
+   * This token's uniforms in (0, 1) by token id, a function of (seed, token index, token id) only: what
+   * raceCandidates draws with. With `random`, the only allowed randomness.
+   */
+  readonly noise: TokenNoise;
+  /** Uniform doubles in [0, 1): the n-th call at token index i is a function of (seed, i, n) only. */
   random(): number;
 }
 
 /**
  * A named sampling plugin. It returns a token id; the sampler records the token in the history and computes
  * logprobs itself, so every strategy reports them the same way. The stage functions (adjustLogits,
- * topKCandidates, candidatesWithin, nucleusReach, truncateTopP, truncateMinP, drawCandidate, …) are exported
+ * topKCandidates, candidatesWithin, nucleusReach, truncateTopP, truncateMinP, raceCandidates, …) are exported
  * so a new strategy can reuse any of them.
  */
 export interface SamplingStrategy {

@@ -73,4 +73,22 @@ describe("seeded determinism", () => {
     expect(sampler.open("a", { params: { seed: 5 }, seed: 6 }).seed).toBe(6n);
     expect(sampler.open("b", { params: { seed: 5 } }).seed).toBe(5n);
   });
+
+  it("continues from tokens generated elsewhere exactly as the uninterrupted sequence (draw index, penalties)", () => {
+    const params: SamplingParams = { temperature: 1.1, topP: 0.9, presencePenalty: 0.8, frequencyPenalty: 0.5 };
+    const sampler = new Sampler({ vocabSize: VOCAB });
+    const whole = sampler.open("whole", { params, seed: 31, promptTokenIds: [1, 2] });
+    const tokens = Array.from({ length: STEPS }, (_, step) => whole.sample(logitsOf(0, step)).tokenId);
+    const taken = sampler.open("taken", {
+      params,
+      seed: 31,
+      promptTokenIds: [1, 2],
+      outputTokenIds: tokens.slice(0, 4),
+    });
+    const rest = Array.from({ length: STEPS - 4 }, (_, i) => taken.sample(logitsOf(0, 4 + i)).tokenId);
+    expect(rest).toEqual(tokens.slice(4));
+    // Without the earlier output the continuation is another one: the test can fail.
+    const fresh = sampler.open("fresh", { params, seed: 31, promptTokenIds: [1, 2] });
+    expect(Array.from({ length: STEPS - 4 }, (_, i) => fresh.sample(logitsOf(0, 4 + i)).tokenId)).not.toEqual(rest);
+  });
 });

@@ -1,8 +1,8 @@
 import {
   adjustLogits,
   createStrategyRegistry,
-  drawCandidate,
   isBatchFailure,
+  raceCandidates,
   Sampler,
   type SamplingStrategy,
   selectLargest,
@@ -22,7 +22,7 @@ const bestOfTwo: SamplingStrategy = {
     const { candidates } = ctx.workspace;
     selectLargest(logits, 2, candidates, false);
     weighCandidates(logits, candidates, 1 / ctx.params.temperature);
-    return drawCandidate(candidates, ctx.random());
+    return raceCandidates(candidates, ctx.noise);
   },
 };
 

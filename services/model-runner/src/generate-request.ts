@@ -47,6 +47,7 @@ export function engineRequestOf(
   return {
     requestId: request.requestId,
     promptIds: request.promptTokenIds,
+    outputIds: request.outputTokenIds,
     maxTokens: request.maxTokens,
     sampling: request.sampling ?? DEFAULT_SAMPLING,
     stopTokenIds: request.stopTokenIds,

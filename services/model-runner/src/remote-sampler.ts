@@ -47,7 +47,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     this.client = createClient(SamplerService, address);
   }
 
-  open(seqId: string, params: SamplingParams, promptIds: readonly number[]): void {
+  open(seqId: string, params: SamplingParams, promptIds: readonly number[], outputIds: readonly number[] = []): void {
     // The seed is fixed here, so a sequence's tokens do not depend on which sampler process serves it.
     const seed = params.seed ?? randomSeed64();
     const start = {
@@ -55,6 +55,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
       params,
       seed,
       promptTokenIds: [...promptIds],
+      outputTokenIds: [...outputIds],
       traceContext: this.traceContextOf(seqId),
     };
     const sequence = { start, stream: undefined };

@@ -9,7 +9,7 @@ import {
   adjustLogits,
   argmax,
   type Candidates,
-  drawCandidate,
+  raceCandidates,
   type SamplingStrategy,
   type StrategyContext,
   type StrategyRegistry,
@@ -35,7 +35,7 @@ function sampleTypical(ctx: StrategyContext): number {
   const { candidates } = ctx.workspace;
   const total = weighVocabulary(logits, candidates, 1 / temperature);
   if (mass < 1) keepTypicalSet(candidates, total, mass, scratchOf(ctx.workspace));
-  return drawCandidate(candidates, ctx.random());
+  return raceCandidates(candidates, ctx.noise);
 }
 
 interface Scratch {

@@ -39,9 +39,9 @@ export class SampleSession {
     else this.pending.set(id, start);
   }
 
-  private start(sampler: Sampler, { sequenceId, params, seed, promptTokenIds }: SequenceStart): void {
+  private start(sampler: Sampler, { sequenceId, params, seed, promptTokenIds, outputTokenIds }: SequenceStart): void {
     try {
-      sampler.open(String(sequenceId), { params, seed, promptTokenIds });
+      sampler.open(String(sequenceId), { params, seed, promptTokenIds, outputTokenIds });
     } catch (err) {
       this.failed.set(sequenceId, toLlmError(err));
     }

@@ -1,13 +1,13 @@
 import { selectLargest } from "../candidates.js";
 import { adjustLogits } from "../penalties.js";
-import { argmax, drawCandidate, truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "../selection.js";
+import { argmax, raceCandidates, truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "../selection.js";
 import type { SamplingStrategy, StrategyContext } from "../strategy.js";
 
 /** logit bias → repetition penalty → presence/frequency → temperature → top-k → top-p → min-p → draw. */
 export const standard: SamplingStrategy = {
   description:
     "Default pipeline: logitBias → repetitionPenalty → presencePenalty/frequencyPenalty → temperature " +
-    "(0 = greedy) → topK → topP → minP → seeded draw.",
+    "(0 = greedy) → topK → topP → minP → seeded exponential race (batch-invariant draw).",
   sample: sampleStandard,
 };
 
@@ -27,5 +27,5 @@ function sampleStandard(ctx: StrategyContext): number {
   }
   if (topP < 1) truncateTopP(logits, candidates, inverseTemperature, topP, massHistogram);
   if (minP > 0) truncateMinP(candidates, minP);
-  return drawCandidate(candidates, ctx.random());
+  return raceCandidates(candidates, ctx.noise);
 }
