@@ -8,7 +8,6 @@
 // Run: npx tsx bench/cluster-dispatch.ts   (prints one JSON object; starts its own redis-server)
 import { cpus, loadavg } from "node:os";
 import { ensureModel } from "@llm/model-pack";
-import { redisTarget } from "@llm/prefix-cache";
 import {
   create,
   GenerateRequestSchema,
@@ -16,9 +15,8 @@ import {
   ModelRunnerServiceGenerateRequestSchema,
   type ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
-import { ClusterDispatcher } from "@llm/queue";
 import { createClient } from "@llm/rpc";
-import { startRedisServer, startService } from "@llm/testing";
+import { connectDispatcher, startRedisServer, startService } from "@llm/testing";
 
 const ROUNDS = 10;
 const REQUESTS_PER_ROUND = 20;
@@ -41,15 +39,7 @@ const runner = await startService("services/model-runner/src/main.ts", {
   timeoutMs: 60_000,
 });
 const local = createClient(ModelRunnerService, runner.address);
-const cluster = await ClusterDispatcher.connect({
-  redis: redisTarget(redis.url),
-  maxWaiting: 1000,
-  maxWaitingTokens: 1_000_000,
-  retryAfterMs: 1000,
-  streamTtlMs: 60_000,
-  keepFinishedJobs: 100,
-  outageWindowMs: 5000,
-});
+const cluster = await connectDispatcher(redis.url, { keepFinishedJobs: 100 });
 
 let sequence = 0;
 function runnerRequest() {

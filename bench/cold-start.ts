@@ -16,10 +16,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureModel } from "@llm/model-pack";
-import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
-import { ClusterDispatcher } from "@llm/queue";
-import { startRedisServer, startService } from "@llm/testing";
+import { connectDispatcher, startRedisServer, startService } from "@llm/testing";
 import * as ort from "onnxruntime-node";
 
 const { values } = parseArgs({
@@ -40,15 +38,7 @@ const median = (xs: number[]) => {
 };
 
 const redis = await startRedisServer();
-const dispatcher = await ClusterDispatcher.connect({
-  redis: redisTarget(redis.url),
-  maxWaiting: 100,
-  maxWaitingTokens: 1_000_000,
-  retryAfterMs: 1000,
-  streamTtlMs: 60_000,
-  keepFinishedJobs: 10,
-  outageWindowMs: 5000,
-});
+const dispatcher = await connectDispatcher(redis.url);
 
 let sequence = 0;
 /** One request queued with no runner; resolves with the time its first token arrived. */

@@ -7,11 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ensureModel } from "@llm/model-pack";
-import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerService, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
-import { ClusterDispatcher } from "@llm/queue";
 import { createClient } from "@llm/rpc";
-import { acquireRedis, startService } from "@llm/testing";
+import { acquireRedis, connectDispatcher, startService } from "@llm/testing";
 
 const { values } = parseArgs({
   options: {
@@ -68,16 +66,7 @@ const sharedHitBlocks = async () =>
   );
 
 async function run(kvAwareRouting: boolean) {
-  const dispatcher = await ClusterDispatcher.connect({
-    redis: redisTarget(redis.url),
-    maxWaiting: 1000,
-    maxWaitingTokens: 1_000_000,
-    retryAfterMs: 1000,
-    streamTtlMs: 120_000,
-    keepFinishedJobs: 10,
-    outageWindowMs: 5000,
-    kvAwareRouting,
-  });
+  const dispatcher = await connectDispatcher(redis.url, { streamTtlMs: 120_000, kvAwareRouting });
   const cacheSalt = `${kvAwareRouting ? "kv" : "shared"}-${randomUUID()}`;
   const redisBlocksBefore = await sharedHitBlocks();
   const ttft: number[] = [];

@@ -2,9 +2,9 @@
 // keeps the model's waiting jobs and the jobs runners are running: the gateway's own dispatcher (packages/queue)
 // queues jobs for the model the runners serve, and those lists in a real Redis hold exactly those jobs.
 import { join } from "node:path";
-import { redisTarget } from "@llm/prefix-cache";
 import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
-import { ClusterDispatcher, clusterKeys } from "@llm/queue";
+import { type ClusterDispatcher, clusterKeys } from "@llm/queue";
+import { connectDispatcher } from "@llm/testing";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -59,15 +59,7 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
   beforeAll(async () => {
     redis = new Redis(url);
     await redis.flushdb();
-    dispatcher = await ClusterDispatcher.connect({
-      redis: redisTarget(url),
-      maxWaiting: 100,
-      maxWaitingTokens: 1_000_000,
-      retryAfterMs: 1000,
-      streamTtlMs: 60_000,
-      keepFinishedJobs: 10,
-      outageWindowMs: 5000,
-    });
+    dispatcher = await connectDispatcher(url);
   });
 
   afterAll(async () => {

@@ -3,7 +3,6 @@
 // the shared queue and completes elsewhere.
 import { randomUUID } from "node:crypto";
 import { ensureModel } from "@llm/model-pack";
-import { redisTarget } from "@llm/prefix-cache";
 import {
   create,
   GenerateRequestSchema,
@@ -12,9 +11,9 @@ import {
   ModelRunnerServiceGenerateRequestSchema,
   type ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
-import { ClusterDispatcher } from "@llm/queue";
+import type { ClusterDispatcher } from "@llm/queue";
 import { createClient } from "@llm/rpc";
-import { type RunningService, startRedisServer, startService } from "@llm/testing";
+import { connectDispatcher, type RunningService, startRedisServer, startService } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const MODEL = `tiny-routing-${randomUUID().slice(0, 8)}`; // its own queues, whatever else shares Redis
@@ -34,16 +33,7 @@ beforeAll(async () => {
       timeoutMs: 60_000,
     });
   [runners.a, runners.b] = await Promise.all([start("a"), start("b")]);
-  dispatcher = await ClusterDispatcher.connect({
-    redis: redisTarget(redis.url),
-    maxWaiting: 100,
-    maxWaitingTokens: 1_000_000,
-    retryAfterMs: 1000,
-    streamTtlMs: 60_000,
-    keepFinishedJobs: 10,
-    outageWindowMs: 5000,
-    kvAwareRouting: true,
-  });
+  dispatcher = await connectDispatcher(redis.url, { kvAwareRouting: true });
 });
 
 afterAll(async () => {

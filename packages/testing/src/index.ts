@@ -1,4 +1,5 @@
 export * from "@llm/launcher";
+export * from "./dispatcher.js";
 export * from "./model-families.js";
 export * from "./redis.js";
 export * from "./redis-cluster.js";
