@@ -77,7 +77,16 @@ describe(`${STREAMS} concurrent HTTP streams on one gateway (local mode)`, () =>
     // (The README's "within a second" holds on an idle machine; on a shared 2-core box the burst alone can take
     // tens of seconds to pass through the event loops, so this compares within the run instead.)
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[values.length >> 1];
-    expect(median(refused.map((o) => o.ms))).toBeLessThan(median(served.map((o) => o.ms)));
+    const refusedMs = refused.map((o) => o.ms);
+    console.log(
+      JSON.stringify({
+        served: served.length,
+        refused: refused.length,
+        refusedMsP50: median(refusedMs),
+        refusedMsMax: Math.max(...refusedMs),
+      }),
+    );
+    expect(median(refusedMs)).toBeLessThan(median(served.map((o) => o.ms)));
     const retained = (await liveMemory()) - idle;
     expect(retained, `${retained} bytes retained`).toBeLessThan(MAX_RETAINED_BYTES);
   }, 180_000);
