@@ -4,10 +4,12 @@ import type { Sampler } from "./sampler.js";
 
 export function inProcessSampler(library: LibrarySampler): Sampler<SamplingParams> {
   return {
-    open(seqId, params, promptIds, outputIds) {
-      library.open(seqId, { params, promptTokenIds: promptIds, outputTokenIds: outputIds });
+    async open(seqId, params, promptIds, outputIds) {
+      // A constraint compiles here, while the batch runs on without this sequence.
+      await library.openSequence(seqId, { params, promptTokenIds: promptIds, outputTokenIds: outputIds });
     },
-    sample(batch) {
+    async sample(batch) {
+      await library.ready(); // constrained sequences' masks for this step
       const results = library.sampleBatch(batch.map(({ seqId, logits }) => ({ sequenceId: seqId, logits })));
       return results.map((result) =>
         isBatchFailure(result)

@@ -1,4 +1,21 @@
 export { allCandidates, Candidates, collectAtLeast, selectLargest, sortByValue } from "./candidates.js";
+export {
+  type CompileStats,
+  ConstraintCompiler,
+  type ConstraintCompilerOptions,
+} from "./constraints/compiler.js";
+export type { Constraint } from "./constraints/grammar-source.js";
+export { applyBitmask, ConstraintMatcher } from "./constraints/matcher.js";
+export { jsonSchemaProblem, SCHEMA_LIMITS } from "./constraints/schema-rules.js";
+export {
+  CONSTRAINT_LIMITS,
+  type ConstraintKind,
+  type ConstraintSpec,
+  checkConstraint,
+  constraintProblem,
+  isConstrained,
+} from "./constraints/spec.js";
+export type { GrammarVocabulary } from "./constraints/vocabulary.js";
 export { expNonPositive, logSumExp, maxOf, sumExpBelow } from "./fast-exp.js";
 export { TokenHistory } from "./history.js";
 export { type TokenLogprobs, type TopLogprob, tokenLogprobs } from "./logprobs.js";

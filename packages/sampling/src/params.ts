@@ -1,3 +1,4 @@
+import type { ConstraintSpec } from "./constraints/spec.js";
 import type { Seed } from "./prng.js";
 
 /**
@@ -29,6 +30,11 @@ export interface SamplingParams {
   logprobs?: boolean;
   /** How many most likely alternatives to report, in [0, 20]. */
   topLogprobs?: number;
+  /**
+   * Restricts the output to a language (JSON schema, regex, choice, grammar); applied before every other
+   * step. Needs a Sampler created with a ConstraintCompiler.
+   */
+  constraint?: ConstraintSpec;
 }
 
 /** SamplingParams with every default filled in, as strategies see them. */
@@ -44,6 +50,7 @@ export interface ResolvedSamplingParams {
   readonly logitBias: ReadonlyMap<number, number>;
   readonly logprobs: boolean;
   readonly topLogprobs: number;
+  readonly constraint: ConstraintSpec | undefined;
 }
 
 export const DEFAULT_STRATEGY = "standard";
@@ -65,6 +72,7 @@ export function resolveSamplingParams(params: SamplingParams = {}): ResolvedSamp
     // Alternatives are meaningless without the chosen token's own logprob, so asking for them implies it.
     logprobs: (params.logprobs ?? false) || topLogprobs > 0,
     topLogprobs,
+    constraint: params.constraint,
   };
 }
 

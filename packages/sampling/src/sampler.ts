@@ -1,7 +1,10 @@
 import { LlmError, toLlmError } from "@llm/errors";
+import type { ConstraintCompiler } from "./constraints/compiler.js";
+import { isConstrained } from "./constraints/spec.js";
 import { createStrategyRegistry } from "./registry.js";
 import { type OpenSequenceOptions, type SampledToken, SequenceSampler } from "./sequence-sampler.js";
 import type { StrategyInfo, StrategyRegistry } from "./strategy.js";
+import { validateSamplingParams } from "./validate.js";
 import { Workspace } from "./workspace.js";
 
 export type SequenceId = string | number;
@@ -24,6 +27,8 @@ export interface SamplerOptions {
   vocabSize: number;
   /** Strategies sequences may name; default: a registry with the built-ins. */
   registry?: StrategyRegistry;
+  /** Compiles params.constraint for this vocabulary; without one, constrained sequences are refused. */
+  constraints?: ConstraintCompiler;
 }
 
 /**
@@ -35,6 +40,7 @@ export class Sampler {
   readonly registry: StrategyRegistry;
   private readonly workspace: Workspace;
   private readonly sequences = new Map<SequenceId, SequenceSampler>();
+  readonly constraints: ConstraintCompiler | undefined;
 
   constructor(options: SamplerOptions) {
     if (!(Number.isSafeInteger(options.vocabSize) && options.vocabSize > 0)) {
@@ -43,9 +49,13 @@ export class Sampler {
     this.vocabSize = options.vocabSize;
     this.registry = options.registry ?? createStrategyRegistry();
     this.workspace = new Workspace(options.vocabSize);
+    this.constraints = options.constraints;
   }
 
-  /** Starts a sequence; throws LlmError("invalid_argument") on bad params, seed or prompt ids. */
+  /**
+   * Starts a sequence; throws LlmError("invalid_argument") on bad params, seed or prompt ids. A constrained
+   * sequence needs its grammar compiled first: open it with openSequence.
+   */
   open(sequenceId: SequenceId, options: OpenSequenceOptions = {}): SequenceSampler {
     if (this.sequences.has(sequenceId)) {
       throw new LlmError("failed_precondition", `sequence ${String(sequenceId)} is already open`);
@@ -55,8 +65,41 @@ export class Sampler {
     return sequence;
   }
 
+  /**
+   * Like open, for any params: a constraint is compiled first (cached; off the caller's step, see
+   * ConstraintCompiler) and the sequence starts at the beginning of its language.
+   */
+  async openSequence(sequenceId: SequenceId, options: OpenSequenceOptions = {}): Promise<SequenceSampler> {
+    const constraint = options.params?.constraint;
+    if (!isConstrained(constraint)) return this.open(sequenceId, options);
+    validateSamplingParams(options.params, this.vocabSize, this.registry); // cheap problems first
+    if (!this.constraints) {
+      throw new LlmError("invalid_argument", "constraints are not available: this sampler has no vocabulary for them", {
+        details: { field: "constraint" },
+      });
+    }
+    const matcher = await this.constraints.matcher(constraint);
+    try {
+      return this.open(sequenceId, { ...options, matcher });
+    } catch (err) {
+      matcher.dispose();
+      throw err;
+    }
+  }
+
+  /** Settles when every constrained sequence's next mask is computed: await it before sampleBatch. */
+  async ready(): Promise<void> {
+    const pending = [];
+    for (const sequence of this.sequences.values()) {
+      const ready = sequence.matcher?.ready;
+      if (ready) pending.push(ready);
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+
   /** Drops a sequence's state; false when it was not open. */
   close(sequenceId: SequenceId): boolean {
+    this.sequences.get(sequenceId)?.matcher?.dispose();
     return this.sequences.delete(sequenceId);
   }
 

@@ -1,4 +1,6 @@
 import { LlmError } from "@llm/errors";
+import type { ConstraintMatcher } from "./constraints/matcher.js";
+import { isConstrained } from "./constraints/spec.js";
 import { TokenHistory } from "./history.js";
 import { type TopLogprob, tokenLogprobs } from "./logprobs.js";
 import type { ResolvedSamplingParams, SamplingParams } from "./params.js";
@@ -18,6 +20,8 @@ export interface OpenSequenceOptions {
    * output, and the next token is drawn as token index `outputTokenIds.length`, as the first runner would have.
    */
   outputTokenIds?: Iterable<number>;
+  /** The matcher of params.constraint, started at the beginning of its language (Sampler.openSequence makes it). */
+  matcher?: ConstraintMatcher;
 }
 
 export interface SampledToken {
@@ -40,6 +44,8 @@ export class SequenceSampler {
   private readonly strategy: SamplingStrategy;
   private readonly rng: CounterRng;
   private readonly workspace: Workspace;
+  /** Present for constrained sequences: masks each step's logits and follows the tokens sampled. */
+  readonly matcher: ConstraintMatcher | undefined;
 
   constructor(workspace: Workspace, registry: StrategyRegistry, options: OpenSequenceOptions = {}) {
     const vocabSize = workspace.vocabSize;
@@ -47,9 +53,21 @@ export class SequenceSampler {
     this.strategy = registry.get(this.params.strategy);
     this.seed = chooseSeed(options.seed ?? options.params?.seed);
     this.history = new TokenHistory(checkedIds(options.promptTokenIds ?? [], vocabSize, "promptTokenIds"));
-    for (const id of checkedIds(options.outputTokenIds ?? [], vocabSize, "outputTokenIds")) this.history.append(id);
+    const outputIds = checkedIds(options.outputTokenIds ?? [], vocabSize, "outputTokenIds");
+    for (const id of outputIds) this.history.append(id);
     this.rng = new CounterRng(this.seed);
     this.workspace = workspace;
+    if (isConstrained(this.params.constraint) !== (options.matcher !== undefined)) {
+      throw new LlmError(
+        "failed_precondition",
+        options.matcher
+          ? "a matcher was given without a constraint"
+          : "a constrained sequence is opened with Sampler.openSequence",
+      );
+    }
+    this.matcher = options.matcher;
+    // Tokens generated before a takeover are already part of the constrained output.
+    for (const id of outputIds) this.matcher?.accept(id);
   }
 
   /** Chooses the next token from this step's logits (length vocabSize) and records it. */
@@ -64,8 +82,10 @@ export class SequenceSampler {
     const step = history.generatedLength;
     const draws = rng.drawNoise(step);
     let drawn = 0;
+    const { matcher } = this;
+    if (matcher) matcher.applyMask(logits, workspace.masked);
     const context: StrategyContext = {
-      logits,
+      logits: matcher ? workspace.masked : logits,
       params: this.params,
       history,
       workspace,
@@ -79,6 +99,7 @@ export class SequenceSampler {
         `strategy "${this.params.strategy}" returned ${tokenId}, not a token id in [0, ${workspace.vocabSize})`,
       );
     }
+    matcher?.accept(tokenId);
     this.history.append(tokenId);
     if (!this.params.logprobs) return { tokenId };
     return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, workspace.candidates) };

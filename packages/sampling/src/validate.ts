@@ -1,4 +1,5 @@
 import { LlmError } from "@llm/errors";
+import { constraintProblem } from "./constraints/spec.js";
 import type { SamplingParams } from "./params.js";
 import { logitBiasEntries, MAX_TOP_LOGPROBS, type ResolvedSamplingParams, resolveSamplingParams } from "./params.js";
 import type { Seed } from "./prng.js";
@@ -80,6 +81,8 @@ export function samplingParamProblems(
   }
   checkLogitBias(report, params.logitBias, vocabSize);
   checkStrategy(report, params.strategy, strategies);
+  const constraint = params.constraint && constraintProblem(params.constraint);
+  if (constraint) problems.push({ field: "constraint", message: constraint });
   return problems;
 }
 

@@ -8,12 +8,15 @@ import { createMassHistogram } from "./selection.js";
 export class Workspace {
   /** Logits after bias and penalties, when any apply (the caller's logits are never written). */
   readonly adjusted: Float32Array;
+  /** The logits with a constraint's forbidden tokens at -Infinity, for constrained sequences. */
+  readonly masked: Float32Array;
   readonly candidates: Candidates;
   /** Mass by distance below the best token, for locating the top-p boundary without a sort. */
   readonly massHistogram: Float64Array;
 
   constructor(readonly vocabSize: number) {
     this.adjusted = new Float32Array(vocabSize);
+    this.masked = new Float32Array(vocabSize);
     this.candidates = new Candidates(vocabSize);
     this.massHistogram = createMassHistogram();
   }

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { LlmError } from "@llm/errors";
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BpeMerger, MAX_WORD_SYMBOLS } from "./bpe.js";
+import { BYTE_TO_CHAR } from "./byte-level.js";
 import { ChatFormatter, type ChatMessage, type ChatTemplateOptions } from "./chat-template.js";
 import { applyDecodeRules, DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 import { IdBuffer } from "./id-buffer.js";
@@ -194,6 +195,21 @@ export class Tokenizer {
       for (let b = starts[id], end = starts[id + 1]; b < end; b++) out[at++] = pool[b];
     }
     return out;
+  }
+
+  /**
+   * Every id's raw bytes spelt with GPT-2's byte-level characters (any byte sequence is representable), ""
+   * for special tokens: the vocabulary a grammar engine masks over (@llm/sampling's GrammarVocabulary).
+   */
+  grammarTokens(): string[] {
+    const { pool, starts, special, size } = this.vocabulary;
+    const tokens: string[] = new Array(size);
+    for (let id = 0; id < size; id++) {
+      let text = "";
+      if (special[id] !== 1) for (let b = starts[id]; b < starts[id + 1]; b++) text += BYTE_TO_CHAR[pool[b]];
+      tokens[id] = text;
+    }
+    return tokens;
   }
 
   /** The decode rules over text that arrives in pieces (for streaming detokenizers). */
