@@ -81,6 +81,12 @@ export const REGISTRY = {
   ),
   LLM_RUNNER_URL: variable("gRPC address of the model-runner service (local mode).", address),
   LLM_SAMPLER_URL: variable("gRPC address of a remote sampler service; unset: the runner samples in-process.", address),
+  LLM_CONSTRAINT_COMPILE_TIMEOUT_MS: variable(
+    "Longest a sampler may spend compiling one constraint (JSON schema, regex, grammar) before refusing it with " +
+      "INVALID_ARGUMENT; compiled constraints are cached. 0 disables the limit.",
+    nonNegative,
+    2000,
+  ),
   LLM_SAMPLER_PLUGINS: variable(
     "Modules with extra sampling strategies for the sampler service, comma-separated (paths relative to the " +
       "working directory, or package names); each exports `register(registry)` or default-exports it. Unset: built-ins only.",

@@ -16,14 +16,23 @@ export interface LocalGateway {
   services: ServiceGroup;
 }
 
-/** Starts the back ends, then one gateway with `env` added; stop everything with `services.stopAll()`. */
-export async function startLocalGateway(env: Record<string, string> = {}): Promise<LocalGateway> {
+/**
+ * Starts the back ends (the runner with `runnerEnv` added), then one gateway with `env` added; stop everything
+ * with `services.stopAll()`.
+ */
+export async function startLocalGateway(
+  env: Record<string, string> = {},
+  runnerEnv: Record<string, string> = {},
+): Promise<LocalGateway> {
   const services = new ServiceGroup();
   const model = await ensureModel("tiny");
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
   const [tokenizer, runner, detokenizer] = await services.start([
     ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
-    ["services/model-runner/src/main.ts", { name: "model-runner", env: modelEnv, timeoutMs: STARTUP_MS }],
+    [
+      "services/model-runner/src/main.ts",
+      { name: "model-runner", env: { ...modelEnv, ...runnerEnv }, timeoutMs: STARTUP_MS },
+    ],
     ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
   ]);
   const upstreams = {

@@ -9,9 +9,10 @@ import { connectSharedTier, HotBlockPublisher, RedisBlockStore, redisTarget } fr
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { clusterKeys, DispatchWorker, whenReady } from "@llm/queue";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
-import { Sampler } from "@llm/sampling";
+import { ConstraintCompiler, Sampler } from "@llm/sampling";
 import { REQUEST_TIMINGS_PATH } from "@llm/telemetry";
 import { startTelemetry } from "@llm/telemetry/sdk";
+import { constraintVocabulary } from "./constraint-vocabulary.js";
 import { NAMES_CHECKED_BY_SAMPLER } from "./generate-request.js";
 import { inJobTrace } from "./job-trace.js";
 import { RecentRequests } from "./recent-requests.js";
@@ -33,6 +34,7 @@ const config = readConfig(process.env, [
   "LLM_PREFIX_CACHE_REDIS_DTYPE",
   "LLM_RUNNER_ID",
   "LLM_SAMPLER_URL",
+  "LLM_CONSTRAINT_COMPILE_TIMEOUT_MS",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
   "LLM_REDIS_CLUSTER",
@@ -65,11 +67,18 @@ const model = servedModel({
   modelDir: config.LLM_MODEL_DIR,
   requiredFiles: ["config.json", "onnx/model.onnx"],
 });
-const { vocabSize } = await readModelConfig(model.dir);
+const { vocabSize, eosTokenIds } = await readModelConfig(model.dir);
 const remote = config.LLM_SAMPLER_URL
   ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id))
   : undefined;
-const library = remote ? undefined : new Sampler({ vocabSize });
+const library = remote
+  ? undefined
+  : new Sampler({
+      vocabSize,
+      constraints: await ConstraintCompiler.create(await constraintVocabulary(model.dir, vocabSize, eosTokenIds), {
+        compileTimeoutMs: config.LLM_CONSTRAINT_COMPILE_TIMEOUT_MS,
+      }),
+    });
 // The proto's SamplingParams go to either sampler untouched (the library reads the same field names).
 const sampler: EngineSampler<SamplingParams> = remote ?? inProcessSampler(library as Sampler);
 

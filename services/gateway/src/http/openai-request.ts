@@ -4,6 +4,7 @@ import { LlmError } from "@llm/errors";
 import { create, type GenerateRequest, GenerateRequestSchema, type MessageInitShape } from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
 import { shown } from "../shown.js";
+import { constraintOf } from "./openai-constraint.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -39,11 +40,6 @@ export function parseOpenAiRequest(
   fields.unsupported("suffix", () => true, "suffix (insertion) is not supported");
   fields.unsupported("tools", (tools) => !Array.isArray(tools) || tools.length > 0, "tool calls are not supported");
   fields.unsupported("functions", () => true, "function calls are not supported");
-  fields.unsupported(
-    "response_format",
-    (format) => (format as { type?: unknown }).type !== "text",
-    'only response_format {"type": "text"} is supported',
-  );
   const sampling: SamplingInit = {
     temperature: fields.number("temperature"),
     topP: fields.number("top_p"),
@@ -57,6 +53,7 @@ export function parseOpenAiRequest(
     repetitionPenalty: fields.number("repetition_penalty"),
     strategy: fields.string("sampler"),
     ...fields.logprobs(endpoint),
+    constraint: constraintOf(fields.body, (field, message) => fields.problem(field, message)),
   };
   const streamOptions = fields.object("stream_options");
   const request: OpenAiRequest = {
@@ -88,7 +85,7 @@ export function parseOpenAiRequest(
 class Fields {
   readonly problems: ParamProblem[] = [];
 
-  constructor(private readonly body: Record<string, unknown>) {}
+  constructor(readonly body: Record<string, unknown>) {}
 
   private read<T>(name: string, is: (value: unknown) => value is T, expected: string): T | undefined {
     const value = this.body[name];
