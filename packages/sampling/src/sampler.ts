@@ -60,6 +60,7 @@ export class Sampler {
     if (this.sequences.has(sequenceId)) {
       throw new LlmError("failed_precondition", `sequence ${String(sequenceId)} is already open`);
     }
+    if (isConstrained(options.params?.constraint) && !this.constraints) throw constraintsUnavailable();
     const sequence = new SequenceSampler(this.workspace, this.registry, options);
     this.sequences.set(sequenceId, sequence);
     return sequence;
@@ -73,11 +74,7 @@ export class Sampler {
     const constraint = options.params?.constraint;
     if (!isConstrained(constraint)) return this.open(sequenceId, options);
     validateSamplingParams(options.params, this.vocabSize, this.registry); // cheap problems first
-    if (!this.constraints) {
-      throw new LlmError("invalid_argument", "constraints are not available: this sampler has no vocabulary for them", {
-        details: { field: "constraint" },
-      });
-    }
+    if (!this.constraints) throw constraintsUnavailable();
     const matcher = await this.constraints.matcher(constraint);
     try {
       return this.open(sequenceId, { ...options, matcher });
@@ -135,6 +132,12 @@ export class Sampler {
       }
     });
   }
+}
+
+function constraintsUnavailable(): LlmError {
+  return new LlmError("invalid_argument", "constraints are not available: this sampler has no vocabulary for them", {
+    details: { field: "constraint" },
+  });
 }
 
 export function isBatchFailure(result: BatchResult): result is BatchFailure {

@@ -125,6 +125,8 @@ describe("refusals name what is wrong", () => {
     await expect(plain.openSequence(1, { params: { constraint: { case: "regex", value: "a" } } })).rejects.toThrow(
       /not available/,
     );
+    // The remote sampler service opens sequences this way: without a vocabulary it refuses by name.
+    expect(() => plain.open(1, { params: { constraint: { case: "regex", value: "a" } } })).toThrow(/not available/);
     expect(() => sampler().open(1, { params: { constraint: { case: "regex", value: "a" } } })).toThrow(/openSequence/);
   });
 

@@ -15,13 +15,13 @@ export function compileWith(compiler: GrammarCompiler, spec: Constraint): Promis
     case "jsonSchema":
       // One line with ", " / ": " separators (no runs of whitespace to wander into); XGrammar's strict mode
       // allows no properties or items beyond the schema's (valid instances either way).
-      return compiler.compileJSONSchema(spec.value.schema, false, -1, undefined, true);
+      return compiler.compileJSONSchema(spec.value.schema ?? "", false, -1, undefined, true);
     case "regex":
       return compiler.compileStructuralTag({ type: "structural_tag", format: { type: "regex", pattern: spec.value } });
     case "choice":
       // JSON string escapes are also XGrammar EBNF string escapes.
       return compiler.compileGrammar(
-        `root ::= ${spec.value.options.map((option) => JSON.stringify(option)).join(" | ")}`,
+        `root ::= ${(spec.value.options ?? []).map((option) => JSON.stringify(option)).join(" | ")}`,
       );
     case "grammar":
       return compiler.compileGrammar(spec.value);

@@ -5,9 +5,9 @@ import { jsonSchemaProblem } from "./schema-rules.js";
 
 export type ConstraintSpec =
   | { case: "jsonObject"; value: boolean }
-  | { case: "jsonSchema"; value: { schema: string; strict: boolean } }
+  | { case: "jsonSchema"; value: { schema?: string; strict?: boolean } }
   | { case: "regex"; value: string }
-  | { case: "choice"; value: { options: string[] } }
+  | { case: "choice"; value: { options?: string[] } }
   | { case: "grammar"; value: string }
   | { case: "structuralTag"; value: string }
   | { case: undefined; value?: undefined };
@@ -36,7 +36,8 @@ export function constraintProblem(spec: ConstraintSpec): string | undefined {
       return undefined;
     case "jsonSchema":
       return (
-        tooLong("constraint.json_schema", spec.value.schema, CONSTRAINT_LIMITS.schemaBytes) ?? schemaProblem(spec.value)
+        tooLong("constraint.json_schema", spec.value.schema ?? "", CONSTRAINT_LIMITS.schemaBytes) ??
+        schemaProblem(spec.value.schema ?? "", spec.value.strict ?? false)
       );
     case "regex":
       return tooLong("constraint.regex", spec.value, CONSTRAINT_LIMITS.regexBytes) ?? regexProblem(spec.value);
@@ -50,7 +51,7 @@ export function constraintProblem(spec: ConstraintSpec): string | undefined {
         jsonProblem("structural_tag", spec.value)
       );
     case "choice":
-      return choiceProblem(spec.value.options);
+      return choiceProblem(spec.value.options ?? []);
     default:
       return `constraint kind ${JSON.stringify((spec as { case: unknown }).case)} is unknown`;
   }
@@ -68,7 +69,7 @@ export function constraintKey(spec: Exclude<ConstraintSpec, { case: undefined }>
     case "jsonSchema":
       return `jsonSchema:${spec.value.strict ? 1 : 0}:${spec.value.schema}`;
     case "choice":
-      return `choice:${JSON.stringify(spec.value.options)}`;
+      return `choice:${JSON.stringify(spec.value.options ?? [])}`;
     case "jsonObject":
       return "jsonObject";
     default:
@@ -94,7 +95,7 @@ function jsonProblem(what: string, text: string): string | undefined {
   }
 }
 
-function schemaProblem({ schema, strict }: { schema: string; strict: boolean }): string | undefined {
+function schemaProblem(schema: string, strict: boolean): string | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(schema);
