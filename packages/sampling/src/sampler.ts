@@ -60,7 +60,8 @@ export class Sampler {
     if (this.sequences.has(sequenceId)) {
       throw new LlmError("failed_precondition", `sequence ${String(sequenceId)} is already open`);
     }
-    if (isConstrained(options.params?.constraint) && !this.constraints) throw constraintsUnavailable();
+    if (isConstrained(options.params?.constraint) && !options.matcher && !this.constraints)
+      throw constraintsUnavailable();
     const sequence = new SequenceSampler(this.workspace, this.registry, options);
     this.sequences.set(sequenceId, sequence);
     return sequence;

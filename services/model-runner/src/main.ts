@@ -68,14 +68,15 @@ const model = servedModel({
   requiredFiles: ["config.json", "onnx/model.onnx"],
 });
 const { vocabSize, eosTokenIds } = await readModelConfig(model.dir);
+const vocabulary = await constraintVocabulary(model.dir, vocabSize, eosTokenIds);
 const remote = config.LLM_SAMPLER_URL
-  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id))
+  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id), vocabulary)
   : undefined;
 const library = remote
   ? undefined
   : new Sampler({
       vocabSize,
-      constraints: await ConstraintCompiler.create(await constraintVocabulary(model.dir, vocabSize, eosTokenIds), {
+      constraints: await ConstraintCompiler.create(vocabulary, {
         compileTimeoutMs: config.LLM_CONSTRAINT_COMPILE_TIMEOUT_MS,
       }),
     });

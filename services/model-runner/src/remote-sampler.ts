@@ -13,7 +13,8 @@ import {
   type SequenceStartSchema,
 } from "@llm/proto";
 import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
-import { randomSeed64 } from "@llm/sampling";
+import { type GrammarVocabulary, isConstrained, randomSeed64 } from "@llm/sampling";
+import { RemoteConstraints } from "./remote-constraints.js";
 
 /** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
@@ -29,6 +30,7 @@ interface RemoteSequence {
 
 export class RemoteSampler implements Sampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
+  private readonly constraints: RemoteConstraints;
   private readonly sequences = new Map<string, RemoteSequence>();
   private stream: SampleStream | undefined;
   private nextId = 1n;
@@ -43,11 +45,20 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     private readonly stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS,
     /** The W3C context of the request a sequence serves, sent along so the sampler's span joins its trace. */
     private readonly traceContextOf: (seqId: string) => Record<string, string> = () => ({}),
+    /** The runner's vocabulary, which constraints are compiled against on the sampler; unset: none served. */
+    vocabulary?: GrammarVocabulary,
   ) {
     this.client = createClient(SamplerService, address);
+    this.constraints = new RemoteConstraints(this.client, vocabulary);
   }
 
-  open(seqId: string, params: SamplingParams, promptIds: readonly number[], outputIds: readonly number[] = []): void {
+  async open(
+    seqId: string,
+    params: SamplingParams,
+    promptIds: readonly number[],
+    outputIds: readonly number[] = [],
+  ): Promise<void> {
+    const vocabularyId = isConstrained(params.constraint) ? await this.constraints.prepare(params) : "";
     // The seed is fixed here, so a sequence's tokens do not depend on which sampler process serves it.
     const seed = params.seed ?? randomSeed64();
     const start = {
@@ -57,6 +68,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
       promptTokenIds: [...promptIds],
       outputTokenIds: [...outputIds],
       traceContext: this.traceContextOf(seqId),
+      vocabularyId,
     };
     const sequence = { start, stream: undefined };
     this.sequences.set(seqId, sequence);

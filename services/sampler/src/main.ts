@@ -4,6 +4,7 @@ import { SamplerService } from "@llm/proto";
 import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { createStrategyRegistry } from "@llm/sampling";
 import { startTelemetry } from "@llm/telemetry/sdk";
+import { ConstraintCompilers } from "./constraint-compilers.js";
 import { loadStrategyPlugins } from "./plugins.js";
 import { samplerService } from "./sampler-service.js";
 
@@ -14,6 +15,7 @@ const config = readConfig(process.env, [
   "LLM_HOST",
   "LLM_PORT",
   "LLM_SAMPLER_PLUGINS",
+  "LLM_CONSTRAINT_COMPILE_TIMEOUT_MS",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
@@ -31,7 +33,8 @@ const registry = createStrategyRegistry();
 for (const plugin of await loadStrategyPlugins(registry, config.LLM_SAMPLER_PLUGINS ?? [])) {
   stderrLog({ level: "info", msg: "sampler plugin loaded", ...plugin });
 }
-const service = samplerService(registry, stderrLog);
+const compilers = new ConstraintCompilers({ compileTimeoutMs: config.LLM_CONSTRAINT_COMPILE_TIMEOUT_MS });
+const service = samplerService(registry, stderrLog, compilers);
 
 const server = await startServer({
   name: "sampler",
@@ -45,5 +48,6 @@ stderrLog({ level: "info", msg: "sampler ready", strategies: registry.names() })
 installSignalHandlers(async () => {
   service.drain(); // runners' streams end at their next step and reconnect elsewhere
   await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
+  compilers.close();
   await telemetry.shutdown();
 });

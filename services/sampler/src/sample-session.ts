@@ -4,23 +4,42 @@
 
 import { LlmError, toLlmError } from "@llm/errors";
 import type { MessageInitShape, SampledTokenSchema, SampleRequest, SequenceLogits, SequenceStart } from "@llm/proto";
-import { type BatchResult, isBatchFailure, Sampler, type StrategyRegistry } from "@llm/sampling";
+import {
+  type BatchResult,
+  type ConstraintMatcher,
+  isBatchFailure,
+  isConstrained,
+  Sampler,
+  type StrategyRegistry,
+} from "@llm/sampling";
+import type { ConstraintCompilers } from "./constraint-compilers.js";
 
 type SampledTokenInit = MessageInitShape<typeof SampledTokenSchema>;
 
 export class SampleSession {
   private sampler: Sampler | undefined;
   /** Opened but not yet given to a sampler (no logits seen on this stream yet). */
-  private readonly pending = new Map<bigint, SequenceStart>();
+  private readonly pending = new Map<bigint, { start: SequenceStart; matcher?: ConstraintMatcher }>();
   /** Sequences whose opening failed: each of their steps reports the failure until they are closed. */
   private readonly failed = new Map<bigint, LlmError>();
 
-  constructor(private readonly registry: StrategyRegistry) {}
+  constructor(
+    private readonly registry: StrategyRegistry,
+    private readonly compilers: ConstraintCompilers,
+  ) {}
 
-  /** Applies one request (opened, then steps, then closed) and returns one token per step entry, in order. */
-  apply(request: SampleRequest): SampledTokenInit[] {
-    for (const start of request.opened) this.open(start);
-    const tokens = request.steps.length > 0 ? this.sample(request.steps) : [];
+  /**
+   * Applies one request (opened, then steps, then closed) and returns one token per step entry, in order.
+   * Constraints were compiled by PrepareConstraint, so opening a constrained sequence is a cache hit here.
+   */
+  async apply(request: SampleRequest): Promise<SampledTokenInit[]> {
+    await Promise.all(request.opened.map((start) => this.open(start)));
+    let tokens: SampledTokenInit[] = [];
+    if (request.steps.length > 0) {
+      const sampler = this.samplerFor(request.steps[0]);
+      await sampler.ready(); // constrained sequences' masks for this step
+      tokens = this.sample(sampler, request.steps);
+    }
     for (const id of request.closed) this.close(id);
     return tokens;
   }
@@ -29,26 +48,47 @@ export class SampleSession {
     return this.pending.size + this.failed.size + (this.sampler?.openSequences ?? 0);
   }
 
-  private open(start: SequenceStart): void {
+  private async open(start: SequenceStart): Promise<void> {
     const id = start.sequenceId;
     if (this.pending.has(id) || this.failed.has(id) || this.sampler?.sequence(String(id))) {
       this.failed.set(id, new LlmError("failed_precondition", `sequence ${id} is already open on this stream`));
       return;
     }
-    if (this.sampler) this.start(this.sampler, start);
-    else this.pending.set(id, start);
+    let matcher: ConstraintMatcher | undefined;
+    try {
+      matcher = await this.matcherFor(start);
+    } catch (err) {
+      this.failed.set(id, toLlmError(err));
+      return;
+    }
+    if (this.sampler) this.start(this.sampler, start, matcher);
+    else this.pending.set(id, { start, matcher });
   }
 
-  private start(sampler: Sampler, { sequenceId, params, seed, promptTokenIds, outputTokenIds }: SequenceStart): void {
+  private async matcherFor({ params, vocabularyId }: SequenceStart): Promise<ConstraintMatcher | undefined> {
+    const constraint = params?.constraint;
+    if (!isConstrained(constraint)) return undefined;
+    const compiler = this.compilers.known(vocabularyId);
+    if (!compiler) {
+      throw new LlmError(
+        "failed_precondition",
+        `vocabulary ${JSON.stringify(vocabularyId)} was not prepared on this sampler`,
+      );
+    }
+    return (await compiler).matcher(constraint);
+  }
+
+  private start(sampler: Sampler, start: SequenceStart, matcher: ConstraintMatcher | undefined): void {
+    const { sequenceId, params, seed, promptTokenIds, outputTokenIds } = start;
     try {
-      sampler.open(String(sequenceId), { params, seed, promptTokenIds, outputTokenIds });
+      sampler.open(String(sequenceId), { params, seed, promptTokenIds, outputTokenIds, matcher });
     } catch (err) {
+      matcher?.dispose();
       this.failed.set(sequenceId, toLlmError(err));
     }
   }
 
-  private sample(steps: readonly SequenceLogits[]): SampledTokenInit[] {
-    const sampler = this.samplerFor(steps[0]);
+  private sample(sampler: Sampler, steps: readonly SequenceLogits[]): SampledTokenInit[] {
     // Sequences that cannot be sampled are answered here; the rest go to the sampler as one batch.
     const results: (BatchResult | undefined)[] = steps.map(({ sequenceId, logits }) => {
       const error = this.failed.get(sequenceId) ?? logitsProblem(logits, sampler.vocabSize);
@@ -76,12 +116,13 @@ export class SampleSession {
     }
     const sampler = new Sampler({ vocabSize: bytes / 4, registry: this.registry });
     this.sampler = sampler;
-    for (const start of this.pending.values()) this.start(sampler, start);
+    for (const { start, matcher } of this.pending.values()) this.start(sampler, start, matcher);
     this.pending.clear();
     return sampler;
   }
 
   private close(id: bigint): void {
+    this.pending.get(id)?.matcher?.dispose();
     this.pending.delete(id);
     this.failed.delete(id);
     this.sampler?.close(String(id));

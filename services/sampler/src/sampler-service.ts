@@ -1,7 +1,10 @@
 // llm.v1.SamplerService: one long-lived Sample stream per model runner, one response per engine step.
+
+import { LlmError } from "@llm/errors";
 import type { SamplerService } from "@llm/proto";
 import { type Log, type ServiceImpl, untilAborted } from "@llm/rpc";
-import type { StrategyRegistry } from "@llm/sampling";
+import { isConstrained, type StrategyRegistry } from "@llm/sampling";
+import type { ConstraintCompilers } from "./constraint-compilers.js";
 import { SampleSession } from "./sample-session.js";
 import { SequenceSpans } from "./sequence-spans.js";
 
@@ -14,17 +17,21 @@ export interface SamplerServiceHandle {
   drain(): void;
 }
 
-export function samplerService(registry: StrategyRegistry, log: Log): SamplerServiceHandle {
+export function samplerService(
+  registry: StrategyRegistry,
+  log: Log,
+  compilers: ConstraintCompilers,
+): SamplerServiceHandle {
   const draining = new AbortController();
   const impl: ServiceImpl<typeof SamplerService> = {
     async *sample(requests, ctx) {
-      const session = new SampleSession(registry);
+      const session = new SampleSession(registry, compilers);
       const spans = new SequenceSpans();
       log({ level: "info", msg: "sample stream opened", peer: ctx.peer });
       let steps = 0;
       try {
         for await (const request of untilAborted(requests, draining.signal, "end")) {
-          const tokens = session.apply(request);
+          const tokens = await session.apply(request);
           spans.record(request, tokens);
           if (request.steps.length === 0) continue; // only steps are answered (see sampler.proto)
           steps++;
@@ -37,6 +44,15 @@ export function samplerService(registry: StrategyRegistry, log: Log): SamplerSer
     },
     async listStrategies() {
       return { strategies: registry.list() };
+    },
+    async prepareConstraint({ vocabularyId, params, vocabulary }) {
+      const constraint = params?.constraint;
+      if (!isConstrained(constraint)) {
+        throw new LlmError("invalid_argument", "params.constraint is unset: there is nothing to prepare");
+      }
+      const compiler = await compilers.get(vocabularyId, vocabulary);
+      await compiler.compile(constraint);
+      return {};
     },
   };
   return { impl, drain: () => draining.abort() };
