@@ -287,7 +287,12 @@ async function encodePrompt(
   if (prompt.case === "tokenIds") return prompt.value.ids;
   if (prompt.case === "chat") {
     const rendered = await tokenizer.applyChatTemplate(
-      { model: model.id, messages: prompt.value.messages, addGenerationPrompt: true },
+      {
+        model: model.id,
+        messages: prompt.value.messages,
+        addGenerationPrompt: true,
+        toolsJson: prompt.value.toolsJson,
+      },
       call,
     );
     return rendered.tokenIds;

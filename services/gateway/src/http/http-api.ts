@@ -150,6 +150,7 @@ async function serveGeneration(
       model.id,
       deps.tokenTexts,
       parsed.includeUsage,
+      parsed.tools?.structuralTag !== undefined,
     );
     if (parsed.stream) {
       await streamEvents(parsed, ctx, new SseResponse(res, deps.limits.stallTimeoutMs), shaper, deps.generation);
@@ -182,9 +183,9 @@ async function streamEvents(
         if (role) await sse.send(role);
       }
       if (event.case === "delta") {
-        await sse.send(await shaper.deltaChunk(event.value));
+        for (const chunk of await shaper.deltaChunks(event.value)) await sse.send(chunk);
       } else {
-        await sse.send(shaper.finishChunk(event.value));
+        for (const chunk of shaper.finishChunks(event.value)) await sse.send(chunk);
         if (includeUsage) await sse.send(shaper.usageChunk(event.value));
       }
     }

@@ -5,6 +5,7 @@ import { create, type GenerateRequest, GenerateRequestSchema, type MessageInitSh
 import type { ParamProblem } from "@llm/sampling";
 import { shown } from "../shown.js";
 import { constraintOf } from "./openai-constraint.js";
+import { type ToolCalling, toolCallingOf } from "./openai-tools.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -16,6 +17,8 @@ export interface OpenAiRequest {
   includeUsage: boolean;
   /** OpenAI's end-user id, for the log only. */
   user: string | undefined;
+  /** Chat with `tools`: calls are parsed out of the output (unless tool_choice is `none`). */
+  tools: ToolCalling | undefined;
 }
 
 // OpenAI's documented default for completions; chat has none there (until the context is full): ours is bounded.
@@ -31,14 +34,16 @@ export function parseOpenAiRequest(
   requestId: string,
 ): OpenAiRequest {
   const fields = new Fields(body);
-  const prompt = endpoint === "chat" ? fields.chatPrompt() : fields.textPrompt();
+  const problem = (field: string, message: string) => fields.problem(field, message);
+  const tools = endpoint === "chat" ? toolCallingOf(fields.body, problem) : undefined;
+  const prompt = endpoint === "chat" ? fields.chatPrompt(tools?.toolsJson) : fields.textPrompt();
   const maxTokens =
     fields.integer("max_completion_tokens") ?? fields.integer("max_tokens") ?? DEFAULT_MAX_TOKENS[endpoint];
   fields.unsupported("n", (n) => n !== 1, "this server generates one choice per request: send n requests instead");
   fields.unsupported("best_of", (n) => n !== 1, "best_of other than 1 is not supported");
   fields.unsupported("echo", (echo) => echo !== false, "echo is not supported");
   fields.unsupported("suffix", () => true, "suffix (insertion) is not supported");
-  fields.unsupported("tools", (tools) => !Array.isArray(tools) || tools.length > 0, "tool calls are not supported");
+  if (endpoint !== "chat") fields.unsupported("tools", () => true, "tools need /v1/chat/completions");
   fields.unsupported("functions", () => true, "function calls are not supported");
   const sampling: SamplingInit = {
     temperature: fields.number("temperature"),
@@ -53,8 +58,13 @@ export function parseOpenAiRequest(
     repetitionPenalty: fields.number("repetition_penalty"),
     strategy: fields.string("sampler"),
     ...fields.logprobs(endpoint),
-    constraint: constraintOf(fields.body, (field, message) => fields.problem(field, message)),
+    constraint: tools?.structuralTag
+      ? { case: "structuralTag", value: tools.structuralTag }
+      : constraintOf(fields.body, problem),
   };
+  if (tools?.structuralTag && constraintOf(fields.body, () => {}) !== undefined) {
+    problem("tools", "tool calls cannot be combined with response_format or guided_* constraints");
+  }
   const streamOptions = fields.object("stream_options");
   const request: OpenAiRequest = {
     endpoint,
@@ -72,6 +82,7 @@ export function parseOpenAiRequest(
     stream: fields.boolean("stream") ?? false,
     includeUsage: streamOptions?.include_usage === true,
     user: fields.string("user"),
+    tools,
   };
   if (fields.problems.length > 0) {
     throw new LlmError("invalid_argument", `invalid request: ${fields.problems.map((p) => p.message).join("; ")}`, {
@@ -144,7 +155,7 @@ class Fields {
     return { case: undefined };
   }
 
-  chatPrompt(): RequestInit["prompt"] {
+  chatPrompt(toolsJson = ""): RequestInit["prompt"] {
     const messages = this.body.messages;
     if (!Array.isArray(messages)) {
       this.problem("messages", "messages must be a list of {role, content} objects");
@@ -158,7 +169,7 @@ class Fields {
       if (typeof role !== "string") this.problem(`messages[${i}].role`, `messages[${i}].role must be a string`);
       return { role: typeof role === "string" ? role : "", content: this.messageText(content, i) };
     });
-    return { case: "chat", value: { messages: parsed } };
+    return { case: "chat", value: { messages: parsed, toolsJson } };
   }
 
   /** A message's content: a string, or a list of text parts joined (other part types cannot be rendered). */

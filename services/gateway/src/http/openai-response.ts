@@ -3,6 +3,7 @@ import { FinishReason } from "@llm/proto";
 import type { GenerationDelta, GenerationFinal } from "../generation.js";
 import type { Endpoint } from "./openai-request.js";
 import type { TokenTexts } from "./token-texts.js";
+import { type ParsedToolCall, parseToolCalls, ToolCallParser } from "./tool-call-parser.js";
 
 export interface OpenAiUsage {
   prompt_tokens: number;
@@ -41,17 +42,30 @@ export class OpenAiShaper {
     private readonly tokenTexts: TokenTexts,
     /** stream_options.include_usage: OpenAI then sends `usage: null` on every chunk before the usage chunk. */
     private readonly includeUsage = false,
-  ) {}
+    /** Chat with tools: tool calls are parsed out of the text (message.tool_calls, delta.tool_calls). */
+    parseTools = false,
+  ) {
+    this.toolCalls = parseTools ? new ToolCallParser() : undefined;
+  }
+
+  private readonly toolCalls: ToolCallParser | undefined;
 
   /** The non-streamed answer. */
   async whole(result: GenerationDelta & GenerationFinal): Promise<object> {
     const logprobs = await this.logprobs(result);
-    const finish_reason = FINISH_REASONS[result.finishReason];
-    const choice =
-      this.endpoint === "chat"
-        ? { index: 0, message: { role: "assistant", content: result.text, refusal: null }, logprobs, finish_reason }
-        : { index: 0, text: result.text, logprobs, finish_reason };
-    return { ...this.head(false), choices: [choice], usage: usageOf(result) };
+    if (this.endpoint !== "chat") {
+      const choice = { index: 0, text: result.text, logprobs, finish_reason: FINISH_REASONS[result.finishReason] };
+      return { ...this.head(false), choices: [choice], usage: usageOf(result) };
+    }
+    const { content, calls } = this.toolCalls ? parseToolCalls(result.text) : { content: result.text, calls: [] };
+    const message = {
+      role: "assistant",
+      content: calls.length > 0 && content === "" ? null : content,
+      refusal: null,
+      ...(calls.length > 0 ? { tool_calls: calls.map(toolCallOf) } : {}),
+    };
+    const finish_reason = this.finishReason(result, calls.length);
+    return { ...this.head(false), choices: [{ index: 0, message, logprobs, finish_reason }], usage: usageOf(result) };
   }
 
   /** Chat streams open with the assistant's role, as OpenAI's do. */
@@ -60,15 +74,46 @@ export class OpenAiShaper {
     return this.chunk({ delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
   }
 
-  async deltaChunk(delta: GenerationDelta): Promise<object> {
+  /**
+   * A delta's chunks: its text (and logprobs); with tools, each completed call as OpenAI streams them: a chunk
+   * with its index, id and name, then one with its arguments.
+   */
+  async deltaChunks(delta: GenerationDelta): Promise<object[]> {
     const logprobs = await this.logprobs(delta);
-    const text = this.endpoint === "chat" ? { delta: { content: delta.text } } : { text: delta.text };
-    return this.chunk({ ...text, logprobs, finish_reason: null });
+    if (this.endpoint !== "chat") return [this.chunk({ text: delta.text, logprobs, finish_reason: null })];
+    const { content, calls } = this.toolCalls ? this.toolCalls.push(delta.text) : { content: delta.text, calls: [] };
+    const chunks = content !== "" || logprobs || calls.length === 0 ? [this.contentChunk(content, logprobs)] : [];
+    for (const call of calls) {
+      const index = (this.toolCalls as ToolCallParser).calls.indexOf(call);
+      const opening = { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
+      chunks.push(this.chunk({ delta: { tool_calls: [opening] }, logprobs: null, finish_reason: null }));
+      const args = { index, function: { arguments: call.arguments } };
+      chunks.push(this.chunk({ delta: { tool_calls: [args] }, logprobs: null, finish_reason: null }));
+    }
+    return chunks;
   }
 
-  finishChunk(final: GenerationFinal): object {
-    const empty = this.endpoint === "chat" ? { delta: {} } : { text: "" };
-    return this.chunk({ ...empty, logprobs: null, finish_reason: FINISH_REASONS[final.finishReason] });
+  /** Text held back by the tool-call parser (an unfinished call), then the chunk with the finish reason. */
+  finishChunks(final: GenerationFinal): object[] {
+    if (this.endpoint !== "chat")
+      return [this.chunk({ text: "", logprobs: null, finish_reason: FINISH_REASONS[final.finishReason] })];
+    const rest = this.toolCalls?.finish().content ?? "";
+    const finish = this.chunk({
+      delta: {},
+      logprobs: null,
+      finish_reason: this.finishReason(final, this.toolCalls?.calls.length ?? 0),
+    });
+    return rest === "" ? [finish] : [this.contentChunk(rest, null), finish];
+  }
+
+  private contentChunk(content: string, logprobs: object | null): object {
+    return this.chunk({ delta: { content }, logprobs, finish_reason: null });
+  }
+
+  /** OpenAI's "tool_calls" when the model ended after calling tools. */
+  private finishReason(final: GenerationFinal, calls: number): string {
+    const reason = FINISH_REASONS[final.finishReason];
+    return calls > 0 && reason === "stop" ? "tool_calls" : reason;
   }
 
   usageChunk(final: GenerationFinal): object {
@@ -124,4 +169,8 @@ export class OpenAiShaper {
       text_offset,
     };
   }
+}
+
+function toolCallOf({ id, name, arguments: args }: ParsedToolCall): object {
+  return { id, type: "function", function: { name, arguments: args } };
 }
