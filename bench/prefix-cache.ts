@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Engine, inProcessSampler } from "@llm/engine";
 import { ensureModel } from "@llm/model-pack";
-import { type BlockDtype, connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
+import { type BlockDtype, connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { redisTarget } from "@llm/redis";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { acquireRedis } from "@llm/testing";
 

@@ -1,6 +1,7 @@
 // The engine over a real Redis tier: a slow Redis lookup for one admission must not stall the running batch.
 import { randomUUID } from "node:crypto";
-import { connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
+import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { redisTarget } from "@llm/redis";
 import type { SamplingParams } from "@llm/sampling";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

@@ -1,8 +1,9 @@
 // The shared tier: block values in Redis under their chained keys, with a TTL, so every runner reuses
 // blocks any runner computed. It never fails a request: a Redis error is a miss (or a dropped write)
 // with a rate-limited warning, and the caller goes on computing the prefix itself.
+
+import { connectRedis, type RedisClient, type RedisTarget } from "@llm/redis";
 import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
-import { connectRedis, type RedisClient, type RedisTarget } from "./redis-target.js";
 import type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
 
 export interface WarnLogger {

@@ -1,17 +1,10 @@
 // The shared tier against a real redis-server (the global fixture), and against one that is gone.
 import { randomUUID } from "node:crypto";
+import { type RedisClient, redisTarget } from "@llm/redis";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  connectSharedTier,
-  MemoryBlockStore,
-  PrefixCache,
-  RedisBlockStore,
-  type RedisClient,
-  redisTarget,
-  TieredBlockStore,
-} from "../src/index.js";
+import { connectSharedTier, MemoryBlockStore, PrefixCache, RedisBlockStore, TieredBlockStore } from "../src/index.js";
 
 const block = (seed: number, floats = 64) => Float32Array.from({ length: floats }, (_, i) => Math.sin(seed * 100 + i));
 const quiet = { warn: () => {} };

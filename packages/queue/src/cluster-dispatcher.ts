@@ -4,12 +4,12 @@
 // outlives the gateway can be resumed by request id.
 import { randomUUID } from "node:crypto";
 import { LlmError } from "@llm/errors";
-import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
 import type {
   GenerateRequest,
   ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
+import type { RedisClient, RedisTarget } from "@llm/redis";
 import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
 import { admit, leave, reservedTokens } from "./admission.js";

@@ -1,10 +1,11 @@
 // The gateway's routing function for ClusterDispatcher: one KvRouter per model, over the hot-block sets the
 // model's runners publish under its hash tag.
 
-import type { RedisClient } from "@llm/prefix-cache";
-import { KvRouter, type WarnLogger } from "@llm/prefix-cache";
+import type { WarnLogger } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
+import type { RedisClient } from "@llm/redis";
 import { clusterKeys } from "./keys.js";
+import { KvRouter } from "./kv-router.js";
 
 /** The runner whose own queue should take the request; undefined: the model's shared queue. */
 export type RouteRequest = (request: ModelRunnerServiceGenerateRequest) => Promise<string | undefined>;

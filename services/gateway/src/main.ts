@@ -2,9 +2,9 @@
 // model-runner and detokenizer services. With LLM_REDIS_URL set (cluster mode) requests go to the model's
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
-import { redisTarget } from "@llm/prefix-cache";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
+import { redisTarget } from "@llm/redis";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { ApiKeys } from "./api-keys.js";

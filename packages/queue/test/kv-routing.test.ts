@@ -1,15 +1,9 @@
 // Runners publishing their hot blocks and a gateway's router choosing among them, on a real Redis.
 import { randomUUID } from "node:crypto";
+import { MemoryBlockStore, PrefixCache } from "@llm/prefix-cache";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  HotBlockPublisher,
-  KvRouter,
-  MemoryBlockStore,
-  PrefixCache,
-  type RunnerLoad,
-  runnersKey,
-} from "../src/index.js";
+import { HotBlockPublisher, KvRouter, type RunnerLoad, runnersKey } from "../src/index.js";
 
 const quiet = { warn: () => {} };
 const prompt = (seed: number, length = 100) => Array.from({ length }, (_, i) => (i * 7919 + seed * 131) % 50_000);

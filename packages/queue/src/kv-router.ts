@@ -1,10 +1,9 @@
 // KV-aware routing, the gateway's half: picks the live runner whose memory holds the longest leading run of
 // a prompt's blocks (computed exactly as runners compute them), unless that runner has no free slot.
 // Undefined means "no runner has any of it, or Redis failed": use the shared queue.
-import { blockKeys } from "./block-keys.js";
+import { blockKeys, type WarnLogger } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 import { hotSetKey, type RunnerHeartbeat, runnersKey } from "./hot-blocks.js";
-import type { WarnLogger } from "./redis-store.js";
-import type { RedisClient } from "./redis-target.js";
 
 export interface KvRouterOptions {
   redis: RedisClient;

@@ -3,8 +3,8 @@
 // holds the longest prefix of it. Keys (under the caller's base, e.g. the model's hash-tagged "llm:{tiny}"):
 //   <base>:hot:<runnerId>   SET of block keys, expiring after a few missed heartbeats
 //   <base>:runners          HASH runnerId -> JSON RunnerHeartbeat (stale fields are ignored and removed by readers)
-import type { WarnLogger } from "./redis-store.js";
-import type { RedisClient } from "./redis-target.js";
+import type { WarnLogger } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 
 export interface RunnerLoad {
   running: number;
