@@ -6,6 +6,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { Engine, inProcessSampler } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 
@@ -34,7 +35,7 @@ async function load(preset: string): Promise<Engine<SamplingParams>> {
     maxStepTokens: Math.max(batch * promptLength + batch, 512),
     prefillChunkTokens: promptLength,
     prefixCacheBytes: 0,
-    logger: { info: () => {}, warn: console.warn },
+    log: jsonLog("warn"),
   });
 }
 

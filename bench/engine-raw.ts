@@ -3,6 +3,7 @@
 // Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
 import { parseArgs } from "node:util";
 import { Engine, inProcessSampler } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { engineGreedyRun, median } from "./engine-run.js";
@@ -49,7 +50,7 @@ const engine = await Engine.load({
   maxStepTokens: Math.max(batch * promptLength + batch, 512),
   prefillChunkTokens: promptLength,
   prefixCacheBytes: 0, // every run prefills the full prompt, like the raw loop
-  logger: { info: () => {}, warn: console.warn },
+  log: jsonLog("warn"),
 });
 await rawRun(raw); // warm-up
 await engineRun(engine, -1);

@@ -5,6 +5,5 @@ export {
   type ConfigValue,
   type ConfigVar,
   EXECUTION_PROVIDERS,
-  LOG_LEVELS,
   REGISTRY,
 } from "./registry.js";

@@ -1,4 +1,5 @@
 // Every configuration variable of the project, in one place. Services read them in main.ts only.
+import { LOG_LEVELS } from "@llm/log";
 import { address, bool, int, list, oneOf, type Parser, string, url } from "./parsers.js";
 
 export interface ConfigVar<T> {
@@ -19,7 +20,6 @@ const positive = int({ min: 1 });
 const nonNegative = int({ min: 0 });
 
 export const EXECUTION_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 export const REGISTRY = {
   LLM_HOST: variable("Interface the service's gRPC server binds to.", string, "127.0.0.1"),

@@ -3,6 +3,7 @@
 // requests, samples every produced position in one sampler call, and retires finished requests at once.
 import { join } from "node:path";
 import { LlmError, toLlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
 import { DecodeBatch } from "./decode-batch.js";
 import type { Decoder } from "./decoder.js";
@@ -12,7 +13,7 @@ import { fromBlocks, type KvShape, KvState, toBlocks } from "./kv-state.js";
 import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
 import type { SampleResult, Sampler } from "./sampler.js";
 import { Sequence } from "./sequence.js";
-import { createSession, type EngineLogger, type ExecutionProvider, type ProviderAttempt } from "./session.js";
+import { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
 import { type EngineObserver, StepRecord } from "./step-report.js";
 import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
 
@@ -46,7 +47,7 @@ export interface EngineOptions<P> {
    * probed at load. 1 batches every row in one forward, whose rows may then differ from rows alone in the last bits.
    */
   paddingPeriod?: number;
-  logger?: EngineLogger;
+  log: Log;
   /** Told about every step (telemetry); the engine never depends on it. */
   observer?: EngineObserver;
 }
@@ -58,11 +59,6 @@ const DEFAULTS = {
   prefillChunkTokens: 256,
   kvCacheBytes: 2 * 1024 ** 3,
   prefixCacheBytes: 256 * 1024 ** 2,
-};
-
-const consoleLogger: EngineLogger = {
-  info: (message) => console.info(`[engine] ${message}`),
-  warn: (message) => console.warn(`[engine] ${message}`),
 };
 
 interface Produced<P> {
@@ -108,7 +104,7 @@ export class Engine<P> {
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
-    const settings = { ...DEFAULTS, logger: consoleLogger, ...options };
+    const settings = { ...DEFAULTS, ...options };
     if (settings.maxStepTokens <= settings.maxBatchSize) {
       throw new Error(`maxStepTokens (${settings.maxStepTokens}) must exceed maxBatchSize (${settings.maxBatchSize})`);
     }
@@ -116,13 +112,14 @@ export class Engine<P> {
     const { session, provider, attempts } = await createSession(join(options.modelDir, "onnx", "model.onnx"), {
       providers: settings.providers,
       intraOpThreads: options.intraOpThreads,
-      logger: settings.logger,
+      log: settings.log,
     });
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
     const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize, {
       probe: options.paddingPeriod === undefined,
     });
-    if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
+    if (layout !== "standard")
+      settings.log({ level: "info", msg: `model ${config.modelId}: ${layout} KV cache layout` });
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
@@ -266,7 +263,7 @@ export class Engine<P> {
           await this.step();
         } catch (error) {
           // A fault outside any one request (a bug, a dead session): fail the running requests, keep serving.
-          this.options.logger.warn(`engine step failed: ${error instanceof Error ? error.stack : String(error)}`);
+          this.warn(`engine step failed: ${error instanceof Error ? error.stack : String(error)}`);
           for (const seq of [...this.active.values()]) if (seq.state !== "waiting") this.fail(seq, error);
         }
       }
@@ -304,7 +301,7 @@ export class Engine<P> {
     try {
       observer.onStep(record.report(++this.steps, this.provider));
     } catch (error) {
-      this.options.logger.warn(`step observer failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.warn(`step observer failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -411,7 +408,7 @@ export class Engine<P> {
     if (to <= from) return;
     const values = toBlocks(kv, from, to, blockSize);
     this.prefixCache.insert(seq.blockKeys, from, values).catch((error: unknown) => {
-      this.options.logger.warn(`prefix cache insert failed: ${error instanceof Error ? error.message : error}`);
+      this.warn(`prefix cache insert failed: ${error instanceof Error ? error.message : error}`);
     });
   }
 
@@ -484,10 +481,14 @@ export class Engine<P> {
     return undefined;
   }
 
+  private warn(msg: string): void {
+    this.options.log({ level: "warn", msg });
+  }
+
   private fail(seq: Sequence<P>, error: unknown): void {
     const llmError = toLlmError(error);
     if (llmError.code === "internal") {
-      this.options.logger.warn(`request ${seq.id} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      this.warn(`request ${seq.id} failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
     this.finish(seq, "error", llmError);
   }

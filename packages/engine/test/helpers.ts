@@ -1,4 +1,5 @@
 // Shared test kit: the tiny model with the real in-process sampler, and stream collection.
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import {
@@ -30,9 +31,8 @@ export async function tinyEngine(
   options: Partial<EngineOptions<SamplingParams>> = {},
   preset: TinyPreset = "tiny",
 ): Promise<Engine<SamplingParams>> {
-  const quiet = { info: () => {}, warn: () => {} };
   const sampler = inProcessSampler(new Sampler({ vocabSize: 50_257 }));
-  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, logger: quiet, ...options });
+  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, log: silentLog, ...options });
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */

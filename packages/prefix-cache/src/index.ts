@@ -3,6 +3,6 @@ export { type BlockKeyScope, blockKeys, DEFAULT_BLOCK_SIZE } from "./block-keys.
 export { fromFloat16, toFloat16 } from "./float16.js";
 export { MemoryBlockStore } from "./memory-store.js";
 export { PrefixCache, type PrefixCacheStats, type PrefixMatch } from "./prefix-cache.js";
-export { connectSharedTier, RedisBlockStore, type RedisBlockStoreOptions, type WarnLogger } from "./redis-store.js";
+export { connectSharedTier, RedisBlockStore, type RedisBlockStoreOptions } from "./redis-store.js";
 export type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
 export { TieredBlockStore } from "./tiered-store.js";

@@ -4,13 +4,13 @@
 // outlives the gateway can be resumed by request id.
 import { randomUUID } from "node:crypto";
 import { LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import type {
   GenerateRequest,
   ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
 import type { RedisClient, RedisTarget } from "@llm/redis";
-import { stderrLog } from "@llm/rpc";
 import { Queue } from "bullmq";
 import { admit, leave, reservedTokens } from "./admission.js";
 import { publishCancel } from "./cancellations.js";
@@ -51,6 +51,8 @@ export interface ClusterDispatcherOptions {
    * check (busy or gone), or whose runner died holding it, moves to the shared queue.
    */
   kvAwareRouting?: boolean;
+  /** Where its warnings go (a failed routing lookup). */
+  log: Log;
 }
 
 interface QueuedJob {
@@ -86,9 +88,7 @@ export class ClusterDispatcher {
   static async connect(options: ClusterDispatcherOptions): Promise<ClusterDispatcher> {
     const redis = failFastConnection(options.redis, "gateway");
     await whenReady(redis);
-    const route = options.kvAwareRouting
-      ? kvAwareRoute(redis, { warn: (msg) => stderrLog({ level: "warn", msg }) })
-      : undefined;
+    const route = options.kvAwareRouting ? kvAwareRoute(redis, options.log) : undefined;
     return new ClusterDispatcher(options, redis, route);
   }
 

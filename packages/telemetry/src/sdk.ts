@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { announce, type Log } from "@llm/log";
 import { DiagLogLevel, diag } from "@opentelemetry/api";
 import { OTLPMetricExporter as JsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
@@ -31,7 +32,7 @@ export interface TelemetryOptions {
   metricsHost: string;
   /** Extra JSON routes on the metrics port (besides /memory, which every service has). */
   routes?: readonly JsonRoute[];
-  log: (entry: { level: "info" | "warn" | "error"; msg: string; [field: string]: unknown }) => void;
+  log: Log;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -83,11 +84,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       options.log({ level: "error", msg: "metrics port not opened; serving without it", err: err.message });
       return undefined;
     });
-    if (server) {
-      process.stdout.write(
-        `${JSON.stringify({ event: "metrics", service: options.service, address: server.address })}\n`,
-      );
-    }
+    if (server) announce({ event: "metrics", service: options.service, address: server.address });
   }
 
   return {
@@ -139,7 +136,7 @@ function packageVersion(entryUrl: string): string {
 }
 
 /** The SDK's own warnings (an unreachable collector reports every export) at most once a minute per message. */
-function rateLimitedDiag(log: TelemetryOptions["log"]) {
+function rateLimitedDiag(log: Log) {
   const lastSeen = new Map<string, number>();
   const write =
     (level: "warn" | "error") =>

@@ -1,13 +1,15 @@
 // Detokenizer service: streams of token ids to UTF-8-safe text deltas with stop sequences, over gRPC.
 import { readConfig } from "@llm/config";
+import { jsonLog } from "@llm/log";
 import { servedModel } from "@llm/model-pack";
 import { DetokenizerService } from "@llm/proto";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { installSignalHandlers, registration, startServer } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { TokenizerCatalog } from "@llm/tokenizer";
 import { detokenizerService } from "./detokenizer-service.js";
 
 const config = readConfig(process.env, [
+  "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
   "LLM_MODELS_DIR",
@@ -17,13 +19,14 @@ const config = readConfig(process.env, [
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
 ]);
+const log = jsonLog(config.LLM_LOG_LEVEL);
 const telemetry = await startTelemetry({
   service: "detokenizer",
   entryUrl: import.meta.url,
   otlpEndpoint: config.LLM_OTLP_ENDPOINT,
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
+  log,
 });
 
 const model = servedModel({
@@ -36,13 +39,14 @@ const catalog = new TokenizerCatalog({ defaultModel: model, modelsDir: config.LL
 await catalog.preload();
 
 const server = await startServer({
+  log,
   name: "detokenizer",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
   services: [registration(DetokenizerService, detokenizerService(catalog))],
 });
-stderrLog({ level: "info", msg: "detokenizer ready", model: model.id, dir: model.dir });
+log({ level: "info", msg: "detokenizer ready", model: model.id, dir: model.dir });
 installSignalHandlers(async () => {
   await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
   await telemetry.shutdown();
-});
+}, log);

@@ -1,6 +1,7 @@
 // One generation through the pipeline: tokenizer → model runner → detokenizer, streamed back as deltas and a final.
 import { randomUUID } from "node:crypto";
 import { LlmError, toLlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import {
   clone,
   create,
@@ -20,7 +21,7 @@ import {
   timestampFromMs,
   type Usage,
 } from "@llm/proto";
-import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
+import type { CallContext, CallOptions, ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 import { LLM_ATTR } from "@llm/telemetry";
 import { trace } from "@opentelemetry/api";

@@ -2,10 +2,11 @@
 // model-runner and detokenizer services. With LLM_REDIS_URL set (cluster mode) requests go to the model's
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
+import { jsonLog } from "@llm/log";
 import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { redisTarget } from "@llm/redis";
-import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { createClient, installSignalHandlers, registration, startServer } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { ApiKeys } from "./api-keys.js";
 import { clusterDispatch, localDispatch } from "./dispatch.js";
@@ -17,6 +18,7 @@ import { InflightRequests } from "./inflight.js";
 import { runnerModels, ServedModels } from "./served-models.js";
 
 const config = readConfig(process.env, [
+  "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
   "LLM_TOKENIZER_URL",
@@ -44,13 +46,14 @@ const config = readConfig(process.env, [
   "LLM_METRICS_PORT",
   "LLM_TRACE_CONTENT",
 ]);
+const log = jsonLog(config.LLM_LOG_LEVEL);
 const telemetry = await startTelemetry({
   service: "gateway",
   entryUrl: import.meta.url,
   otlpEndpoint: config.LLM_OTLP_ENDPOINT,
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
+  log,
 });
 
 function required(name: string, value: string | undefined): string {
@@ -71,12 +74,13 @@ const generation = {
   inflight: new InflightRequests(config.LLM_MAX_INFLIGHT),
   limits: { maxInputBytes: config.LLM_MAX_INPUT_BYTES },
   traceContent: config.LLM_TRACE_CONTENT,
-  log: stderrLog,
+  log,
 };
 // One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
 const keys = new ApiKeys(config.LLM_API_KEYS, config.LLM_API_KEY_MAX_CONCURRENT);
 
 const server = await startServer({
+  log,
   name: "gateway",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
@@ -102,7 +106,7 @@ const http = await listenHttp(
   config.LLM_HOST,
   config.LLM_HTTP_PORT,
 );
-stderrLog({
+log({
   level: "info",
   msg: "gateway ready",
   http: http.url,
@@ -118,7 +122,7 @@ installSignalHandlers(async () => {
   for (const client of Object.values(upstreams)) client.close();
   await mode.close();
   await telemetry.shutdown();
-});
+}, log);
 
 /** Local mode: the one runner at LLM_RUNNER_URL. Cluster mode: the queues and streams in Redis. */
 async function dispatchMode() {
@@ -132,6 +136,7 @@ async function dispatchMode() {
       keepFinishedJobs: config.LLM_QUEUE_KEEP_FINISHED,
       kvAwareRouting: config.LLM_KV_AWARE_ROUTING,
       outageWindowMs: config.LLM_REDIS_OUTAGE_WINDOW_MS,
+      log,
     });
     return {
       dispatch: clusterDispatch(cluster),

@@ -4,12 +4,13 @@
 import { hostname } from "node:os";
 import { readConfig } from "@llm/config";
 import { Engine, type Sampler as EngineSampler, inProcessSampler, readModelConfig } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { servedModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { clusterKeys, DispatchWorker, HotBlockPublisher, whenReady } from "@llm/queue";
 import { redisTarget } from "@llm/redis";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { installSignalHandlers, registration, startServer } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { REQUEST_TIMINGS_PATH } from "@llm/telemetry";
 import { startTelemetry } from "@llm/telemetry/sdk";
@@ -21,6 +22,7 @@ import { modelRunnerService, runGeneration } from "./runner-service.js";
 import { RunnerTelemetry } from "./runner-telemetry.js";
 
 const config = readConfig(process.env, [
+  "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
   "LLM_MODELS_DIR",
@@ -46,6 +48,7 @@ const config = readConfig(process.env, [
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
 ]);
+const log = jsonLog(config.LLM_LOG_LEVEL);
 
 const recentRequests = new RecentRequests();
 // First, so that every span and instrument below is live. /requests/<id>: recent per-token timings (`llm trace`).
@@ -56,7 +59,7 @@ const telemetry = await startTelemetry({
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
   routes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
-  log: stderrLog,
+  log,
 });
 const runnerTelemetry = new RunnerTelemetry(recentRequests);
 
@@ -68,19 +71,15 @@ const model = servedModel({
 });
 const { vocabSize } = await readModelConfig(model.dir);
 const remote = config.LLM_SAMPLER_URL
-  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id))
+  ? new RemoteSampler(config.LLM_SAMPLER_URL, log, undefined, (id) => runnerTelemetry.contextOf(id))
   : undefined;
 const library = remote ? undefined : new Sampler({ vocabSize });
 // The proto's SamplingParams go to either sampler untouched (the library reads the same field names).
 const sampler: EngineSampler<SamplingParams> = remote ?? inProcessSampler(library as Sampler);
 
-const logger = {
-  info: (msg: string) => stderrLog({ level: "info", msg }),
-  warn: (msg: string) => stderrLog({ level: "warn", msg }),
-};
 // With Redis, prefix-cache blocks are shared by every runner: a Redis tier behind the memory tier.
 const redis = config.LLM_REDIS_URL && redisTarget(config.LLM_REDIS_URL, config.LLM_REDIS_CLUSTER);
-const sharedRedis = redis ? connectSharedTier(redis, logger) : undefined;
+const sharedRedis = redis ? connectSharedTier(redis, log) : undefined;
 if (sharedRedis) await whenReady(sharedRedis); // else the first lookups miss while it connects
 const sharedPrefixStore =
   sharedRedis &&
@@ -88,7 +87,7 @@ const sharedPrefixStore =
     redis: sharedRedis,
     ttlSeconds: config.LLM_PREFIX_CACHE_TTL_S,
     dtype: config.LLM_PREFIX_CACHE_REDIS_DTYPE,
-    logger,
+    log,
   });
 
 const engine = await Engine.load({
@@ -99,7 +98,7 @@ const engine = await Engine.load({
   kvCacheBytes: config.LLM_KV_CACHE_BYTES,
   prefixCacheBytes: config.LLM_PREFIX_CACHE_BYTES,
   sharedPrefixStore,
-  logger,
+  log,
   observer: runnerTelemetry,
 });
 runnerTelemetry.watch(engine);
@@ -107,11 +106,12 @@ runnerTelemetry.watch(engine);
 const runner = {
   engine,
   limits: { modelId: model.id, vocabSize, strategies: library?.registry ?? NAMES_CHECKED_BY_SAMPLER },
-  log: stderrLog,
+  log,
   telemetry: runnerTelemetry,
 };
 const service = modelRunnerService(runner);
 const server = await startServer({
+  log,
   name: "model-runner",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
@@ -131,7 +131,7 @@ const worker = redis
       outageWindowMs: config.LLM_REDIS_OUTAGE_WINDOW_MS,
       hasRoom: (request) => engine.hasRoomFor(request.promptTokenIds.length, request.maxTokens),
       run: (request, signal, traceContext) => inJobTrace(traceContext, runGeneration(request, signal, runner)),
-      log: stderrLog,
+      log,
       runnerId,
     })
   : undefined;
@@ -150,10 +150,10 @@ const hotBlocks =
       const { running, waiting, maxBatchSize } = engine.info();
       return { running, waiting, maxBatchSize };
     },
-    logger,
+    log,
   });
 await hotBlocks?.publish();
-stderrLog({
+log({
   level: "info",
   msg: "model-runner ready",
   model: model.id,
@@ -174,4 +174,4 @@ installSignalHandlers(async () => {
   remote?.shutdown();
   sharedRedis?.disconnect();
   await telemetry.shutdown();
-});
+}, log);

@@ -4,6 +4,7 @@
 // hanging, and the next step opens a new stream (to a restarted sampler).
 import type { SampleInput, SampleResult, Sampler } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import {
   type MessageInitShape,
   type SampleRequestSchema,
@@ -12,7 +13,7 @@ import {
   type SamplingParams,
   type SequenceStartSchema,
 } from "@llm/proto";
-import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
+import { type BidiCall, createClient, type ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 
 /** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */

@@ -1,7 +1,8 @@
 // Sampler service: the @llm/sampling strategies (plus operators' plugins) over a batch-shaped bidi stream.
 import { readConfig } from "@llm/config";
+import { jsonLog } from "@llm/log";
 import { SamplerService } from "@llm/proto";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { installSignalHandlers, registration, startServer } from "@llm/rpc";
 import { createStrategyRegistry } from "@llm/sampling";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { loadStrategyPlugins } from "./plugins.js";
@@ -11,6 +12,7 @@ import { samplerService } from "./sampler-service.js";
 const MAX_STEP_BYTES = 256 * 1024 ** 2;
 
 const config = readConfig(process.env, [
+  "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
   "LLM_SAMPLER_PLUGINS",
@@ -18,22 +20,24 @@ const config = readConfig(process.env, [
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
 ]);
+const log = jsonLog(config.LLM_LOG_LEVEL);
 const telemetry = await startTelemetry({
   service: "sampler",
   entryUrl: import.meta.url,
   otlpEndpoint: config.LLM_OTLP_ENDPOINT,
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
+  log,
 });
 
 const registry = createStrategyRegistry();
 for (const plugin of await loadStrategyPlugins(registry, config.LLM_SAMPLER_PLUGINS ?? [])) {
-  stderrLog({ level: "info", msg: "sampler plugin loaded", ...plugin });
+  log({ level: "info", msg: "sampler plugin loaded", ...plugin });
 }
-const service = samplerService(registry, stderrLog);
+const service = samplerService(registry, log);
 
 const server = await startServer({
+  log,
   name: "sampler",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
@@ -41,9 +45,9 @@ const server = await startServer({
   services: [registration(SamplerService, service.impl, { untraced: ["sample"] })],
   maxReceiveMessageBytes: MAX_STEP_BYTES,
 });
-stderrLog({ level: "info", msg: "sampler ready", strategies: registry.names() });
+log({ level: "info", msg: "sampler ready", strategies: registry.names() });
 installSignalHandlers(async () => {
   service.drain(); // runners' streams end at their next step and reconnect elsewhere
   await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
   await telemetry.shutdown();
-});
+}, log);

@@ -1,14 +1,16 @@
 // Tokenizer service: text ⇄ token ids and chat templates for the served model(s), over gRPC.
 import { readFile } from "node:fs/promises";
 import { readConfig } from "@llm/config";
+import { jsonLog } from "@llm/log";
 import { servedModel } from "@llm/model-pack";
 import { TokenizerService } from "@llm/proto";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
+import { installSignalHandlers, registration, startServer } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { TokenizerCatalog } from "@llm/tokenizer";
 import { tokenizerService } from "./tokenizer-service.js";
 
 const config = readConfig(process.env, [
+  "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
   "LLM_MODELS_DIR",
@@ -21,13 +23,14 @@ const config = readConfig(process.env, [
   "LLM_OTLP_ENDPOINT",
   "LLM_METRICS_PORT",
 ]);
+const log = jsonLog(config.LLM_LOG_LEVEL);
 const telemetry = await startTelemetry({
   service: "tokenizer",
   entryUrl: import.meta.url,
   otlpEndpoint: config.LLM_OTLP_ENDPOINT,
   metricsHost: config.LLM_HOST,
   metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
+  log,
 });
 
 const model = servedModel({
@@ -47,6 +50,7 @@ const catalog = new TokenizerCatalog({
 await catalog.preload();
 
 const server = await startServer({
+  log,
   name: "tokenizer",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
@@ -54,8 +58,8 @@ const server = await startServer({
     registration(TokenizerService, tokenizerService(catalog, { specialTokenText: config.LLM_SPECIAL_TOKEN_TEXT })),
   ],
 });
-stderrLog({ level: "info", msg: "tokenizer ready", model: model.id, dir: model.dir });
+log({ level: "info", msg: "tokenizer ready", model: model.id, dir: model.dir });
 installSignalHandlers(async () => {
   await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
   await telemetry.shutdown();
-});
+}, log);
