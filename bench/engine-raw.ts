@@ -2,7 +2,7 @@
 // equal prompt lengths so no padding, present fed back as past, no scheduler, no sampler plugin).
 // Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
 import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
@@ -44,6 +44,7 @@ async function engineRun(engine: Engine<SamplingParams>, run: number) {
 
 const raw = await openRawModel(dir);
 const engine = await Engine.load({
+  ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
   modelDir: dir,
   sampler: inProcessSampler(new Sampler({ vocabSize: raw.vocab })),
   maxBatchSize: Math.max(batch, 1),

@@ -4,7 +4,7 @@
 // Usage: npx tsx bench/prefix-cache.ts [--preset gpt2-small] [--prefix 1008] [--suffix 15] [--runs 5]
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
 import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { type BlockDtype, connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
@@ -34,6 +34,7 @@ async function engineOver(dtype: BlockDtype): Promise<{ engine: Engine<SamplingP
   const redis = connectSharedTier(redisTarget(redisFixture.url), warningsOnly);
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
   const engine = await Engine.load<SamplingParams>({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
     modelDir: model.dir,
     sampler: inProcessSampler(new Sampler({ vocabSize: 50_257 })),
     prefixCacheBytes: 512 * 1024 ** 2,

@@ -1,5 +1,12 @@
 export type { Parser } from "./parsers.js";
-export { type Config, describeConfig, type Env, readConfig, unknownConfigNames } from "./read-config.js";
+export {
+  type Config,
+  describeConfig,
+  type Env,
+  readConfig,
+  refuseUnknownConfigNames,
+  unknownConfigNames,
+} from "./read-config.js";
 export {
   type ConfigName,
   type ConfigValue,

@@ -5,6 +5,7 @@ import { Sampler, type SamplingParams } from "@llm/sampling";
 import {
   Engine,
   type EngineOptions,
+  engineSizing,
   type FinalEvent,
   type GenerateRequest,
   type GenerationEvent,
@@ -32,7 +33,13 @@ export async function tinyEngine(
   preset: TinyPreset = "tiny",
 ): Promise<Engine<SamplingParams>> {
   const sampler = inProcessSampler(new Sampler({ vocabSize: 50_257 }));
-  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, log: silentLog, ...options });
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    modelDir: await tinyModelDir(preset),
+    sampler,
+    log: silentLog,
+    ...options,
+  });
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */
