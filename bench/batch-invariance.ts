@@ -9,7 +9,7 @@
 // Usage: npx tsx bench/batch-invariance.ts [--draws 20] [--rounds 3] [--tokens 64]   (prints one JSON object)
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { Engine, type Sampler as EngineSampler, engineSizing, inProcessSampler } from "@llm/engine";
+import { Engine, type EngineSampler, engineSizing, inProcessSampler } from "@llm/engine";
 import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import {

@@ -4,7 +4,7 @@
 // top-p 0.9. Both samplers see the same logits in the same run and must choose the same tokens.
 // Run: npx tsx bench/sampler-remote.ts   (prints one JSON object)
 import { cpus, loadavg } from "node:os";
-import { type Sampler as EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
+import { type EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
 import { jsonLog } from "@llm/log";
 import { create, type SamplingParams, SamplingParamsSchema } from "@llm/proto";
 import { Sampler } from "@llm/sampling";

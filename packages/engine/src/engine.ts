@@ -13,7 +13,7 @@ import { createDecoder } from "./kv-layout.js";
 import type { KvShape } from "./kv-state.js";
 import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
 import { rememberPrompt, restorePrefix } from "./prompt-cache.js";
-import type { SampleResult, Sampler } from "./sampler.js";
+import type { EngineSampler, SampleResult } from "./sampler.js";
 import { Sequence } from "./sequence.js";
 import { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
 import type { EngineSizing } from "./sizing.js";
@@ -23,7 +23,7 @@ import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenE
 export interface EngineOptions<P> extends EngineSizing {
   /** A Hugging Face ONNX export folder (design §4). */
   modelDir: string;
-  sampler: Sampler<P>;
+  sampler: EngineSampler<P>;
   /**
    * A tier shared by every runner (Redis) behind the memory tier: looked up after memory, its hits are
    * promoted into memory, new blocks are written to it in the background.

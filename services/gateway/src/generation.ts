@@ -29,8 +29,8 @@ import { traceContent } from "./content-trace.js";
 import type { Dispatch, DispatchCall } from "./dispatch.js";
 import type { InflightRequests } from "./inflight.js";
 import { RequestMetrics } from "./request-metrics.js";
-import type { ServedModel, ServedModels } from "./served-models.js";
-import { checkContextFits, type RequestLimits, validateRequest } from "./validate-request.js";
+import type { ModelInfo, ServedModels } from "./served-models.js";
+import { checkContextFits, type InputLimits, validateRequest } from "./validate-request.js";
 
 export interface Upstreams {
   tokenizer: ServiceClient<typeof TokenizerService>;
@@ -43,7 +43,7 @@ export interface GenerationDeps {
   dispatch: Dispatch;
   models: ServedModels;
   inflight: InflightRequests;
-  limits: RequestLimits;
+  limits: InputLimits;
   /** LLM_TRACE_CONTENT: prompt and completion text on the request span. */
   traceContent: boolean;
   log: Log;
@@ -69,7 +69,7 @@ export interface GenerationFinal {
   matchedStop: string;
   requestId: string;
 }
-export type GenerationEvent =
+export type ResponseEvent =
   | { event: { case: "delta"; value: GenerationDelta & { index: number } } }
   | { event: { case: "final"; value: GenerationFinal } };
 
@@ -82,7 +82,7 @@ export async function* generate(
   request: GenerateRequest,
   ctx: GenerationContext,
   deps: GenerationDeps,
-): AsyncGenerator<GenerationEvent> {
+): AsyncGenerator<ResponseEvent> {
   const requestId = request.requestId || randomUUID();
   trace.getActiveSpan()?.setAttribute(LLM_ATTR.requestId, requestId); // a request's trace found by its id
   const admission = deps.inflight.admit(requestId);
@@ -95,7 +95,7 @@ export async function* generate(
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";
   const content = traceContent(deps.traceContent, request);
-  const final = (finishReason: FinishReason, matchedStop = ""): GenerationEvent => {
+  const final = (finishReason: FinishReason, matchedStop = ""): ResponseEvent => {
     outcome = FinishReason[finishReason].toLowerCase();
     content.finish(outcome);
     return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
@@ -197,7 +197,7 @@ interface Started {
 async function start(
   request: GenerateRequest,
   requestId: string,
-  model: ServedModel,
+  model: ModelInfo,
   ctx: GenerationContext,
   call: DispatchCall,
   deps: GenerationDeps,
@@ -227,7 +227,7 @@ async function start(
 async function resume(
   request: GenerateRequest,
   requestId: string,
-  model: ServedModel,
+  model: ModelInfo,
   call: DispatchCall,
   deps: GenerationDeps,
 ): Promise<Started> {
@@ -253,7 +253,7 @@ interface DecodeSession {
 
 function openDetokenizer(
   upstreams: Upstreams,
-  model: ServedModel,
+  model: ModelInfo,
   request: GenerateRequest,
   call: CallOptions,
 ): DecodeSession {
@@ -281,7 +281,7 @@ function openDetokenizer(
 
 async function encodePrompt(
   { tokenizer }: Upstreams,
-  model: ServedModel,
+  model: ModelInfo,
   { prompt, addSpecialTokens }: GenerateRequest,
   call: CallOptions,
 ): Promise<number[]> {
@@ -307,7 +307,7 @@ function withSeed(sampling: SamplingParams | undefined): SamplingParams {
 }
 
 /** A delta for `text` and the token behind it, or undefined when it would carry nothing the client asked for. */
-function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): GenerationEvent | undefined {
+function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): ResponseEvent | undefined {
   const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
   const logprobs =
     request.sampling?.logprobs || (request.sampling?.topLogprobs ?? 0) > 0

@@ -2,7 +2,7 @@
 // Samples in-process by default; LLM_SAMPLER_URL makes it use a remote sampler service instead. With
 // LLM_REDIS_URL set it also works its model's cluster queue (jobs go through the same generation path).
 import { hostname } from "node:os";
-import { Engine, type Sampler as EngineSampler, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
+import { Engine, type EngineSampler, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
 import { runService } from "@llm/launcher/host";
 import { servedModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";

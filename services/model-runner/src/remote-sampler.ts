@@ -2,7 +2,7 @@
 // per engine step for the whole batch (sequences joining, every sequence's logits as float32 bytes,
 // sequences leaving). If the sampler goes away the step in flight fails with UNAVAILABLE instead of
 // hanging, and the next step opens a new stream (to a restarted sampler).
-import type { SampleInput, SampleResult, Sampler } from "@llm/engine";
+import type { EngineSampler, SampleInput, SampleResult } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
 import {
@@ -28,7 +28,7 @@ interface RemoteSequence {
   stream: SampleStream | undefined;
 }
 
-export class RemoteSampler implements Sampler<SamplingParams> {
+export class RemoteSampler implements EngineSampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly sequences = new Map<string, RemoteSequence>();
   private stream: SampleStream | undefined;

@@ -14,7 +14,7 @@ import {
 } from "@llm/proto";
 import type { ServiceImpl } from "@llm/rpc";
 import { outsideAnyTrace } from "@llm/telemetry";
-import { checkModel, engineRequestOf, type RequestLimits, requestSignal } from "./generate-request.js";
+import { checkModel, engineRequestOf, type RunnerLimits, requestSignal } from "./generate-request.js";
 import type { RequestTrace, RunnerTelemetry } from "./runner-telemetry.js";
 
 type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
@@ -22,7 +22,7 @@ type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSc
 
 export interface RunnerServiceOptions {
   engine: Engine<SamplingParams>;
-  limits: RequestLimits;
+  limits: RunnerLimits;
   log: Log;
   telemetry: RunnerTelemetry;
 }
