@@ -62,6 +62,11 @@ export interface GenerationDelta {
   text: string;
   tokenIds: number[];
   logprobs: MessageInitShape<typeof TokenLogprobsSchema>[];
+  /**
+   * The text of each logprobs entry's token and then its alternatives, flattened in that order (from the
+   * detokenizer, for the HTTP API's logprobs; not part of the gRPC message).
+   */
+  tokenTexts: string[];
 }
 export interface GenerationFinal {
   finishReason: FinishReason;
@@ -115,12 +120,12 @@ export async function* generate(
       if (event.case === "token") {
         // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
         if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
-        const decoded = await detokenizer.push(event.value.tokenId);
+        const decoded = await detokenizer.push(event.value.tokenId, logprobIds(event.value, admitted));
         metrics.token(); // once decoded: the token is ready to leave, as the client will see it
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
         // A resumed stream replays every token through the detokenizer but sends only what the client lacks.
-        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded.text, event.value, admitted) : undefined;
+        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded, event.value, admitted) : undefined;
         content.completion(decoded.text);
         if (delta) yield delta;
         if (decoded.finished) {
@@ -132,7 +137,9 @@ export async function* generate(
         const rest = await detokenizer.flush();
         content.completion(rest.text);
         if (rest.text !== "")
-          yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], index } } };
+          yield {
+            event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], tokenTexts: [], index } },
+          };
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? usage.cachedPromptTokens;
@@ -171,7 +178,7 @@ export async function generateWhole(
   ctx: GenerationContext,
   deps: GenerationDeps,
 ): Promise<GenerationDelta & GenerationFinal> {
-  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [] };
+  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [], tokenTexts: [] };
   let final: GenerationFinal | undefined;
   for await (const { event } of generate(request, ctx, deps)) {
     if (event.case === "final") {
@@ -180,6 +187,7 @@ export async function generateWhole(
       whole.text += event.value.text;
       whole.tokenIds.push(...event.value.tokenIds);
       whole.logprobs.push(...event.value.logprobs);
+      whole.tokenTexts.push(...event.value.tokenTexts);
     }
   }
   if (final === undefined) throw new LlmError("internal", "a generation ended without its final event");
@@ -246,7 +254,8 @@ async function resume(
 interface DecodeSession {
   /** Settles once the detokenizer accepted the stream: bad stop sequences fail here, before the runner starts. */
   opened: Promise<DecodeStreamResponse>;
-  push(tokenId: number): Promise<DecodeStreamResponse>;
+  /** Decodes `tokenId` into the text; `textIds` come back each decoded alone, in `tokenTexts`. */
+  push(tokenId: number, textIds: number[]): Promise<DecodeStreamResponse>;
   /** Half-closes and returns the held-back rest. */
   flush(): Promise<DecodeStreamResponse>;
 }
@@ -268,8 +277,8 @@ function openDetokenizer(
   stream.send({ tokenIds: [] }); // answered at once, with no text
   return {
     opened: next(),
-    push: (tokenId) => {
-      stream.send({ tokenIds: [tokenId] });
+    push: (tokenId, textIds) => {
+      stream.send({ tokenIds: [tokenId], tokenTextIds: textIds });
       return next();
     },
     flush: () => {
@@ -306,13 +315,26 @@ function withSeed(sampling: SamplingParams | undefined): SamplingParams {
   return seeded;
 }
 
-/** A delta for `text` and the token behind it, or undefined when it would carry nothing the client asked for. */
-function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): ResponseEvent | undefined {
+function wantsLogprobs(request: GenerateRequest): boolean {
+  return Boolean(request.sampling?.logprobs) || (request.sampling?.topLogprobs ?? 0) > 0;
+}
+
+/** The ids whose own text a logprobs entry shows: the token, then its alternatives; none without logprobs. */
+function logprobIds(token: TokenEvent, request: GenerateRequest): number[] {
+  return wantsLogprobs(request) ? [token.tokenId, ...token.topLogprobs.map((alt) => alt.tokenId)] : [];
+}
+
+/** A delta for the decoded text and the token behind it, or undefined when it would carry nothing asked for. */
+function deltaOf(
+  decoded: DecodeStreamResponse,
+  token: TokenEvent,
+  request: GenerateRequest,
+): ResponseEvent | undefined {
+  const { text, tokenTexts } = decoded;
   const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
-  const logprobs =
-    request.sampling?.logprobs || (request.sampling?.topLogprobs ?? 0) > 0
-      ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
-      : [];
+  const logprobs = wantsLogprobs(request)
+    ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
+    : [];
   if (text === "" && tokenIds.length === 0 && logprobs.length === 0) return undefined;
-  return { event: { case: "delta", value: { text, tokenIds, logprobs, index: token.index } } };
+  return { event: { case: "delta", value: { text, tokenIds, logprobs, tokenTexts, index: token.index } } };
 }

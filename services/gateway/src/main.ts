@@ -9,7 +9,6 @@ import { dispatchMode } from "./dispatch-mode.js";
 import { generationService } from "./generation-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { type ListeningHttp, listenHttp } from "./http/listen.js";
-import { TokenTexts } from "./http/token-texts.js";
 import { InflightRequests } from "./inflight.js";
 
 function required(name: string, value: string | undefined): string {
@@ -74,7 +73,6 @@ await runService({
           createHttpApi({
             generation,
             keys,
-            tokenTexts: new TokenTexts(upstreams.tokenizer),
             limits: {
               maxBodyBytes: config.LLM_HTTP_MAX_BODY_BYTES,
               requestTimeoutMs: config.LLM_HTTP_REQUEST_TIMEOUT_MS,
