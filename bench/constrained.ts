@@ -3,7 +3,8 @@
 // 20-property schema cold (fresh compiler, with and without the time-limit probe) and cached.
 // Usage: npx tsx bench/constrained.ts [--preset tiny] [--tokens 48] [--runs 3]
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { ConstraintCompiler, type GrammarVocabulary, Sampler, type SamplingParams } from "@llm/sampling";
 import { Tokenizer } from "@llm/tokenizer";
@@ -74,10 +75,11 @@ async function compileTimes() {
 const compiler = await ConstraintCompiler.create(vocabulary, { compileTimeoutMs: 0 });
 await compiler.compile(schemaSpec(TYPICAL)); // the runs measure decoding, not the first compile
 const engine = await Engine.load({
+  ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
   modelDir: dir,
   sampler: inProcessSampler(new Sampler({ vocabSize, constraints: compiler })),
   maxBatchSize: 32,
-  logger: { info: () => {}, warn: console.warn },
+  log: jsonLog("warn"),
 });
 
 async function decodeRate(streams: number, constrained: boolean, tag: string): Promise<number> {

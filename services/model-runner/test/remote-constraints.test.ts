@@ -1,7 +1,8 @@
 // Constraints through a remote sampler (real sampler and runner processes): the runner prepares the constraint
 // on the sampler (sending its vocabulary once), and the tokens equal the in-process sampler's for the same
 // seed; a constraint the sampler cannot compile fails only its own request with INVALID_ARGUMENT.
-import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
+import { silentLog } from "@llm/log";
 import { ModelRunnerService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
 import { ConstraintCompiler, Sampler, type SamplingParams } from "@llm/sampling";
@@ -41,7 +42,8 @@ beforeAll(async () => {
   reference = await Engine.load({
     modelDir: dir,
     sampler: inProcessSampler(new Sampler({ vocabSize, constraints: compiler })),
-    logger: { info: () => {}, warn: () => {} },
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    log: silentLog,
   });
   sampler = await startService(SAMPLER, { name: "sampler" });
   runner = await startService(RUNNER, {

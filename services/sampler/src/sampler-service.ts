@@ -1,8 +1,9 @@
 // llm.v1.SamplerService: one long-lived Sample stream per model runner, one response per engine step.
 
 import { LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import type { SamplerService } from "@llm/proto";
-import { type Log, type ServiceImpl, untilAborted } from "@llm/rpc";
+import { type ServiceImpl, untilAborted } from "@llm/rpc";
 import { isConstrained, type StrategyRegistry } from "@llm/sampling";
 import type { ConstraintCompilers } from "./constraint-compilers.js";
 import { SampleSession } from "./sample-session.js";

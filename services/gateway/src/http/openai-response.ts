@@ -2,7 +2,6 @@
 import { FinishReason } from "@llm/proto";
 import type { GenerationDelta, GenerationFinal } from "../generation.js";
 import type { Endpoint } from "./openai-request.js";
-import type { TokenTexts } from "./token-texts.js";
 import { type ParsedToolCall, parseToolCalls, ToolCallParser } from "./tool-call-parser.js";
 
 export interface OpenAiUsage {
@@ -39,7 +38,6 @@ export class OpenAiShaper {
     private readonly endpoint: Endpoint,
     readonly id: string,
     private readonly model: string,
-    private readonly tokenTexts: TokenTexts,
     /** stream_options.include_usage: OpenAI then sends `usage: null` on every chunk before the usage chunk. */
     private readonly includeUsage = false,
     /** Chat with tools: tool calls are parsed out of the text (message.tool_calls, delta.tool_calls). */
@@ -51,8 +49,8 @@ export class OpenAiShaper {
   private readonly toolCalls: ToolCallParser | undefined;
 
   /** The non-streamed answer. */
-  async whole(result: GenerationDelta & GenerationFinal): Promise<object> {
-    const logprobs = await this.logprobs(result);
+  whole(result: GenerationDelta & GenerationFinal): object {
+    const logprobs = this.logprobs(result);
     if (this.endpoint !== "chat") {
       const choice = { index: 0, text: result.text, logprobs, finish_reason: FINISH_REASONS[result.finishReason] };
       return { ...this.head(false), choices: [choice], usage: usageOf(result) };
@@ -78,8 +76,8 @@ export class OpenAiShaper {
    * A delta's chunks: its text (and logprobs); with tools, each completed call as OpenAI streams them: a chunk
    * with its index, id and name, then one with its arguments.
    */
-  async deltaChunks(delta: GenerationDelta): Promise<object[]> {
-    const logprobs = await this.logprobs(delta);
+  deltaChunks(delta: GenerationDelta): object[] {
+    const logprobs = this.logprobs(delta);
     if (this.endpoint !== "chat") return [this.chunk({ text: delta.text, logprobs, finish_reason: null })];
     const { content, calls } = this.toolCalls ? this.toolCalls.push(delta.text) : { content: delta.text, calls: [] };
     const chunks = content !== "" || logprobs || calls.length === 0 ? [this.contentChunk(content, logprobs)] : [];
@@ -95,14 +93,12 @@ export class OpenAiShaper {
 
   /** Text held back by the tool-call parser (an unfinished call), then the chunk with the finish reason. */
   finishChunks(final: GenerationFinal): object[] {
-    if (this.endpoint !== "chat")
+    if (this.endpoint !== "chat") {
       return [this.chunk({ text: "", logprobs: null, finish_reason: FINISH_REASONS[final.finishReason] })];
+    }
     const rest = this.toolCalls?.finish().content ?? "";
-    const finish = this.chunk({
-      delta: {},
-      logprobs: null,
-      finish_reason: this.finishReason(final, this.toolCalls?.calls.length ?? 0),
-    });
+    const finish_reason = this.finishReason(final, this.toolCalls?.calls.length ?? 0);
+    const finish = this.chunk({ delta: {}, logprobs: null, finish_reason });
     return rest === "" ? [finish] : [this.contentChunk(rest, null), finish];
   }
 
@@ -131,13 +127,8 @@ export class OpenAiShaper {
   }
 
   /** OpenAI's logprobs object for these tokens (chat and completions differ), or null when none were asked. */
-  private async logprobs({ logprobs }: Pick<GenerationDelta, "logprobs">): Promise<object | null> {
+  private logprobs({ logprobs, tokenTexts: texts }: Pick<GenerationDelta, "logprobs" | "tokenTexts">): object | null {
     if (logprobs.length === 0) return null;
-    const ids = logprobs.flatMap((entry) => [
-      entry.tokenId ?? 0,
-      ...(entry.topLogprobs ?? []).map((t) => t.tokenId ?? 0),
-    ]);
-    const texts = await this.tokenTexts.of(this.model, ids);
     let next = 0;
     const tokens = logprobs.map((entry) => ({
       token: texts[next++] ?? "",
