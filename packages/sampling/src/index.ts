@@ -1,5 +1,14 @@
+export {
+  type CandidateBound,
+  type PrunedRow,
+  type PruneSpec,
+  prunedRowProblem,
+  pruneRow,
+  truncateCandidates,
+} from "./candidate-bound.js";
 export { allCandidates, Candidates, collectAtLeast, selectLargest, sortByValue } from "./candidates.js";
 export { expNonPositive, logSumExp, maxOf, sumExpBelow } from "./fast-exp.js";
+export { dtypeBytes, type LogitsDtype, widenHalf } from "./half.js";
 export { TokenHistory } from "./history.js";
 export { type TokenLogprobs, type TopLogprob, tokenLogprobs } from "./logprobs.js";
 export {
@@ -11,6 +20,7 @@ export {
 } from "./params.js";
 export {
   adjustLogits,
+  adjustsLogits,
   applyLogitBias,
   applyPresenceFrequencyPenalties,
   applyRepetitionPenalty,

@@ -33,6 +33,8 @@ const config = readConfig(process.env, [
   "LLM_PREFIX_CACHE_REDIS_DTYPE",
   "LLM_RUNNER_ID",
   "LLM_SAMPLER_URL",
+  "LLM_SAMPLER_RING_DIR",
+  "LLM_SAMPLER_PRUNE",
   "LLM_SHUTDOWN_GRACE_MS",
   "LLM_REDIS_URL",
   "LLM_REDIS_CLUSTER",
@@ -67,7 +69,11 @@ const model = servedModel({
 });
 const { vocabSize } = await readModelConfig(model.dir);
 const remote = config.LLM_SAMPLER_URL
-  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id))
+  ? new RemoteSampler(config.LLM_SAMPLER_URL, stderrLog, undefined, (id) => runnerTelemetry.contextOf(id), {
+      ringDir: config.LLM_SAMPLER_RING_DIR,
+      ringSlotBytes: config.LLM_MAX_BATCH_SIZE * vocabSize * 4,
+      prune: config.LLM_SAMPLER_PRUNE,
+    })
   : undefined;
 const library = remote ? undefined : new Sampler({ vocabSize });
 // The proto's SamplingParams go to either sampler untouched (the library reads the same field names).

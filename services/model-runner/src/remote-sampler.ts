@@ -1,9 +1,12 @@
 // The engine's Sampler over a remote SamplerService: one long-lived bidi stream per runner and one message
-// per engine step for the whole batch (sequences joining, every sequence's logits as float32 bytes,
-// sequences leaving). If the sampler goes away the step in flight fails with UNAVAILABLE instead of
-// hanging, and the next step opens a new stream (to a restarted sampler).
+// per engine step for the whole batch (sequences joining, every sequence's logits, sequences leaving). The
+// logits go the lightest way the stream allows (StepEncoder): through a shared-memory ring when the sampler is
+// co-located and could open it, else as candidates only or full rows in the model's dtype. If the sampler goes
+// away the step in flight fails with UNAVAILABLE instead of hanging, and the next step opens a new stream (to
+// a restarted sampler).
 import type { SampleInput, SampleResult, Sampler } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
+import { RingWriter } from "@llm/logits-ring";
 import {
   type MessageInitShape,
   type SampleRequestSchema,
@@ -13,10 +16,25 @@ import {
   type SequenceStartSchema,
 } from "@llm/proto";
 import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
-import { randomSeed64 } from "@llm/sampling";
+import { type PruneSpec, randomSeed64 } from "@llm/sampling";
+import { StepEncoder } from "./step-encoder.js";
 
 /** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+/** A sampler that predates the ring never answers the offer: give up on the ring after this long. */
+const RING_OFFER_TIMEOUT_MS = 5_000;
+/** The runner's receive window: responses are small, but one full of top_logprobs need not wait for updates. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 ** 2;
+
+/** How logits travel; every part is optional and falls back to plain messages. */
+export interface SamplerTransport {
+  /** Directory both processes reach (/dev/shm, a pod's memory-backed volume) for the ring; unset: no ring. */
+  ringDir?: string;
+  /** Data bytes per ring slot: the largest step that goes through the ring (max batch × vocab × 4). */
+  ringSlotBytes?: number;
+  /** Send only the candidates where the sampler declared a bound (default true). */
+  prune?: boolean;
+}
 
 type SampleRequestInit = MessageInitShape<typeof SampleRequestSchema>;
 type SequenceStartInit = MessageInitShape<typeof SequenceStartSchema>;
@@ -25,16 +43,23 @@ type SequenceStartInit = MessageInitShape<typeof SequenceStartSchema>;
 interface RemoteSequence {
   start: SequenceStartInit & { sequenceId: bigint };
   stream: SampleStream | undefined;
+  /** The candidate bound the sampler declared with the sequence's first token, if any. */
+  bound: PruneSpec | undefined;
 }
 
 export class RemoteSampler implements Sampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly sequences = new Map<string, RemoteSequence>();
+  /** The same sequences by their id on the wire. */
+  private readonly byWireId = new Map<bigint, RemoteSequence>();
   private stream: SampleStream | undefined;
   private nextId = 1n;
   /** Sent with the next step: the sampler learns about joins and leaves in the same message as logits. */
   private opened: RemoteSequence[] = [];
   private closed: bigint[] = [];
+  private readonly encoder: StepEncoder;
+  /** Cleared once a ring offer failed in a way that will not change (no such directory, an older sampler). */
+  private offerRing: boolean;
 
   constructor(
     readonly address: string,
@@ -43,8 +68,13 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     private readonly stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS,
     /** The W3C context of the request a sequence serves, sent along so the sampler's span joins its trace. */
     private readonly traceContextOf: (seqId: string) => Record<string, string> = () => ({}),
+    private readonly transport: SamplerTransport = {},
   ) {
-    this.client = createClient(SamplerService, address);
+    this.client = createClient(SamplerService, address, {
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
+    });
+    this.encoder = new StepEncoder(transport.prune ?? true);
+    this.offerRing = transport.ringDir !== undefined && (transport.ringSlotBytes ?? 0) > 0;
   }
 
   open(seqId: string, params: SamplingParams, promptIds: readonly number[], outputIds: readonly number[] = []): void {
@@ -58,8 +88,9 @@ export class RemoteSampler implements Sampler<SamplingParams> {
       outputTokenIds: [...outputIds],
       traceContext: this.traceContextOf(seqId),
     };
-    const sequence = { start, stream: undefined };
+    const sequence = { start, stream: undefined, bound: undefined };
     this.sequences.set(seqId, sequence);
+    this.byWireId.set(start.sequenceId, sequence);
     this.opened.push(sequence);
   }
 
@@ -67,6 +98,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     const sequence = this.sequences.get(seqId);
     if (!sequence) return;
     this.sequences.delete(seqId);
+    this.byWireId.delete(sequence.start.sequenceId);
     if (sequence.stream === undefined) {
       this.opened = this.opened.filter((pending) => pending !== sequence);
     } else if (sequence.stream === this.stream) {
@@ -76,11 +108,13 @@ export class RemoteSampler implements Sampler<SamplingParams> {
 
   /** One engine step (the engine awaits each before the next). */
   async sample(batch: readonly SampleInput[]): Promise<SampleResult[]> {
-    const stream = this.connected();
+    const stream = await this.connected();
     const results: (SampleResult | undefined)[] = batch.map(({ seqId }) => this.lostState(seqId, stream));
-    const steps = batch.flatMap(({ seqId, logits }, i) =>
-      results[i] ? [] : [{ sequenceId: this.idOf(seqId), logits: bytesOf(logits) }],
-    );
+    const rows = batch.flatMap((input, i) => {
+      const sequence = this.sequences.get(input.seqId) as RemoteSequence;
+      return results[i] ? [] : [{ sequenceId: sequence.start.sequenceId, input, bound: sequence.bound }];
+    });
+    const steps = this.encoder.encode(rows, stream.ring);
     const request: SampleRequestInit = { opened: this.opened.map(({ start }) => start), steps, closed: this.closed };
     for (const sequence of this.opened) sequence.stream = stream;
     this.opened = [];
@@ -91,6 +125,7 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     }
     try {
       const response = await stream.exchange(request);
+      this.learnBounds(response);
       let next = 0;
       return results.map((result) => result ?? resultOf(response, next++));
     } catch (err) {
@@ -105,12 +140,54 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     this.client.close();
   }
 
-  private connected(): SampleStream {
+  private async connected(): Promise<SampleStream> {
     if (this.stream?.alive) return this.stream;
     if (this.stream) this.log({ level: "warn", msg: "sampler stream lost; reconnecting", sampler: this.address });
     this.stream = new SampleStream(this.client.sample(), this.address, this.stepTimeoutMs);
     this.closed = []; // the old stream's state is gone with it
+    if (this.offerRing) await this.attachRing(this.stream);
     return this.stream;
+  }
+
+  /** Offers the stream a ring; on any refusal logs why and leaves the stream on plain messages. */
+  private async attachRing(stream: SampleStream): Promise<void> {
+    const { ringDir = "", ringSlotBytes = 0 } = this.transport;
+    let ring: RingWriter;
+    try {
+      ring = new RingWriter(ringDir, { slots: 2, slotBytes: ringSlotBytes });
+    } catch (err) {
+      this.offerRing = false;
+      return this.fallBack(`cannot create a ring file in ${ringDir}: ${(err as Error).message}`);
+    }
+    try {
+      const answer = await stream.offer(ring, RING_OFFER_TIMEOUT_MS);
+      if (answer.attached) {
+        this.log({ level: "info", msg: "sampler reads logits from shared memory", ring: ring.path });
+        return;
+      }
+      this.fallBack(`the sampler cannot read ${ring.path}: ${answer.reason}`);
+    } catch (err) {
+      // An older sampler ignores the offer (no answer): this stream is spent, the next one goes without.
+      this.offerRing = false;
+      this.fallBack(`the sampler did not answer the ring offer (${(err as Error).message})`);
+      stream.end();
+    } finally {
+      ring.unlink(); // the open descriptors keep it alive; nothing is left behind if either process dies
+    }
+  }
+
+  private fallBack(reason: string): void {
+    this.log({ level: "warn", msg: "sampler logits go over the network", reason, sampler: this.address });
+  }
+
+  /** A sequence's first token carries its strategy's candidate bound, if the strategy declared one. */
+  private learnBounds(response: SampleResponse): void {
+    for (const token of response.tokens) {
+      const bound = token.candidateBound;
+      if (!bound) continue;
+      const sequence = this.byWireId.get(token.sequenceId);
+      if (sequence) sequence.bound = bound;
+    }
   }
 
   /** A sequence whose state lived on a stream that has since died cannot be sampled faithfully any more. */
@@ -127,10 +204,6 @@ export class RemoteSampler implements Sampler<SamplingParams> {
       ),
     };
   }
-
-  private idOf(seqId: string): bigint {
-    return (this.sequences.get(seqId) as RemoteSequence).start.sequenceId;
-  }
 }
 
 /**
@@ -140,6 +213,8 @@ export class RemoteSampler implements Sampler<SamplingParams> {
  */
 class SampleStream {
   alive = true;
+  /** The ring the sampler attached for this stream; its rows go there. */
+  ring: RingWriter | undefined;
   private readonly responses: AsyncIterator<SampleResponse>;
   private next: Promise<IteratorResult<SampleResponse>>;
 
@@ -150,6 +225,18 @@ class SampleStream {
   ) {
     this.responses = call[Symbol.asyncIterator]();
     this.next = this.awaitResponse();
+  }
+
+  /** Offers `ring`; keeps it when the sampler attached it. */
+  async offer(ring: RingWriter, timeoutMs: number): Promise<{ attached: boolean; reason: string }> {
+    this.call.send({ ringOffer: { path: ring.path, nonce: ring.nonce } });
+    const result = await withTimeout(this.next, timeoutMs);
+    if (result.done) throw new Error("the sampler ended the stream");
+    this.next = this.awaitResponse();
+    const answer = result.value.ring ?? { attached: false, reason: "no answer to the offer" };
+    if (answer.attached) this.ring = ring;
+    else ring.close();
+    return answer;
   }
 
   send(request: SampleRequestInit): void {
@@ -164,7 +251,7 @@ class SampleStream {
       this.next = this.awaitResponse();
       return result.value;
     } catch (err) {
-      this.alive = false;
+      this.dead();
       this.call.cancel();
       throw new LlmError(
         "unavailable",
@@ -175,19 +262,23 @@ class SampleStream {
   }
 
   end(): void {
-    this.alive = false;
+    this.dead();
     this.call.end();
+  }
+
+  private dead(): void {
+    this.alive = false;
+    this.ring?.close();
+    this.ring = undefined;
   }
 
   private awaitResponse(): Promise<IteratorResult<SampleResponse>> {
     const next = this.responses.next();
     next.then(
       (result) => {
-        if (result.done) this.alive = false;
+        if (result.done) this.dead();
       },
-      () => {
-        this.alive = false;
-      },
+      () => this.dead(),
     );
     return next;
   }
@@ -215,9 +306,4 @@ function resultOf(response: SampleResponse, index: number): SampleResult {
     return { error: new LlmError(code, token.error.message) };
   }
   return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs };
-}
-
-/** The logits' float32 bytes (little-endian on every host ONNX Runtime runs on here), without a copy. */
-function bytesOf(logits: Float32Array): Uint8Array {
-  return new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength);
 }

@@ -9,6 +9,8 @@ import { samplerService } from "./sampler-service.js";
 
 /** One step's logits: batch 256 × a 256k vocabulary × 4 bytes; grpc-js would refuse more than 4 MiB. */
 const MAX_STEP_BYTES = 256 * 1024 ** 2;
+/** A batch-32 step of GPT-2 logits (6.4 MB) flows without waiting on window updates. */
+const STEP_WINDOW_BYTES = 16 * 1024 ** 2;
 
 const config = readConfig(process.env, [
   "LLM_HOST",
@@ -40,6 +42,7 @@ const server = await startServer({
   // A Sample stream lives as long as its runner: no span for it; each sequence on it gets one instead.
   services: [registration(SamplerService, service.impl, { untraced: ["sample"] })],
   maxReceiveMessageBytes: MAX_STEP_BYTES,
+  receiveWindowBytes: STEP_WINDOW_BYTES,
 });
 stderrLog({ level: "info", msg: "sampler ready", strategies: registry.names() });
 installSignalHandlers(async () => {
