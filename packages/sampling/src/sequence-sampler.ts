@@ -41,8 +41,8 @@ export class SequenceSampler {
   /** Set when the strategy declared a candidate bound: rows may then come pruned (samplePruned). */
   readonly pruneSpec: PruneSpec | undefined;
   private readonly strategy: SamplingStrategy;
-  /** The params a pruned row is sampled with: its truncation was applied by the runner. */
-  private readonly prunedParams: ResolvedSamplingParams;
+  /** The params a pruned row is sampled with (topK set per row): its truncation was applied by the runner. */
+  private readonly prunedParams: { -readonly [K in keyof ResolvedSamplingParams]: ResolvedSamplingParams[K] };
   private readonly rng: CounterRng;
   private readonly workspace: Workspace;
 
@@ -59,7 +59,7 @@ export class SequenceSampler {
       logprobs: this.params.logprobs,
       topLogprobs: this.params.topLogprobs,
     };
-    this.prunedParams = { ...this.params, topK: 0, topP: 1, minP: 0 };
+    this.prunedParams = { ...this.params, topP: 1, minP: 0 };
     this.seed = chooseSeed(options.seed ?? options.params?.seed);
     this.history = new TokenHistory(checkedIds(options.promptTokenIds ?? [], vocabSize, "promptTokenIds"));
     for (const id of checkedIds(options.outputTokenIds ?? [], vocabSize, "outputTokenIds")) this.history.append(id);
@@ -99,6 +99,8 @@ export class SequenceSampler {
     for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = values[i];
     let tokenId: number;
     try {
+      // topK = the survivors: a strategy's top-k scan then skips the -Infinity rest instead of weighing it.
+      this.prunedParams.topK = candidateCount;
       tokenId = this.choose(sparse, this.prunedParams);
     } finally {
       for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = Number.NEGATIVE_INFINITY;

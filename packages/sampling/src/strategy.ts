@@ -36,7 +36,8 @@ export interface SamplingStrategy {
   /**
    * Optional: the truncation of the raw logits this strategy's token depends on for these params, when it
    * depends on nothing else. A remote runner may then send only the survivors: `sample` is called with every
-   * other logit at -Infinity and with topK 0, topP 1, minP 0 (the truncation is already done) and must choose
+   * other logit at -Infinity and with topK = the number of survivors, topP 1, minP 0 (the truncation is already
+   * done; every survivor is finite, so top-k keeps exactly them) and must choose
    * the same token. Undefined (the default, and what any strategy reading more of the row must return):
    * full rows.
    */
