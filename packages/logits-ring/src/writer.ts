@@ -30,7 +30,8 @@ export class RingWriter {
     readonly geometry: RingGeometry,
     readonly path = join(dir, `llm-logits-${process.pid}-${randomBytes(6).toString("hex")}`),
   ) {
-    this.fd = openSync(path, "wx+", 0o600);
+    // Readable by others: a sidecar may run as another user (the CUDA runner image is 10001, the sampler 1000).
+    this.fd = openSync(path, "wx+", 0o644);
     try {
       ftruncateSync(this.fd, fileBytes(geometry));
       const header = Buffer.alloc(FILE_HEADER_BYTES);
