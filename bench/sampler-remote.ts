@@ -2,7 +2,7 @@
 // the @llm/sampling library in-process vs RemoteSampler (the runner's client) to a sampler service in another
 // process over each transport: the shared-memory ring (sidecar), network full rows, network pruned rows
 // (candidates only). Batch 1/8/32/64, GPT-2's vocabulary and a 128k one, greedy and temperature 0.8 + top-p 0.9.
-// Every transport must choose the in-process tokens (`sameTokens`).
+// Every transport must choose the in-process tokens (`sameTokens`). The four take turns step by step.
 // Run: npx tsx bench/sampler-remote.ts [--vocabs 50257,131072] [--batches 1,8,32,64] [--steps 12]
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -48,33 +48,48 @@ function logitsBuffer(rows: number, vocab: number): Float32Array {
   return buffer;
 }
 
-/** Median ms per step and the tokens of every step (to check the transports agree). */
+/**
+ * Median ms per step of each sampler, and whether each chose the first one's tokens. The samplers take turns
+ * step by step, so a change in the shared box's load hits them all alike.
+ */
 async function timeSteps(
-  sampler: EngineSampler<SamplingParams>,
+  samplers: readonly (readonly [string, EngineSampler<SamplingParams>])[],
   params: SamplingParams,
   batch: number,
   vocab: number,
   buffer: Float32Array,
   run: string,
-): Promise<{ ms: number; tokens: number[] }> {
-  const inputs: SampleInput[] = Array.from({ length: batch }, (_, row) => ({
-    seqId: `${run}-${row}`,
-    logits: buffer.subarray(row * vocab, (row + 1) * vocab),
+): Promise<{ name: string; ms: number; sameTokens: boolean }[]> {
+  const inputs = (name: string): SampleInput[] =>
+    Array.from({ length: batch }, (_, row) => ({
+      seqId: `${run}-${name}-${row}`,
+      logits: buffer.subarray(row * vocab, (row + 1) * vocab),
+    }));
+  const timed = samplers.map(([name, sampler]) => ({
+    name,
+    sampler,
+    inputs: inputs(name),
+    ms: [] as number[],
+    tokens: [] as number[],
   }));
-  for (const { seqId } of inputs) await sampler.open(seqId, params, [1, 2, 3]);
-  const ms: number[] = [];
-  const tokens: number[] = [];
+  for (const { sampler, inputs } of timed) for (const { seqId } of inputs) await sampler.open(seqId, params, [1, 2, 3]);
   for (let step = 0; step < WARMUP + STEPS; step++) {
-    const start = performance.now();
-    const results = await sampler.sample(inputs);
-    if (step >= WARMUP) ms.push(performance.now() - start);
-    for (const result of results) {
-      if ("error" in result) throw result.error;
-      tokens.push(result.tokenId);
+    for (const { sampler, inputs, ms, tokens } of timed) {
+      const start = performance.now();
+      const results = await sampler.sample(inputs);
+      if (step >= WARMUP) ms.push(performance.now() - start);
+      for (const result of results) {
+        if ("error" in result) throw result.error;
+        tokens.push(result.tokenId);
+      }
     }
   }
-  for (const { seqId } of inputs) sampler.close(seqId);
-  return { ms: median(ms), tokens };
+  for (const { sampler, inputs } of timed) for (const { seqId } of inputs) sampler.close(seqId);
+  return timed.map(({ name, ms, tokens }) => ({
+    name,
+    ms: median(ms),
+    sameTokens: tokens.every((token, i) => token === timed[0].tokens[i]),
+  }));
 }
 
 const service = await startService("services/sampler/src/main.ts", { name: "sampler" });
@@ -95,19 +110,23 @@ try {
     const buffer = logitsBuffer(maxBatch, vocab);
     for (const [paramsName, params] of Object.entries(PARAMS)) {
       for (const batch of BATCHES) {
-        const tag = `${vocab}-${paramsName}-${batch}`;
-        const inProcess = await timeSteps(local, params, batch, vocab, buffer, `local-${tag}`);
-        const row: Record<string, unknown> = { vocab, params: paramsName, batch, inProcessMs: round(inProcess.ms) };
-        let sameTokens = true;
-        for (const [name, remote] of remotes) {
-          const timed = await timeSteps(remote, params, batch, vocab, buffer, `${name}-${tag}`);
-          row[`${name}Ms`] = round(timed.ms);
-          row[`${name}VsInProcess`] = round(timed.ms / inProcess.ms);
-          sameTokens &&= timed.tokens.every((token, i) => token === inProcess.tokens[i]);
+        const timed = await timeSteps(
+          [["inProcess", local], ...remotes],
+          params,
+          batch,
+          vocab,
+          buffer,
+          `${vocab}-${paramsName}-${batch}`,
+        );
+        const inProcessMs = timed[0].ms;
+        const row: Record<string, unknown> = { vocab, params: paramsName, batch, inProcessMs: round(inProcessMs) };
+        for (const { name, ms } of timed.slice(1)) {
+          row[`${name}Ms`] = round(ms);
+          row[`${name}VsInProcess`] = round(ms / inProcessMs);
         }
         row.prunedSpeedupVsFull = round((row.networkFullMs as number) / (row.networkPrunedMs as number));
         row.fullRowBytes = batch * vocab * 4;
-        row.sameTokens = sameTokens;
+        row.sameTokens = timed.every(({ sameTokens }) => sameTokens);
         rows.push(row);
         process.stderr.write(`${JSON.stringify(row)}\n`);
       }
