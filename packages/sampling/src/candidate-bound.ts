@@ -3,8 +3,8 @@
 // standard pipeline's). The runner then computes those survivors with the very functions the sampler would
 // run and sends only them (plus the top_logprobs tokens and the row's log-sum-exp): the sampler gets the
 // same weights for the same ids, so the same token, bit for bit.
-import { type Candidates, collectAtLeast, selectLargest, sortByValue } from "./candidates.js";
-import { logSumExp, maxOf } from "./fast-exp.js";
+import { type Candidates, selectLargest, sortByValue } from "./candidates.js";
+import { logSumExp } from "./fast-exp.js";
 import { truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "./selection.js";
 import type { Workspace } from "./workspace.js";
 
@@ -59,7 +59,7 @@ export function truncateCandidates(logits: Float32Array, bound: CandidateBound, 
  */
 export function pruneRow(logits: Float32Array, spec: PruneSpec, workspace: Workspace): PrunedRow {
   const candidates = workspace.candidates;
-  if (spec.temperature === 0) collectAtLeast(logits, maxOf(logits), candidates);
+  if (spec.temperature === 0) collectBest(logits, candidates);
   else truncateCandidates(logits, spec, workspace);
   const candidateCount = candidates.size;
   if (spec.topLogprobs > candidateCount) selectLargest(logits, spec.topLogprobs, candidates, false);
@@ -68,6 +68,23 @@ export function pruneRow(logits: Float32Array, spec: PruneSpec, workspace: Works
   const values = new Float32Array(tokenIds.length);
   for (let i = 0; i < tokenIds.length; i++) values[i] = logits[tokenIds[i]];
   return { tokenIds, values, candidateCount, logNormalizer: spec.logprobs ? logSumExp(logits) : 0 };
+}
+
+/** The largest value's ids (it and its ties) in one pass: what greedy's argmax chooses among. */
+function collectBest(values: Float32Array, out: Candidates): void {
+  const ids = out.ids;
+  let best = Number.NEGATIVE_INFINITY;
+  let size = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < best) continue;
+    if (v > best) {
+      best = v;
+      size = 0;
+    }
+    ids[size++] = i;
+  }
+  out.size = size;
 }
 
 /** Why `row` cannot stand for a row of `vocabSize` pruned by `spec`; undefined when it can. */
