@@ -145,8 +145,12 @@ export class RemoteSampler implements Sampler<SamplingParams> {
     if (this.stream) this.log({ level: "warn", msg: "sampler stream lost; reconnecting", sampler: this.address });
     this.stream = new SampleStream(this.client.sample(), this.address, this.stepTimeoutMs);
     this.closed = []; // the old stream's state is gone with it
-    if (this.offerRing) await this.attachRing(this.stream);
-    return this.stream;
+    if (!this.offerRing) return this.stream;
+    const offeredOn = this.stream;
+    await this.attachRing(offeredOn);
+    // An unanswered offer spent the stream and turned the ring off: the next stream goes without. (A stream the
+    // sampler broke meanwhile is returned as it is: its step fails with UNAVAILABLE, as any step would.)
+    return offeredOn.alive || this.offerRing ? offeredOn : this.connected();
   }
 
   /** Offers the stream a ring; on any refusal logs why and leaves the stream on plain messages. */
@@ -167,10 +171,13 @@ export class RemoteSampler implements Sampler<SamplingParams> {
       }
       this.fallBack(`the sampler cannot read ${ring.path}: ${answer.reason}`);
     } catch (err) {
-      // An older sampler ignores the offer (no answer): this stream is spent, the next one goes without.
-      this.offerRing = false;
+      ring.close();
+      if (stream.alive) {
+        // An older sampler ignores the offer (no answer): this stream is spent, and later ones go without.
+        this.offerRing = false;
+        stream.end();
+      }
       this.fallBack(`the sampler did not answer the ring offer (${(err as Error).message})`);
-      stream.end();
     } finally {
       ring.unlink(); // the open descriptors keep it alive; nothing is left behind if either process dies
     }
