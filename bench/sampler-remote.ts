@@ -7,9 +7,9 @@
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { type Sampler as EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
+import { type EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { create, type SamplingParams, SamplingParamsSchema } from "@llm/proto";
-import { stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { startService } from "@llm/testing";
 import { RemoteSampler, type SamplerTransport } from "../services/model-runner/src/remote-sampler.js";
@@ -104,7 +104,7 @@ try {
     };
     const remotes = Object.entries(transports).map(
       ([name, transport]) =>
-        [name, new RemoteSampler(service.address, stderrLog, undefined, undefined, transport)] as const,
+        [name, new RemoteSampler(service.address, jsonLog(), undefined, undefined, transport)] as const,
     );
     const local = inProcessSampler(new Sampler({ vocabSize: vocab }));
     const buffer = logitsBuffer(maxBatch, vocab);

@@ -4,8 +4,9 @@
 // co-located and could open it, else as candidates only or full rows in the model's dtype. If the sampler goes
 // away the step in flight fails with UNAVAILABLE instead of hanging, and the next step opens a new stream (to
 // a restarted sampler).
-import type { SampleInput, SampleResult, Sampler } from "@llm/engine";
+import type { EngineSampler, SampleInput, SampleResult } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import { RingWriter } from "@llm/logits-ring";
 import {
   type MessageInitShape,
@@ -15,7 +16,7 @@ import {
   type SamplingParams,
   type SequenceStartSchema,
 } from "@llm/proto";
-import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
+import { type BidiCall, createClient, type ServiceClient } from "@llm/rpc";
 import { type PruneSpec, randomSeed64 } from "@llm/sampling";
 import { StepEncoder } from "./step-encoder.js";
 
@@ -47,7 +48,7 @@ interface RemoteSequence {
   bound: PruneSpec | undefined;
 }
 
-export class RemoteSampler implements Sampler<SamplingParams> {
+export class RemoteSampler implements EngineSampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly sequences = new Map<string, RemoteSequence>();
   /** The same sequences by their id on the wire. */

@@ -5,10 +5,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inProcessSampler, type SampleInput, type SampleResult, type Sampler } from "@llm/engine";
+import { type EngineSampler, inProcessSampler, type SampleInput, type SampleResult } from "@llm/engine";
 import { isLlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import { create, type SamplingParams, SamplingParamsSchema } from "@llm/proto";
-import type { Log } from "@llm/rpc";
 import { Sampler as Library, widenHalf } from "@llm/sampling";
 import { type RunningService, startService } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,7 +92,7 @@ function onWire(result: SampleResult): unknown {
 }
 
 /** Tokens (with logprobs) of every sequence, driving `target` step by step like the engine does. */
-async function run(target: Sampler<SamplingParams>): Promise<Map<string, unknown[]>> {
+async function run(target: EngineSampler<SamplingParams>): Promise<Map<string, unknown[]>> {
   const out = new Map<string, unknown[]>();
   for (let step = 0; step < STEPS; step++) {
     for (let i = 0; i < SEQUENCES; i++) {
