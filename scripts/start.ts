@@ -2,7 +2,7 @@
 //   npm start                         serve until Ctrl-C; generate with `npx llm generate "..."`
 //   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards; --preset,
 //                                     --max-tokens, --temperature, --seed shape it)
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate } from "@llm/cli";
@@ -22,6 +22,8 @@ const { values, positionals } = parseArgs({
 });
 
 const LOG_DIR = join(ENDPOINTS_FILE, "..", "logs");
+/** Linux's memory-backed file system; elsewhere the runner sends logits in messages. */
+const SHARED_MEMORY_DIR = "/dev/shm";
 mkdirSync(LOG_DIR, { recursive: true });
 const running: RunningService[] = [];
 
@@ -70,8 +72,14 @@ try {
     start("detokenizer", modelEnv),
     start("sampler", {}),
   ]);
+  // The sampler is co-located: logits go through a shared-memory ring (docs/OPERATIONS.md "Where to sample").
   // A metrics port (a free one) for `llm trace <request-id>`: the runner serves per-token timings there.
-  const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler, LLM_METRICS_PORT: "0" });
+  const runner = await start("model-runner", {
+    ...modelEnv,
+    LLM_SAMPLER_URL: sampler,
+    ...(existsSync(SHARED_MEMORY_DIR) ? { LLM_SAMPLER_RING_DIR: SHARED_MEMORY_DIR } : {}),
+    LLM_METRICS_PORT: "0",
+  });
   const runnerMetrics = (await running.at(-1)?.listening("model-runner-metrics")) ?? "";
   const gateway = await start("gateway", {
     LLM_TOKENIZER_URL: tokenizer,

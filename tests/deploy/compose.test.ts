@@ -68,6 +68,22 @@ test("Redis keeps an append-only file on a named volume (a restart loses no stre
   expect(Object.keys(compose.volumes)).toContain(volume);
 });
 
+test("runners share a memory-backed volume with the sampler at their LLM_SAMPLER_RING_DIR (co-located form)", () => {
+  const mountOf = (definition: Any, dir: string) =>
+    (definition.volumes as string[]).map((v) => String(v).split(":")).find(([, path]) => path === dir);
+  const runners = projectServices.filter(({ service }) => service === "model-runner");
+  expect(runners.length).toBeGreaterThan(0);
+  for (const { name, definition } of runners) {
+    const dir = definition.environment.LLM_SAMPLER_RING_DIR;
+    const [volume] = mountOf(definition, dir) ?? [];
+    expect(volume, name).toBeDefined();
+    expect(compose.volumes[volume].driver_opts.type).toBe("tmpfs");
+    const [samplerVolume, , mode] = mountOf(compose.services.sampler, dir) ?? [];
+    expect(samplerVolume, "the sampler mounts it at the same path").toBe(volume);
+    expect(mode).toBe("ro"); // the sampler only reads
+  }
+});
+
 test("every environment variable exists in the registry, is read by its service, and parses", () => {
   for (const { name, definition, service } of projectServices) {
     const read = namesReadBy(service);

@@ -40,11 +40,17 @@ export function effectiveEnv(objects: K8sObject[], container: Any): Map<string, 
   return env;
 }
 
+/** Every service container, native sidecars (init containers that keep running) included. */
 export function serviceContainers(objects: K8sObject[]): { deployment: Any; container: Any; service: ServiceName }[] {
   return deployments(objects).flatMap((deployment) =>
-    deployment.spec.template.spec.containers.flatMap((container: Any) => {
+    [...deployment.spec.template.spec.containers, ...sidecars(deployment)].flatMap((container: Any) => {
       const service = serviceOf(container.name);
       return service ? [{ deployment, container, service }] : [];
     }),
   );
+}
+
+/** A Deployment's native sidecars: init containers with restartPolicy Always (they run beside the main ones). */
+export function sidecars(deployment: Any): Any[] {
+  return (deployment.spec.template.spec.initContainers ?? []).filter((c: Any) => c.restartPolicy === "Always");
 }

@@ -7,12 +7,12 @@ import { REGISTRY } from "@llm/config";
 import { runningJobsKey, waitingJobsKey } from "@llm/queue";
 import { describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { type Any, deployments, effectiveEnv, find, serviceContainers } from "./k8s-objects.js";
+import { type Any, deployments, effectiveEnv, find, serviceContainers, sidecars } from "./k8s-objects.js";
 import { type K8sObject, objectId, renderKustomization } from "./kustomize.js";
 import { namesReadBy, REGISTRY_NAMES, REPO_ROOT, serviceOf } from "./service-config.js";
 
 const K8S = join(REPO_ROOT, "infra/k8s");
-const OVERLAYS = ["dev", "gpu"] as const;
+const OVERLAYS = ["dev", "gpu", "sampler-pool"] as const;
 const GRPC_PORT = 50051;
 
 function kubectlAvailable(): boolean {
@@ -101,11 +101,12 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  test("probes use gRPC health on the served port; Services reach a named container port", () => {
+  test("probes use gRPC health on the served port (LLM_PORT); Services reach a named container port", () => {
     for (const { container } of containers) {
-      expect(container.ports.find((p: Any) => p.name === "grpc")?.containerPort).toBe(GRPC_PORT);
+      const served = Number(effectiveEnv(objects, container).get("LLM_PORT")?.value ?? GRPC_PORT);
+      expect(container.ports.find((p: Any) => p.name.endsWith("grpc"))?.containerPort, container.name).toBe(served);
       for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-        expect(container[probe]?.grpc?.port, `${container.name} ${probe}`).toBe(GRPC_PORT);
+        expect(container[probe]?.grpc?.port, `${container.name} ${probe}`).toBe(served);
       }
     }
     for (const service of objects.filter((o) => o.kind === "Service") as Any[]) {
@@ -121,6 +122,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
 
   test("termination grace outlasts the preStop pause plus the service's drain (LLM_SHUTDOWN_GRACE_MS)", () => {
     for (const { deployment, container } of containers) {
+      if (sidecars(deployment).includes(container)) continue; // stops after the pod's main containers
       const drainMs = Number(effectiveEnv(objects, container).get("LLM_SHUTDOWN_GRACE_MS")?.value);
       const [command, seconds] = container.lifecycle.preStop.exec.command;
       expect(command).toBe("sleep");
@@ -133,7 +135,8 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const names = new Set(deployments(objects).map((d) => d.metadata.name));
     const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as Any[];
     for (const hpa of hpas) expect(names).toContain(hpa.spec.scaleTargetRef.name);
-    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(["detokenizer", "gateway", "sampler", "tokenizer"]);
+    const pool = find(objects, "Deployment", "sampler").spec.replicas > 0 ? ["sampler"] : [];
+    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(["detokenizer", "gateway", ...pool, "tokenizer"].sort());
     const pdbs = objects.filter((o) => o.kind === "PodDisruptionBudget") as Any[];
     for (const { deployment } of containers) {
       const labels = deployment.spec.template.metadata.labels;
@@ -162,6 +165,27 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
       expect(scaledObject.spec.minReplicaCount).toBe(0);
       for (const trigger of redis) expect(trigger.metadata.activationListLength).toBe("0");
     }
+  });
+
+  test("runners sample in a sidecar through a memory-backed volume, or with the pool on, through the pool", () => {
+    const pod = find(objects, "Deployment", "model-runner").spec.template.spec;
+    const runnerEnv = effectiveEnv(objects, pod.containers[0]);
+    const url = runnerEnv.get("LLM_SAMPLER_URL")?.value;
+    const [sidecar] = sidecars({ spec: { template: { spec: pod } } });
+    if (!sidecar) {
+      expect(url).toBe(`sampler:${GRPC_PORT}`); // the pool's Service
+      expect(find(objects, "Deployment", "sampler").spec.replicas).toBeGreaterThan(0);
+      expect(runnerEnv.has("LLM_SAMPLER_RING_DIR")).toBe(false);
+      return;
+    }
+    expect(serviceOf(sidecar.name)).toBe("sampler");
+    expect(url).toBe(`127.0.0.1:${effectiveEnv(objects, sidecar).get("LLM_PORT")?.value}`);
+    const ringDir = runnerEnv.get("LLM_SAMPLER_RING_DIR")?.value;
+    const volumeAt = (container: Any) => container.volumeMounts.find((m: Any) => m.mountPath === ringDir)?.name;
+    expect(volumeAt(pod.containers[0])).toBeDefined();
+    expect(volumeAt(sidecar)).toBe(volumeAt(pod.containers[0]));
+    expect(pod.volumes.find((v: Any) => v.name === volumeAt(sidecar))?.emptyDir?.medium).toBe("Memory");
+    expect(sidecar.resources.limits.memory).toBeDefined();
   });
 
   test("Redis keeps an append-only file on a persistent volume (a restart loses no stream in flight)", () => {

@@ -87,6 +87,18 @@ export const REGISTRY = {
     nonNegative,
     2000,
   ),
+  LLM_SAMPLER_RING_DIR: variable(
+    "With LLM_SAMPLER_URL: a directory the runner and a co-located sampler share in memory (/dev/shm, or a pod's " +
+      "memory-backed volume) where each step's logits go through a ring file, only a control message crossing gRPC. " +
+      "When the sampler cannot open it (another host) the runner logs why and sends logits in messages. Unset: messages.",
+    string,
+  ),
+  LLM_SAMPLER_PRUNE: variable(
+    "With LLM_SAMPLER_URL and no ring: send only the candidate tokens that can matter (the survivors of top-k/top-p/" +
+      "min-p, greedy's best) when the strategy declares it needs no more; false: always full rows.",
+    bool,
+    true,
+  ),
   LLM_SAMPLER_PLUGINS: variable(
     "Modules with extra sampling strategies for the sampler service, comma-separated (paths relative to the " +
       "working directory, or package names); each exports `register(registry)` or default-exports it. Unset: built-ins only.",

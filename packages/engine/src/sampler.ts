@@ -9,6 +9,11 @@ export type { SampledToken, TopLogprob } from "@llm/sampling";
 export interface SampleInput {
   seqId: string;
   logits: Float32Array;
+  /**
+   * The same values as the model produced them, when it produces fp16 or bf16 (`logits` is their exact float32
+   * widening): a remote sampler sends these, half the bytes.
+   */
+  half?: { dtype: "float16" | "bfloat16"; bits: Uint16Array };
 }
 
 /** Per sequence, so that one sequence's failure does not fail the batch. */

@@ -10,7 +10,7 @@ import type { JsonRoute } from "@llm/telemetry";
 import { startTelemetry } from "@llm/telemetry/sdk";
 
 /** What every service reads, besides its own settings. */
-const HOST_CONFIG = [
+export const HOST_CONFIG = [
   "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",
@@ -31,6 +31,8 @@ export interface ServiceWiring {
   services: readonly Registration[];
   /** Largest request message accepted (grpc-js's default is 4 MiB). */
   maxReceiveMessageBytes?: number;
+  /** HTTP/2 receive window for clients that upload multi-MB messages (default 64 KiB). */
+  receiveWindowBytes?: number;
   /**
    * After the gRPC server listens (its `listening` line comes first: launchers take it as the address): more
    * front doors or workers. Returns fields for the ready line.
@@ -84,6 +86,7 @@ export async function runService<const N extends ConfigName>(options: ServiceOpt
     port: config.LLM_PORT,
     services: wiring.services,
     maxReceiveMessageBytes: wiring.maxReceiveMessageBytes,
+    receiveWindowBytes: wiring.receiveWindowBytes,
     log,
   });
   const startedFields = (await wiring.started?.(server)) ?? {};

@@ -1,4 +1,7 @@
 // One gRPC server per service process: the service's own handlers plus health and reflection, bound and announced.
+
+import type { EventEmitter } from "node:events";
+import type { ServerHttp2Session } from "node:http2";
 import type { DescService } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { announce, type Log } from "@llm/log";
@@ -33,6 +36,11 @@ export interface StartServerOptions {
   log: Log;
   /** Largest request message accepted; grpc-js's default is 4 MiB (too small for a batch of logits). */
   maxReceiveMessageBytes?: number;
+  /**
+   * HTTP/2 receive window (per connection and per stream) for clients that upload multi-MB messages: at the
+   * default 64 KiB a sender stalls for a WINDOW_UPDATE every 64 KiB.
+   */
+  receiveWindowBytes?: number;
 }
 
 export interface RunningServer {
@@ -70,6 +78,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         : resolve(bound),
     ),
   );
+  if (options.receiveWindowBytes !== undefined) widenReceiveWindow(server, options.receiveWindowBytes, log);
   const address = `${hostForUri(options.host)}:${port}`;
   setServing(true);
   announce({ event: "listening", service: options.name, address });
@@ -123,4 +132,23 @@ export function installSignalHandlers(shutdown: () => Promise<void>, log: Log): 
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+}
+
+/**
+ * grpc-js has no server option for the HTTP/2 window (only clients get `grpc-node.flow_control_window`), so
+ * each new session is widened through the server's http2 servers. That field is internal: if a grpc-js
+ * upgrade removes it, the default window stays and a warning says so.
+ */
+function widenReceiveWindow(server: Server, bytes: number, log: Log): void {
+  const http2Servers = (server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+  if (!(http2Servers instanceof Map)) {
+    log({ level: "warn", msg: "cannot widen the HTTP/2 receive window with this grpc-js; keeping 64 KiB" });
+    return;
+  }
+  for (const http2Server of http2Servers.keys()) {
+    http2Server.on("session", (session: ServerHttp2Session) => {
+      session.setLocalWindowSize(bytes);
+      session.settings({ initialWindowSize: Math.min(bytes, 2 ** 31 - 1) });
+    });
+  }
 }

@@ -1,3 +1,11 @@
+export {
+  type CandidateBound,
+  type PrunedRow,
+  type PruneSpec,
+  prunedRowProblem,
+  pruneRow,
+  truncateCandidates,
+} from "./candidate-bound.js";
 export { allCandidates, Candidates, collectAtLeast, selectLargest, sortByValue } from "./candidates.js";
 export {
   type CompileStats,
@@ -17,6 +25,7 @@ export {
 } from "./constraints/spec.js";
 export type { GrammarVocabulary } from "./constraints/vocabulary.js";
 export { expNonPositive, logSumExp, maxOf, sumExpBelow } from "./fast-exp.js";
+export { dtypeBytes, type LogitsDtype, widenHalf } from "./half.js";
 export { TokenHistory } from "./history.js";
 export { type TokenLogprobs, type TopLogprob, tokenLogprobs } from "./logprobs.js";
 export {
@@ -28,6 +37,7 @@ export {
 } from "./params.js";
 export {
   adjustLogits,
+  adjustsLogits,
   applyLogitBias,
   applyPresenceFrequencyPenalties,
   applyRepetitionPenalty,

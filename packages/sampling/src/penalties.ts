@@ -1,3 +1,4 @@
+import type { ResolvedSamplingParams } from "./params.js";
 import type { StrategyContext } from "./strategy.js";
 
 // Logit adjustments, applied in this order: logit bias → repetition penalty → presence/frequency
@@ -27,6 +28,16 @@ export function applyPresenceFrequencyPenalties(
   frequency: number,
 ): void {
   for (const [id, count] of generatedCounts) logits[id] -= presence + frequency * count;
+}
+
+/** Whether bias or a penalty can move any logit of a sequence with these params (its history aside). */
+export function adjustsLogits(params: ResolvedSamplingParams): boolean {
+  return (
+    params.logitBias.size > 0 ||
+    params.repetitionPenalty !== 1 ||
+    params.presencePenalty !== 0 ||
+    params.frequencyPenalty !== 0
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { LlmError, toLlmError } from "@llm/errors";
+import type { PrunedRow } from "./candidate-bound.js";
 import type { ConstraintCompiler } from "./constraints/compiler.js";
 import { isConstrained } from "./constraints/spec.js";
 import { createStrategyRegistry } from "./registry.js";
@@ -11,8 +12,11 @@ export type SequenceId = string | number;
 
 export interface BatchItem {
   sequenceId: SequenceId;
-  /** This sequence's last-position logits: a vocab-sized view into the step's [batch, vocab] buffer. */
-  logits: Float32Array;
+  /**
+   * This sequence's last-position logits: a vocab-sized view into the step's [batch, vocab] buffer, or only
+   * the survivors of the sequence's candidate bound (SequenceSampler.samplePruned).
+   */
+  logits: Float32Array | PrunedRow;
 }
 
 export type BatchSample = SampledToken & { sequenceId: SequenceId };
@@ -127,7 +131,8 @@ export class Sampler {
         seen.add(sequenceId);
         const sequence = this.sequences.get(sequenceId);
         if (!sequence) throw new LlmError("not_found", `sequence ${String(sequenceId)} is not open`);
-        return { sequenceId, ...sequence.sample(logits) };
+        const token = logits instanceof Float32Array ? sequence.sample(logits) : sequence.samplePruned(logits);
+        return { sequenceId, ...token };
       } catch (err) {
         return { sequenceId, error: toLlmError(err) };
       }

@@ -1,8 +1,9 @@
 import { LlmError } from "@llm/errors";
+import { type PrunedRow, type PruneSpec, prunedRowProblem } from "./candidate-bound.js";
 import type { ConstraintMatcher } from "./constraints/matcher.js";
 import { isConstrained } from "./constraints/spec.js";
 import { TokenHistory } from "./history.js";
-import { type TopLogprob, tokenLogprobs } from "./logprobs.js";
+import { type TokenLogprobs, type TopLogprob, tokenLogprobs } from "./logprobs.js";
 import type { ResolvedSamplingParams, SamplingParams } from "./params.js";
 import { CounterRng, randomSeed64, type Seed, toSeed64 } from "./prng.js";
 import type { SamplingStrategy, StrategyContext, StrategyRegistry } from "./strategy.js";
@@ -41,7 +42,11 @@ export class SequenceSampler {
   readonly seed: bigint;
   readonly params: ResolvedSamplingParams;
   readonly history: TokenHistory;
+  /** Set when the strategy declared a candidate bound: rows may then come pruned (samplePruned). */
+  readonly pruneSpec: PruneSpec | undefined;
   private readonly strategy: SamplingStrategy;
+  /** The params a pruned row is sampled with (topK set per row): its truncation was applied by the runner. */
+  private readonly prunedParams: { -readonly [K in keyof ResolvedSamplingParams]: ResolvedSamplingParams[K] };
   private readonly rng: CounterRng;
   private readonly workspace: Workspace;
   /** Present for constrained sequences: masks each step's logits and follows the tokens sampled. */
@@ -51,6 +56,17 @@ export class SequenceSampler {
     const vocabSize = workspace.vocabSize;
     this.params = validateSamplingParams(options.params, vocabSize, registry);
     this.strategy = registry.get(this.params.strategy);
+    // A constraint masks the whole vocabulary: a constrained sequence always needs full rows.
+    const bound = isConstrained(this.params.constraint) ? undefined : this.strategy.candidateBound?.(this.params);
+    this.pruneSpec = bound && {
+      temperature: bound.temperature,
+      topK: bound.topK,
+      topP: bound.topP,
+      minP: bound.minP,
+      logprobs: this.params.logprobs,
+      topLogprobs: this.params.topLogprobs,
+    };
+    this.prunedParams = { ...this.params, topP: 1, minP: 0 };
     this.seed = chooseSeed(options.seed ?? options.params?.seed);
     this.history = new TokenHistory(checkedIds(options.promptTokenIds ?? [], vocabSize, "promptTokenIds"));
     const outputIds = checkedIds(options.outputTokenIds ?? [], vocabSize, "outputTokenIds");
@@ -72,13 +88,48 @@ export class SequenceSampler {
 
   /** Chooses the next token from this step's logits (length vocabSize) and records it. */
   sample(logits: Float32Array): SampledToken {
-    const { workspace, history, rng } = this;
-    if (logits.length !== workspace.vocabSize) {
+    if (logits.length !== this.workspace.vocabSize) {
       throw new LlmError(
         "invalid_argument",
-        `logits have ${logits.length} entries but the vocabulary has ${workspace.vocabSize}`,
+        `logits have ${logits.length} entries but the vocabulary has ${this.workspace.vocabSize}`,
       );
     }
+    const tokenId = this.choose(logits, this.params);
+    if (!this.params.logprobs) return { tokenId };
+    return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, this.workspace.candidates) };
+  }
+
+  /**
+   * The same token as sample() on the full row, from the survivors of this sequence's candidate bound (see
+   * SamplingStrategy.candidateBound): they are scattered into a row of -Infinity for the strategy.
+   */
+  samplePruned(row: PrunedRow): SampledToken {
+    const spec = this.pruneSpec;
+    if (!spec) {
+      throw new LlmError(
+        "invalid_argument",
+        `strategy "${this.params.strategy}" declared no candidate bound for these params: send the full row`,
+      );
+    }
+    const problem = prunedRowProblem(row, this.workspace.vocabSize, spec);
+    if (problem) throw new LlmError("invalid_argument", `pruned logits are malformed: ${problem}`);
+    const sparse = this.workspace.sparseRow;
+    const { tokenIds, values, candidateCount } = row;
+    for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = values[i];
+    let tokenId: number;
+    try {
+      // topK = the survivors: a strategy's top-k scan then skips the -Infinity rest instead of weighing it.
+      this.prunedParams.topK = candidateCount;
+      tokenId = this.choose(sparse, this.prunedParams);
+    } finally {
+      for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = Number.NEGATIVE_INFINITY;
+    }
+    if (!this.params.logprobs) return { tokenId };
+    return { tokenId, ...prunedLogprobs(row, tokenId, this.params.topLogprobs) };
+  }
+
+  private choose(logits: Float32Array, params: ResolvedSamplingParams): number {
+    const { workspace, history, rng } = this;
     const step = history.generatedLength;
     const draws = rng.drawNoise(step);
     let drawn = 0;
@@ -86,7 +137,7 @@ export class SequenceSampler {
     if (matcher) matcher.applyMask(logits, workspace.masked);
     const context: StrategyContext = {
       logits: matcher ? workspace.masked : logits,
-      params: this.params,
+      params,
       history,
       workspace,
       noise: rng.tokenNoise(step),
@@ -101,9 +152,25 @@ export class SequenceSampler {
     }
     matcher?.accept(tokenId);
     this.history.append(tokenId);
-    if (!this.params.logprobs) return { tokenId };
-    return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, workspace.candidates) };
+    return tokenId;
   }
+}
+
+/** tokenLogprobs from a pruned row: its sorted prefix holds the top alternatives, its normaliser the rest. */
+function prunedLogprobs(row: PrunedRow, tokenId: number, topN: number): TokenLogprobs {
+  const { tokenIds, values, candidateCount, logNormalizer } = row;
+  let index = 0;
+  while (index < candidateCount && tokenIds[index] !== tokenId) index++;
+  if (index === candidateCount) throw new LlmError("internal", `token ${tokenId} is not among the pruned candidates`);
+  const result: TokenLogprobs = { logprob: values[index] - logNormalizer };
+  if (topN > 0) {
+    const count = Math.min(topN, tokenIds.length);
+    result.topLogprobs = Array.from({ length: count }, (_, i) => ({
+      tokenId: tokenIds[i],
+      logprob: values[i] - logNormalizer,
+    }));
+  }
+  return result;
 }
 
 function chooseSeed(seed: Seed | undefined): bigint {

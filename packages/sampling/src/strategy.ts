@@ -1,4 +1,5 @@
 import { LlmError } from "@llm/errors";
+import type { CandidateBound } from "./candidate-bound.js";
 import type { TokenHistory } from "./history.js";
 import type { ResolvedSamplingParams } from "./params.js";
 import type { TokenNoise } from "./selection.js";
@@ -32,6 +33,15 @@ export interface SamplingStrategy {
   /** One line for ListStrategies: what it does and which params it reads. */
   readonly description: string;
   sample(ctx: StrategyContext): number;
+  /**
+   * Optional: the truncation of the raw logits this strategy's token depends on for these params, when it
+   * depends on nothing else. A remote runner may then send only the survivors: `sample` is called with every
+   * other logit at -Infinity and with topK = the number of survivors, topP 1, minP 0 (the truncation is already
+   * done; every survivor is finite, so top-k keeps exactly them) and must choose
+   * the same token. Undefined (the default, and what any strategy reading more of the row must return):
+   * full rows.
+   */
+  candidateBound?(params: ResolvedSamplingParams): CandidateBound | undefined;
 }
 
 export interface StrategyInfo {
@@ -55,8 +65,16 @@ export class StrategyRegistry {
     if (this.strategies.has(name)) {
       throw new LlmError("failed_precondition", `strategy "${name}" is already registered`);
     }
-    if (typeof strategy?.sample !== "function" || typeof strategy.description !== "string") {
-      throw new LlmError("invalid_argument", `strategy "${name}" needs a sample(ctx) function and a description`);
+    const bound = strategy?.candidateBound;
+    if (
+      typeof strategy?.sample !== "function" ||
+      typeof strategy.description !== "string" ||
+      !isOptionalFunction(bound)
+    ) {
+      throw new LlmError(
+        "invalid_argument",
+        `strategy "${name}" needs a sample(ctx) function and a description (and candidateBound, if any, a function)`,
+      );
     }
     this.strategies.set(name, strategy);
     return this;
@@ -84,4 +102,8 @@ export class StrategyRegistry {
   list(): StrategyInfo[] {
     return this.names().map((name) => ({ name, description: this.get(name).description }));
   }
+}
+
+function isOptionalFunction(value: unknown): boolean {
+  return value === undefined || typeof value === "function";
 }

@@ -13,11 +13,21 @@ export class Workspace {
   readonly candidates: Candidates;
   /** Mass by distance below the best token, for locating the top-p boundary without a sort. */
   readonly massHistogram: Float64Array;
+  private sparse: Float32Array | undefined;
 
   constructor(readonly vocabSize: number) {
     this.adjusted = new Float32Array(vocabSize);
     this.masked = new Float32Array(vocabSize);
     this.candidates = new Candidates(vocabSize);
     this.massHistogram = createMassHistogram();
+  }
+
+  /**
+   * A vocab-sized row of -Infinity for a pruned row's survivors to be scattered into (allocated on first use).
+   * Whoever scatters puts -Infinity back before returning, so it is never refilled whole.
+   */
+  get sparseRow(): Float32Array {
+    this.sparse ??= new Float32Array(this.vocabSize).fill(Number.NEGATIVE_INFINITY);
+    return this.sparse;
   }
 }

@@ -34,6 +34,8 @@ await runService({
     "LLM_RUNNER_ID",
     "LLM_SAMPLER_URL",
     "LLM_CONSTRAINT_COMPILE_TIMEOUT_MS",
+    "LLM_SAMPLER_RING_DIR",
+    "LLM_SAMPLER_PRUNE",
     "LLM_REDIS_URL",
     "LLM_REDIS_CLUSTER",
     "LLM_REDIS_OUTAGE_WINDOW_MS",
@@ -55,8 +57,20 @@ await runService({
     });
     const { vocabSize, eosTokenIds } = await readModelConfig(model.dir);
     const vocabulary = await constraintVocabulary(model.dir, vocabSize, eosTokenIds);
+    const sizing = engineSizing(process.env);
     const remote = config.LLM_SAMPLER_URL
-      ? new RemoteSampler(config.LLM_SAMPLER_URL, log, undefined, (id) => runnerTelemetry.contextOf(id), vocabulary)
+      ? new RemoteSampler(
+          config.LLM_SAMPLER_URL,
+          log,
+          undefined,
+          (id) => runnerTelemetry.contextOf(id),
+          {
+            ringDir: config.LLM_SAMPLER_RING_DIR,
+            ringSlotBytes: sizing.maxBatchSize * vocabSize * 4, // a full step of float32 rows
+            prune: config.LLM_SAMPLER_PRUNE,
+          },
+          vocabulary,
+        )
       : undefined;
     const constraints = remote
       ? undefined
@@ -81,7 +95,7 @@ await runService({
     const engine = await Engine.load({
       modelDir: model.dir,
       sampler,
-      ...engineSizing(process.env),
+      ...sizing,
       sharedPrefixStore,
       log,
       observer: runnerTelemetry,

@@ -1,10 +1,13 @@
 // The engine's Sampler over a remote SamplerService: one long-lived bidi stream per runner and one message
-// per engine step for the whole batch (sequences joining, every sequence's logits as float32 bytes,
-// sequences leaving). If the sampler goes away the step in flight fails with UNAVAILABLE instead of
-// hanging, and the next step opens a new stream (to a restarted sampler).
+// per engine step for the whole batch (sequences joining, every sequence's logits, sequences leaving). The
+// logits go the lightest way the stream allows (StepEncoder): through a shared-memory ring when the sampler is
+// co-located and could open it, else as candidates only or full rows in the model's dtype. If the sampler goes
+// away the step in flight fails with UNAVAILABLE instead of hanging, and the next step opens a new stream (to
+// a restarted sampler).
 import type { EngineSampler, SampleInput, SampleResult } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
+import { RingWriter } from "@llm/logits-ring";
 import {
   type MessageInitShape,
   type SampleRequestSchema,
@@ -14,11 +17,26 @@ import {
   type SequenceStartSchema,
 } from "@llm/proto";
 import { type BidiCall, createClient, type ServiceClient } from "@llm/rpc";
-import { type GrammarVocabulary, isConstrained, randomSeed64 } from "@llm/sampling";
+import { type GrammarVocabulary, isConstrained, type PruneSpec, randomSeed64 } from "@llm/sampling";
 import { RemoteConstraints } from "./remote-constraints.js";
+import { StepEncoder } from "./step-encoder.js";
 
 /** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */
 const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+/** A sampler that predates the ring never answers the offer: give up on the ring after this long. */
+const RING_OFFER_TIMEOUT_MS = 5_000;
+/** The runner's receive window: responses are small, but one full of top_logprobs need not wait for updates. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 ** 2;
+
+/** How logits travel; every part is optional and falls back to plain messages. */
+export interface SamplerTransport {
+  /** Directory both processes reach (/dev/shm, a pod's memory-backed volume) for the ring; unset: no ring. */
+  ringDir?: string;
+  /** Data bytes per ring slot: the largest step that goes through the ring (max batch × vocab × 4). */
+  ringSlotBytes?: number;
+  /** Send only the candidates where the sampler declared a bound (default true). */
+  prune?: boolean;
+}
 
 type SampleRequestInit = MessageInitShape<typeof SampleRequestSchema>;
 type SequenceStartInit = MessageInitShape<typeof SequenceStartSchema>;
@@ -27,17 +45,24 @@ type SequenceStartInit = MessageInitShape<typeof SequenceStartSchema>;
 interface RemoteSequence {
   start: SequenceStartInit & { sequenceId: bigint };
   stream: SampleStream | undefined;
+  /** The candidate bound the sampler declared with the sequence's first token, if any. */
+  bound: PruneSpec | undefined;
 }
 
 export class RemoteSampler implements EngineSampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly constraints: RemoteConstraints;
   private readonly sequences = new Map<string, RemoteSequence>();
+  /** The same sequences by their id on the wire. */
+  private readonly byWireId = new Map<bigint, RemoteSequence>();
   private stream: SampleStream | undefined;
   private nextId = 1n;
   /** Sent with the next step: the sampler learns about joins and leaves in the same message as logits. */
   private opened: RemoteSequence[] = [];
   private closed: bigint[] = [];
+  private readonly encoder: StepEncoder;
+  /** Cleared once a ring offer failed in a way that will not change (no such directory, an older sampler). */
+  private offerRing: boolean;
 
   constructor(
     readonly address: string,
@@ -46,11 +71,16 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     private readonly stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS,
     /** The W3C context of the request a sequence serves, sent along so the sampler's span joins its trace. */
     private readonly traceContextOf: (seqId: string) => Record<string, string> = () => ({}),
+    private readonly transport: SamplerTransport = {},
     /** The runner's vocabulary, which constraints are compiled against on the sampler; unset: none served. */
     vocabulary?: GrammarVocabulary,
   ) {
-    this.client = createClient(SamplerService, address);
+    this.client = createClient(SamplerService, address, {
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
+    });
     this.constraints = new RemoteConstraints(this.client, vocabulary);
+    this.encoder = new StepEncoder(transport.prune ?? true);
+    this.offerRing = transport.ringDir !== undefined && (transport.ringSlotBytes ?? 0) > 0;
   }
 
   async open(
@@ -71,8 +101,9 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
       traceContext: this.traceContextOf(seqId),
       vocabularyId,
     };
-    const sequence = { start, stream: undefined };
+    const sequence = { start, stream: undefined, bound: undefined };
     this.sequences.set(seqId, sequence);
+    this.byWireId.set(start.sequenceId, sequence);
     this.opened.push(sequence);
   }
 
@@ -80,6 +111,7 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     const sequence = this.sequences.get(seqId);
     if (!sequence) return;
     this.sequences.delete(seqId);
+    this.byWireId.delete(sequence.start.sequenceId);
     if (sequence.stream === undefined) {
       this.opened = this.opened.filter((pending) => pending !== sequence);
     } else if (sequence.stream === this.stream) {
@@ -89,11 +121,13 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
 
   /** One engine step (the engine awaits each before the next). */
   async sample(batch: readonly SampleInput[]): Promise<SampleResult[]> {
-    const stream = this.connected();
+    const stream = await this.connected();
     const results: (SampleResult | undefined)[] = batch.map(({ seqId }) => this.lostState(seqId, stream));
-    const steps = batch.flatMap(({ seqId, logits }, i) =>
-      results[i] ? [] : [{ sequenceId: this.idOf(seqId), logits: bytesOf(logits) }],
-    );
+    const rows = batch.flatMap((input, i) => {
+      const sequence = this.sequences.get(input.seqId) as RemoteSequence;
+      return results[i] ? [] : [{ sequenceId: sequence.start.sequenceId, input, bound: sequence.bound }];
+    });
+    const steps = this.encoder.encode(rows, stream.ring);
     const request: SampleRequestInit = { opened: this.opened.map(({ start }) => start), steps, closed: this.closed };
     for (const sequence of this.opened) sequence.stream = stream;
     this.opened = [];
@@ -104,6 +138,7 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     }
     try {
       const response = await stream.exchange(request);
+      this.learnBounds(response);
       let next = 0;
       return results.map((result) => result ?? resultOf(response, next++));
     } catch (err) {
@@ -118,12 +153,61 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     this.client.close();
   }
 
-  private connected(): SampleStream {
+  private async connected(): Promise<SampleStream> {
     if (this.stream?.alive) return this.stream;
     if (this.stream) this.log({ level: "warn", msg: "sampler stream lost; reconnecting", sampler: this.address });
     this.stream = new SampleStream(this.client.sample(), this.address, this.stepTimeoutMs);
     this.closed = []; // the old stream's state is gone with it
-    return this.stream;
+    if (!this.offerRing) return this.stream;
+    const offeredOn = this.stream;
+    await this.attachRing(offeredOn);
+    // An unanswered offer spent the stream and turned the ring off: the next stream goes without. (A stream the
+    // sampler broke meanwhile is returned as it is: its step fails with UNAVAILABLE, as any step would.)
+    return offeredOn.alive || this.offerRing ? offeredOn : this.connected();
+  }
+
+  /** Offers the stream a ring; on any refusal logs why and leaves the stream on plain messages. */
+  private async attachRing(stream: SampleStream): Promise<void> {
+    const { ringDir = "", ringSlotBytes = 0 } = this.transport;
+    let ring: RingWriter;
+    try {
+      ring = new RingWriter(ringDir, { slots: 2, slotBytes: ringSlotBytes });
+    } catch (err) {
+      this.offerRing = false;
+      return this.fallBack(`cannot create a ring file in ${ringDir}: ${(err as Error).message}`);
+    }
+    try {
+      const answer = await stream.offer(ring, RING_OFFER_TIMEOUT_MS);
+      if (answer.attached) {
+        this.log({ level: "info", msg: "sampler reads logits from shared memory", ring: ring.path });
+        return;
+      }
+      this.fallBack(`the sampler cannot read ${ring.path}: ${answer.reason}`);
+    } catch (err) {
+      ring.close();
+      if (stream.alive) {
+        // An older sampler ignores the offer (no answer): this stream is spent, and later ones go without.
+        this.offerRing = false;
+        stream.end();
+      }
+      this.fallBack(`the sampler did not answer the ring offer (${(err as Error).message})`);
+    } finally {
+      ring.unlink(); // the open descriptors keep it alive; nothing is left behind if either process dies
+    }
+  }
+
+  private fallBack(reason: string): void {
+    this.log({ level: "warn", msg: "sampler logits go over the network", reason, sampler: this.address });
+  }
+
+  /** A sequence's first token carries its strategy's candidate bound, if the strategy declared one. */
+  private learnBounds(response: SampleResponse): void {
+    for (const token of response.tokens) {
+      const bound = token.candidateBound;
+      if (!bound) continue;
+      const sequence = this.byWireId.get(token.sequenceId);
+      if (sequence) sequence.bound = bound;
+    }
   }
 
   /** A sequence whose state lived on a stream that has since died cannot be sampled faithfully any more. */
@@ -140,10 +224,6 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
       ),
     };
   }
-
-  private idOf(seqId: string): bigint {
-    return (this.sequences.get(seqId) as RemoteSequence).start.sequenceId;
-  }
 }
 
 /**
@@ -153,6 +233,8 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
  */
 class SampleStream {
   alive = true;
+  /** The ring the sampler attached for this stream; its rows go there. */
+  ring: RingWriter | undefined;
   private readonly responses: AsyncIterator<SampleResponse>;
   private next: Promise<IteratorResult<SampleResponse>>;
 
@@ -163,6 +245,18 @@ class SampleStream {
   ) {
     this.responses = call[Symbol.asyncIterator]();
     this.next = this.awaitResponse();
+  }
+
+  /** Offers `ring`; keeps it when the sampler attached it. */
+  async offer(ring: RingWriter, timeoutMs: number): Promise<{ attached: boolean; reason: string }> {
+    this.call.send({ ringOffer: { path: ring.path, nonce: ring.nonce } });
+    const result = await withTimeout(this.next, timeoutMs);
+    if (result.done) throw new Error("the sampler ended the stream");
+    this.next = this.awaitResponse();
+    const answer = result.value.ring ?? { attached: false, reason: "no answer to the offer" };
+    if (answer.attached) this.ring = ring;
+    else ring.close();
+    return answer;
   }
 
   send(request: SampleRequestInit): void {
@@ -177,7 +271,7 @@ class SampleStream {
       this.next = this.awaitResponse();
       return result.value;
     } catch (err) {
-      this.alive = false;
+      this.dead();
       this.call.cancel();
       throw new LlmError(
         "unavailable",
@@ -188,19 +282,23 @@ class SampleStream {
   }
 
   end(): void {
-    this.alive = false;
+    this.dead();
     this.call.end();
+  }
+
+  private dead(): void {
+    this.alive = false;
+    this.ring?.close();
+    this.ring = undefined;
   }
 
   private awaitResponse(): Promise<IteratorResult<SampleResponse>> {
     const next = this.responses.next();
     next.then(
       (result) => {
-        if (result.done) this.alive = false;
+        if (result.done) this.dead();
       },
-      () => {
-        this.alive = false;
-      },
+      () => this.dead(),
     );
     return next;
   }
@@ -228,9 +326,4 @@ function resultOf(response: SampleResponse, index: number): SampleResult {
     return { error: new LlmError(code, token.error.message) };
   }
   return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs };
-}
-
-/** The logits' float32 bytes (little-endian on every host ONNX Runtime runs on here), without a copy. */
-function bytesOf(logits: Float32Array): Uint8Array {
-  return new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength);
 }

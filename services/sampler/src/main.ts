@@ -9,6 +9,8 @@ import { samplerService } from "./sampler-service.js";
 
 /** One step's logits: batch 256 × a 256k vocabulary × 4 bytes; grpc-js would refuse more than 4 MiB. */
 const MAX_STEP_BYTES = 256 * 1024 ** 2;
+/** A batch-32 step of GPT-2 logits (6.4 MB) flows without waiting on window updates. */
+const STEP_WINDOW_BYTES = 16 * 1024 ** 2;
 
 await runService({
   name: "sampler",
@@ -25,6 +27,7 @@ await runService({
       // A Sample stream lives as long as its runner: no span for it; each sequence on it gets one instead.
       services: [registration(SamplerService, service.impl, { untraced: ["sample"] })],
       maxReceiveMessageBytes: MAX_STEP_BYTES,
+      receiveWindowBytes: STEP_WINDOW_BYTES,
       ready: { strategies: registry.names() },
       beforeDrain: () => service.drain(), // runners' streams end at their next step and reconnect elsewhere
       close: () => compilers.close(),

@@ -1,9 +1,18 @@
-// The state of one SamplerService.Sample stream (sequence ids are uint64, hence bigint): the sequences a model runner opened on it and their
-// sampler. The vocabulary size is learnt from the first logits (the sampler holds no model), so sequences
-// opened before any logits arrived wait here until then.
+// The state of one SamplerService.Sample stream (sequence ids are uint64, hence bigint): the sequences a
+// model runner opened on it, their sampler, and the ring it attached. The vocabulary size is learnt from the
+// first logits (the sampler holds no model), so sequences opened before any logits arrived wait here until then.
 
 import { LlmError, toLlmError } from "@llm/errors";
-import type { MessageInitShape, SampledTokenSchema, SampleRequest, SequenceLogits, SequenceStart } from "@llm/proto";
+import { RingReader } from "@llm/logits-ring";
+import type {
+  MessageInitShape,
+  RingAnswerSchema,
+  RingOffer,
+  SampledTokenSchema,
+  SampleRequest,
+  SequenceLogits,
+  SequenceStart,
+} from "@llm/proto";
 import {
   type BatchResult,
   type ConstraintMatcher,
@@ -13,8 +22,10 @@ import {
   type StrategyRegistry,
 } from "@llm/sampling";
 import type { ConstraintCompilers } from "./constraint-compilers.js";
+import { type StepRow, StepRows } from "./step-rows.js";
 
 type SampledTokenInit = MessageInitShape<typeof SampledTokenSchema>;
+type RingAnswerInit = MessageInitShape<typeof RingAnswerSchema>;
 
 export class SampleSession {
   private sampler: Sampler | undefined;
@@ -22,11 +33,36 @@ export class SampleSession {
   private readonly pending = new Map<bigint, { start: SequenceStart; matcher?: ConstraintMatcher }>();
   /** Sequences whose opening failed: each of their steps reports the failure until they are closed. */
   private readonly failed = new Map<bigint, LlmError>();
+  /** Sequences whose candidate bound (or its absence) the runner has been told. */
+  private readonly announced = new Set<bigint>();
+  private readonly rows: StepRows;
+
+  private ring: RingReader | undefined;
 
   constructor(
     private readonly registry: StrategyRegistry,
     private readonly compilers: ConstraintCompilers,
-  ) {}
+  ) {
+    this.rows = new StepRows();
+  }
+
+  /** Answers a ring offer: attached when this process can open the runner's file and read its nonce back. */
+  attachRing(offer: RingOffer): RingAnswerInit {
+    if (this.ring) return { attached: false, reason: "this stream already attached a ring" };
+    try {
+      this.ring = RingReader.attach(offer.path, offer.nonce);
+    } catch (err) {
+      return { attached: false, reason: (err as Error).message };
+    }
+    this.rows.ring = this.ring;
+    return { attached: true };
+  }
+
+  /** The stream ended: releases the ring's descriptor. */
+  end(): void {
+    this.ring?.close();
+    this.ring = undefined;
+  }
 
   /**
    * Applies one request (opened, then steps, then closed) and returns one token per step entry, in order.
@@ -89,68 +125,58 @@ export class SampleSession {
   }
 
   private sample(sampler: Sampler, steps: readonly SequenceLogits[]): SampledTokenInit[] {
+    const rows = this.rows.decode(steps, sampler.vocabSize);
     // Sequences that cannot be sampled are answered here; the rest go to the sampler as one batch.
-    const results: (BatchResult | undefined)[] = steps.map(({ sequenceId, logits }) => {
-      const error = this.failed.get(sequenceId) ?? logitsProblem(logits, sampler.vocabSize);
-      return error ? { sequenceId: String(sequenceId), error } : undefined;
+    const results: (BatchResult | undefined)[] = steps.map(({ sequenceId }, i) => {
+      const error = this.failed.get(sequenceId) ?? rows[i];
+      return error instanceof LlmError ? { sequenceId: String(sequenceId), error } : undefined;
     });
     const ready = steps.flatMap((step, index) => (results[index] ? [] : [{ index, step }]));
     const sampled = sampler.sampleBatch(
-      ready.map(({ step }) => ({ sequenceId: String(step.sequenceId), logits: float32View(step.logits) })),
+      ready.map(({ index, step }) => ({
+        sequenceId: String(step.sequenceId),
+        logits: rows[index] as Exclude<StepRow, LlmError>,
+      })),
     );
     ready.forEach(({ index }, i) => {
       results[index] = sampled[i];
     });
-    return results.map((result, i) => toProto(steps[i].sequenceId, result as BatchResult));
+    return results.map((result, i) => this.toProto(steps[i].sequenceId, result as BatchResult));
   }
 
   /** The stream's sampler, created at the first logits; pending sequences open on it then. */
   private samplerFor(first: SequenceLogits): Sampler {
     if (this.sampler) return this.sampler;
-    const bytes = first.logits.byteLength;
-    if (bytes === 0 || bytes % 4 !== 0) {
-      throw new LlmError(
-        "invalid_argument",
-        `the first logits on this stream have ${bytes} bytes: expected 4 bytes (float32) per vocabulary entry`,
-      );
-    }
-    const sampler = new Sampler({ vocabSize: bytes / 4, registry: this.registry });
+    const sampler = new Sampler({ vocabSize: StepRows.vocabOf(first), registry: this.registry });
     this.sampler = sampler;
     for (const { start, matcher } of this.pending.values()) this.start(sampler, start, matcher);
     this.pending.clear();
     return sampler;
   }
 
+  /** The token; a sequence's first one also carries its strategy's candidate bound, if it declared one. */
+  private toProto(sequenceId: bigint, result: BatchResult): SampledTokenInit {
+    if (isBatchFailure(result)) {
+      return { sequenceId, error: { code: result.error.code, message: result.error.message } };
+    }
+    const token: SampledTokenInit = {
+      sequenceId,
+      tokenId: result.tokenId,
+      logprob: result.logprob ?? 0,
+      topLogprobs: result.topLogprobs ?? [],
+    };
+    if (!this.announced.has(sequenceId)) {
+      this.announced.add(sequenceId);
+      token.candidateBound = this.sampler?.sequence(String(sequenceId))?.pruneSpec;
+    }
+    return token;
+  }
+
   private close(id: bigint): void {
     this.pending.get(id)?.matcher?.dispose();
     this.pending.delete(id);
     this.failed.delete(id);
+    this.announced.delete(id);
     this.sampler?.close(String(id));
   }
-}
-
-function logitsProblem(logits: Uint8Array, vocabSize: number): LlmError | undefined {
-  if (logits.byteLength === vocabSize * 4) return undefined;
-  return new LlmError(
-    "invalid_argument",
-    `logits have ${logits.byteLength} bytes; this stream's vocabulary of ${vocabSize} needs ${vocabSize * 4} (float32 LE)`,
-  );
-}
-
-/** Little-endian float32 bytes (this sampler runs on little-endian hosts) as a Float32Array, copied only when unaligned. */
-function float32View(bytes: Uint8Array): Float32Array {
-  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  return new Float32Array(new Uint8Array(bytes).buffer); // a copy with its own buffer (Buffer.slice would share)
-}
-
-function toProto(sequenceId: bigint, result: BatchResult): SampledTokenInit {
-  if (isBatchFailure(result)) {
-    return { sequenceId, error: { code: result.error.code, message: result.error.message } };
-  }
-  return {
-    sequenceId,
-    tokenId: result.tokenId,
-    logprob: result.logprob ?? 0,
-    topLogprobs: result.topLogprobs ?? [],
-  };
 }

@@ -32,13 +32,16 @@ export function samplerService(
       let steps = 0;
       try {
         for await (const request of untilAborted(requests, draining.signal, "end")) {
+          const ring = request.ringOffer && session.attachRing(request.ringOffer);
+          if (ring) log({ level: ring.attached ? "info" : "warn", msg: "ring offer", peer: ctx.peer, ...ring });
           const tokens = await session.apply(request);
           spans.record(request, tokens);
-          if (request.steps.length === 0) continue; // only steps are answered (see sampler.proto)
-          steps++;
-          yield { tokens };
+          if (request.steps.length === 0 && !ring) continue; // only steps and offers are answered (sampler.proto)
+          if (request.steps.length > 0) steps++;
+          yield { tokens, ring };
         }
       } finally {
+        session.end();
         spans.endAll();
         log({ level: "info", msg: "sample stream closed", peer: ctx.peer, steps, open: session.openSequences });
       }

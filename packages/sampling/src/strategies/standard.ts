@@ -1,6 +1,6 @@
-import { selectLargest } from "../candidates.js";
-import { adjustLogits } from "../penalties.js";
-import { argmax, raceCandidates, truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "../selection.js";
+import { truncateCandidates } from "../candidate-bound.js";
+import { adjustLogits, adjustsLogits } from "../penalties.js";
+import { argmax, raceCandidates } from "../selection.js";
 import type { SamplingStrategy, StrategyContext } from "../strategy.js";
 
 /** logit bias → repetition penalty → presence/frequency → temperature → top-k → top-p → min-p → draw. */
@@ -9,23 +9,12 @@ export const standard: SamplingStrategy = {
     "Default pipeline: logitBias → repetitionPenalty → presencePenalty/frequencyPenalty → temperature " +
     "(0 = greedy) → topK → topP → minP → seeded exponential race (batch-invariant draw).",
   sample: sampleStandard,
+  // Without bias or penalties the raw logits are the ones truncated, so the survivors are all it needs.
+  candidateBound: (params) => (adjustsLogits(params) ? undefined : params),
 };
 
 function sampleStandard(ctx: StrategyContext): number {
   const logits = adjustLogits(ctx);
-  const { temperature, topK, topP, minP } = ctx.params;
-  if (temperature === 0) return argmax(logits);
-
-  const inverseTemperature = 1 / temperature;
-  const { candidates, massHistogram } = ctx.workspace;
-  // Weighing after top-k makes top-p's mass relative to the top-k set, as in Hugging Face.
-  if (topK > 0 && topK < logits.length) {
-    selectLargest(logits, topK, candidates, true);
-    weighCandidates(logits, candidates, inverseTemperature);
-  } else {
-    weighVocabulary(logits, candidates, inverseTemperature);
-  }
-  if (topP < 1) truncateTopP(logits, candidates, inverseTemperature, topP, massHistogram);
-  if (minP > 0) truncateMinP(candidates, minP);
-  return raceCandidates(candidates, ctx.noise);
+  if (ctx.params.temperature === 0) return argmax(logits);
+  return raceCandidates(truncateCandidates(logits, ctx.params, ctx.workspace), ctx.noise);
 }
