@@ -1,4 +1,12 @@
 export {
+  BERT_MAX_LENGTH,
+  BERT_SPECIAL_TOKENS,
+  BERT_VOCAB_SIZE,
+  bertTokenizerConfig,
+  bertTokenizerJson,
+  bertVocabulary,
+} from "./bert-tokenizer-files.js";
+export {
   MASKED_SCORE,
   newKeyName,
   newValueName,

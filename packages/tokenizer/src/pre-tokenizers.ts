@@ -72,6 +72,11 @@ function parseStep(part: unknown, path: string): PreTokenizeStep {
       return (piece) => splitText(piece, WORDS_OR_SYMBOLS, "Removed", true);
     case "WhitespaceSplit":
       return (piece) => splitText(piece, WHITE_SPACE, "Removed", false);
+    case "BertPreTokenizer": // white space removed, then every punctuation character its own piece
+      return (piece) =>
+        splitText(piece, WHITE_SPACE, "Removed", false).flatMap((word) =>
+          splitText(word, PUNCTUATION, "Isolated", false),
+        );
     default:
       throw unsupported(path, `pre-tokenizer ${describe(part)}`);
   }

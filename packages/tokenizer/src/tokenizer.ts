@@ -1,4 +1,4 @@
-// The public tokenizer: a Hugging Face BPE `tokenizer.json` (byte-level or SentencePiece-style) in,
+// The public tokenizer: a Hugging Face `tokenizer.json` (BPE byte-level or SentencePiece-style, or WordPiece) in,
 // token ids out and back.
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -15,6 +15,7 @@ import { parseTokenizerConfig, type TokenizerConfig } from "./tokenizer-config.j
 import { type AddedToken, parseTokenizerJson, type TokenizerSpec } from "./tokenizer-json.js";
 import { invalidUtf8Offset, loneSurrogateIndex } from "./utf8.js";
 import { buildVocabulary, tokenIdOf, type Vocabulary } from "./vocabulary.js";
+import { WordPieceModel } from "./wordpiece.js";
 
 export interface TokenizerOptions {
   /** Largest input accepted by encode, in UTF-8 bytes (default 8 MiB); larger input is RESOURCE_EXHAUSTED. */
@@ -33,6 +34,10 @@ export interface EncodeOptions {
    * BOS), like Hugging Face's `add_special_tokens=True`. Default false: the ids of the text alone.
    */
   addSpecialTokens?: boolean;
+  /** At most this many ids (special tokens included): the text's ids are cut at the end to fit. */
+  maxTokens?: number;
+  /** With `maxTokens`: refuse a longer input (INVALID_ARGUMENT) instead of truncating it. */
+  refuseOverflow?: boolean;
 }
 
 export interface DecodeOptions {
@@ -89,6 +94,7 @@ export class Tokenizer {
       byteLevelChars: spec.decoder.byteLevel,
       merger: new BpeMerger(this.vocabulary.merges),
       wholePieceIds: this.vocabulary.wholePieceIds,
+      wordPiece: spec.wordPiece && wordPieceModel(spec, spec.wordPiece.maxInputCharsPerWord),
       cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
     });
     this.spans = new SpanEncoder(spec.preTokenizer, pieces);
@@ -267,7 +273,7 @@ export class Tokenizer {
       token,
     });
     for (const id of around?.suffix ?? []) out.push(id);
-    return out.toArray();
+    return fitTokens(out.toArray(), around, options);
   }
 
   private checkSize(bytes: number): void {
@@ -289,6 +295,36 @@ export class Tokenizer {
       );
     }
   }
+}
+
+function wordPieceModel(spec: TokenizerSpec, maxInputCharsPerWord: number): WordPieceModel {
+  return new WordPieceModel(spec.vocab, {
+    unkId: spec.vocab.get(spec.unkToken as string) as number, // the parser checked it is there
+    continuingSubwordPrefix: spec.continuingSubwordPrefix,
+    maxInputCharsPerWord,
+  });
+}
+
+/** `ids` within `options.maxTokens`: the text's ids cut at the end (the special tokens around it kept), or refused. */
+function fitTokens(
+  ids: Uint32Array,
+  around: TokenizerSpec["specialTokensAround"] | undefined,
+  { maxTokens, refuseOverflow }: EncodeOptions,
+): Uint32Array {
+  if (maxTokens === undefined || ids.length <= maxTokens) return ids;
+  const prefix = around?.prefix.length ?? 0;
+  const suffix = around?.suffix.length ?? 0;
+  if (refuseOverflow === true || maxTokens < prefix + suffix) {
+    throw new LlmError(
+      "invalid_argument",
+      `input is ${ids.length} tokens${around ? " (special tokens included)" : ""}; at most ${maxTokens} are accepted`,
+      { details: { tokens: ids.length, limit: maxTokens } },
+    );
+  }
+  const kept = new Uint32Array(maxTokens);
+  kept.set(ids.subarray(0, maxTokens - suffix));
+  kept.set(ids.subarray(ids.length - suffix), maxTokens - suffix);
+  return kept;
 }
 
 /** UTF-8 length of `text`, or a smaller stand-in when even 3 bytes per UTF-16 unit stay within `limit`. */
