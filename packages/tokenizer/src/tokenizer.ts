@@ -166,6 +166,25 @@ export class Tokenizer {
     return this.encodeValid(strictUtf8.decode(bytes), options);
   }
 
+  /**
+   * Already-tokenized `ids` as `encode(text, { addSpecialTokens: true })` would give them: the post-processor's
+   * special tokens around them, fitted to `maxTokens` like encode. Unknown ids are INVALID_ARGUMENT.
+   */
+  withSpecialTokens(
+    ids: ArrayLike<number>,
+    options: Pick<EncodeOptions, "maxTokens" | "refuseOverflow"> = {},
+  ): Uint32Array {
+    const { prefix, suffix } = this.specialTokensAround;
+    const out = new Uint32Array(prefix.length + ids.length + suffix.length);
+    out.set(prefix);
+    for (let i = 0; i < ids.length; i++) {
+      this.checkId(ids[i]);
+      out[prefix.length + i] = ids[i];
+    }
+    out.set(suffix, prefix.length + ids.length);
+    return fitTokens(out, this.specialTokensAround, options);
+  }
+
   /** Number of tokens `text` encodes to. */
   count(text: string, options: EncodeOptions = {}): number {
     return this.encode(text, options).length;
