@@ -3,12 +3,20 @@
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { readConfig } from "@llm/config";
 import { redisTarget } from "@llm/prefix-cache";
-import { DetokenizerService, GenerationService, ModelRunnerService, TokenizerService } from "@llm/proto";
+import {
+  DetokenizerService,
+  EmbeddingService,
+  GenerationService,
+  ModelRunnerService,
+  TokenizerService,
+} from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { createClient, installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
 import { startTelemetry } from "@llm/telemetry/sdk";
 import { ApiKeys } from "./api-keys.js";
 import { clusterDispatch, localDispatch } from "./dispatch.js";
+import { gatewayEmbeddingService } from "./embedding-service.js";
+import { EmbeddingModels } from "./embeddings.js";
 import { generationService } from "./generation-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { listenHttp } from "./http/listen.js";
@@ -22,6 +30,7 @@ const config = readConfig(process.env, [
   "LLM_TOKENIZER_URL",
   "LLM_RUNNER_URL",
   "LLM_DETOKENIZER_URL",
+  "LLM_EMBEDDER_URL",
   "LLM_MAX_INPUT_BYTES",
   "LLM_MAX_INFLIGHT",
   "LLM_SHUTDOWN_GRACE_MS",
@@ -73,6 +82,9 @@ const generation = {
   traceContent: config.LLM_TRACE_CONTENT,
   log: stderrLog,
 };
+const embedder = config.LLM_EMBEDDER_URL ? createClient(EmbeddingService, config.LLM_EMBEDDER_URL) : undefined;
+const embeddings = new EmbeddingModels(embedder, mode.models);
+mode.models.knowEmbeddingModels(() => embeddings.ids());
 // One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
 const keys = new ApiKeys(config.LLM_API_KEYS, config.LLM_API_KEY_MAX_CONCURRENT);
 
@@ -80,11 +92,15 @@ const server = await startServer({
   name: "gateway",
   host: config.LLM_HOST,
   port: config.LLM_PORT,
-  services: [registration(GenerationService, generationService(generation, keys))],
+  services: [
+    registration(GenerationService, generationService(generation, keys)),
+    registration(EmbeddingService, gatewayEmbeddingService(embeddings, keys)),
+  ],
 });
 const http = await listenHttp(
   createHttpApi({
     generation,
+    embeddings,
     keys,
     tokenTexts: new TokenTexts(upstreams.tokenizer),
     limits: {
@@ -96,6 +112,7 @@ const http = await listenHttp(
       tokenizer: required("LLM_TOKENIZER_URL", config.LLM_TOKENIZER_URL),
       ...(config.LLM_REDIS_URL ? {} : { runner: required("LLM_RUNNER_URL", config.LLM_RUNNER_URL) }),
       detokenizer: required("LLM_DETOKENIZER_URL", config.LLM_DETOKENIZER_URL),
+      ...(config.LLM_EMBEDDER_URL ? { embedder: config.LLM_EMBEDDER_URL } : {}),
     },
   }),
   "gateway-http",
@@ -110,12 +127,14 @@ stderrLog({
   tokenizer: config.LLM_TOKENIZER_URL,
   runner: config.LLM_REDIS_URL ? "cluster (Redis queue)" : config.LLM_RUNNER_URL,
   detokenizer: config.LLM_DETOKENIZER_URL,
+  embedder: config.LLM_EMBEDDER_URL ?? "none",
 });
 installSignalHandlers(async () => {
   mode.detach(); // streams cut at the end of the drain stay resumable on another gateway (cluster mode)
   // Both front doors stop accepting and let streams finish, before the upstream channels close.
   await Promise.all([server.shutdown(config.LLM_SHUTDOWN_GRACE_MS), http.shutdown(config.LLM_SHUTDOWN_GRACE_MS)]);
   for (const client of Object.values(upstreams)) client.close();
+  embedder?.close();
   await mode.close();
   await telemetry.shutdown();
 });
