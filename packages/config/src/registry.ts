@@ -126,6 +126,11 @@ export const REGISTRY = {
     positive,
     8192,
   ),
+  LLM_EMBED_INTRA_OP_THREADS: variable(
+    "ONNX Runtime intra-op threads of the embedder's session; unset: ONNX Runtime's default (one per core). On a " +
+      "box shared with other busy processes 1 is faster (bench/RESULTS.md, embeddings).",
+    positive,
+  ),
   LLM_EMBED_MAX_BATCH_INPUTS: variable("Most inputs the embedder runs in one batch.", positive, 64),
   LLM_EMBED_MAX_INPUTS: variable(
     "Most inputs one embeddings request may carry (OpenAI's limit is 2,048); past it: INVALID_ARGUMENT (HTTP 400).",

@@ -1,7 +1,9 @@
 // Coalesces inputs from concurrent requests into batches by length: one batch runs at a time, and while it
 // runs the next ones gather. A batch is the oldest waiting input plus the waiting inputs nearest to it in
-// length, first the shorter ones (they add no padding), within a budget of padded tokens (inputs × longest)
-// and a most-inputs cap. An input whose caller gives up while it waits leaves the queue at once.
+// length, within a budget of padded tokens (inputs × longest) and a most-inputs cap, and only while real tokens
+// stay at least MIN_FILL of the padded ones: on a CPU a padded position costs as much as a real one, so
+// mixing a 5-token query with a 300-token passage would cost more than running them apart. An input whose
+// caller gives up while it waits leaves the queue at once.
 import { LlmError } from "@llm/errors";
 
 export interface BatchLimits {
@@ -26,6 +28,9 @@ interface Waiting {
   signal: AbortSignal | undefined;
   onAbort: () => void;
 }
+
+/** Least share of real tokens among a batch's padded ones. */
+export const MIN_FILL = 0.8;
 
 export type RunBatch = (rows: Uint32Array[]) => Promise<Float32Array[]>;
 
@@ -96,11 +101,26 @@ export class LengthBatcher {
     const byLength = [...this.queue].sort((a, b) => a.ids.length - b.ids.length);
     const anchor = byLength.lastIndexOf(oldest);
     const { maxBatchTokens, maxBatchInputs } = this.limits;
+    const length = (i: number) => byLength[i].ids.length;
     let low = anchor;
     let high = anchor;
-    const fits = (count: number, width: number) => count <= maxBatchInputs && count * width <= maxBatchTokens;
-    while (low > 0 && fits(high - low + 2, byLength[high].ids.length)) low--;
-    while (high + 1 < byLength.length && fits(high - low + 2, byLength[high + 1].ids.length)) high++;
+    let real = length(anchor);
+    // Whether one more input of `added` tokens keeps the batch within its limits once padded to `width`.
+    const fits = (added: number, width: number) => {
+      const count = high - low + 2;
+      return count <= maxBatchInputs && count * width <= maxBatchTokens && real + added >= MIN_FILL * count * width;
+    };
+    for (;;) {
+      const width = length(high);
+      const left = low > 0 && fits(length(low - 1), width) ? width - length(low - 1) : Number.POSITIVE_INFINITY;
+      const right =
+        high + 1 < byLength.length && fits(length(high + 1), length(high + 1))
+          ? length(high + 1) - width
+          : Number.POSITIVE_INFINITY;
+      if (left === Number.POSITIVE_INFINITY && right === Number.POSITIVE_INFINITY) break;
+      if (left <= right) real += length(--low);
+      else real += length(++high);
+    }
     const batch = byLength.slice(low, high + 1);
     const chosen = new Set(batch);
     const rest = this.queue.filter((item) => !chosen.has(item));

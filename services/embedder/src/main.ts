@@ -16,6 +16,7 @@ const config = readConfig(process.env, [
   "LLM_MODEL_ID",
   "LLM_MODEL_DIR",
   "LLM_EXECUTION_PROVIDERS",
+  "LLM_EMBED_INTRA_OP_THREADS",
   "LLM_EMBED_MAX_BATCH_TOKENS",
   "LLM_EMBED_MAX_BATCH_INPUTS",
   "LLM_EMBED_MAX_INPUTS",
@@ -41,7 +42,11 @@ const logger = {
   info: (msg: string) => stderrLog({ level: "info", msg }),
   warn: (msg: string) => stderrLog({ level: "warn", msg }),
 };
-const encoder = await EncoderModel.load(model.id, model.dir, { providers: config.LLM_EXECUTION_PROVIDERS, logger });
+const encoder = await EncoderModel.load(model.id, model.dir, {
+  providers: config.LLM_EXECUTION_PROVIDERS,
+  intraOpThreads: config.LLM_EMBED_INTRA_OP_THREADS,
+  logger,
+});
 const batchSize = histogram(METRICS.embeddingBatchSize);
 const batchDuration = histogram(METRICS.embeddingBatchDuration);
 const embedder = new Embedder(
