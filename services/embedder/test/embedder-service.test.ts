@@ -4,6 +4,7 @@ import { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService, ServerReflection } from "@llm/proto";
 import { checkHealth, createClient, type ServiceClient } from "@llm/rpc";
+import { METRICS } from "@llm/telemetry";
 import { type RunningService, startService } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -82,7 +83,9 @@ describe("embedder service", () => {
     reflection.close();
     expect(names).toContain("llm.v1.EmbeddingService");
     const metrics = await (await fetch(`http://${metricsUrl}/metrics`)).text();
-    expect(metrics).toContain("llm_embedding_batch_size");
+    for (const spec of Object.values(METRICS).filter((m) => m.name.startsWith("llm_embedding_"))) {
+      expect(metrics, `${spec.name} missing from /metrics`).toContain(spec.name);
+    }
     expect(metrics).toMatch(/llm_embedding_requests_total\{status="ok"[,}]/);
   });
 
