@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { REGISTRY } from "@llm/config";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "model-runner"] as const;
+export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "embedder", "model-runner"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const REGISTRY_NAMES = new Set(Object.keys(REGISTRY));
