@@ -80,7 +80,10 @@ export class LengthBatcher {
     this.run(batch.map((item) => item.ids))
       .then(
         (vectors) => {
-          batch.forEach((item, i) => (item.signal?.aborted ? item.reject(cancelled()) : item.resolve(vectors[i])));
+          for (const [i, item] of batch.entries()) {
+            if (item.signal?.aborted) item.reject(cancelled());
+            else item.resolve(vectors[i]);
+          }
           const width = Math.max(...batch.map((item) => item.ids.length));
           const tokens = batch.reduce((sum, item) => sum + item.ids.length, 0);
           this.onBatch({ inputs: batch.length, width, tokens, seconds: (performance.now() - started) / 1000 });

@@ -43,7 +43,7 @@ async function variant(mode: PoolingMode, normalize: boolean): Promise<string> {
 async function peerVectors(dir: string, mode: PoolingMode, normalize: boolean): Promise<number[][]> {
   env.allowRemoteModels = false;
   env.localModelPath = join(dir, "..");
-  const extractor = await pipeline("feature-extraction", "embed-" + mode, { dtype: "fp32", device: "cpu" });
+  const extractor = await pipeline("feature-extraction", `embed-${mode}`, { dtype: "fp32", device: "cpu" });
   const vectors: number[][] = [];
   for (const input of INPUTS) {
     if (mode === "max") {

@@ -64,13 +64,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return a.length === b.length ? max : Number.POSITIVE_INFINITY;
 }
 
-async function post(body: unknown, path = "/v1/embeddings"): Promise<{ status: number; json: any }> {
+interface Answer {
+  error: { message: string };
+  usage: { prompt_tokens: number };
+}
+
+async function post(body: unknown, path = "/v1/embeddings"): Promise<{ status: number; json: Answer }> {
   const response = await fetch(`${local.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  return { status: response.status, json: await response.json() };
+  return { status: response.status, json: (await response.json()) as Answer };
 }
 
 describe("/v1/embeddings", () => {
