@@ -100,6 +100,26 @@ describe("/v1/embeddings", () => {
     expect(worst).toBeLessThanOrEqual(1e-5);
   });
 
+  it("bad requests among 64 concurrent ones are refused alone: the good ones get their own vectors", async () => {
+    const alone = await openai.embeddings.create({ model: MODEL, input: INPUTS, encoding_format: "float" });
+    const bad = [{ input: "" }, { input: [1, 99_999] }, { input: "x", dimensions: 0 }, { input: [] }];
+    const answers = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        i % 4 === 3
+          ? post({ model: MODEL, ...bad[(i >> 2) % bad.length] })
+          : post({ model: MODEL, input: INPUTS[i % INPUTS.length], encoding_format: "float" }),
+      ),
+    );
+    answers.forEach((answer, i) => {
+      if (i % 4 === 3) {
+        expect(answer.status).toBe(400);
+      } else {
+        const vector = (answer.json as unknown as { data: { embedding: number[] }[] }).data[0].embedding;
+        expect(maxAbsDiff(vector, alone.data[i % INPUTS.length].embedding)).toBeLessThanOrEqual(1e-5);
+      }
+    });
+  });
+
   it("the openai client: base64 (its default, decoded by the client) and explicit base64 equal float", async () => {
     const float = await openai.embeddings.create({ model: MODEL, input: ["hello", "world"], encoding_format: "float" });
     const byDefault = await openai.embeddings.create({ model: MODEL, input: ["hello", "world"] });
