@@ -2,7 +2,8 @@
 // equal prompt lengths so no padding, present fed back as past, no scheduler, no sampler plugin).
 // Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { engineGreedyRun, median } from "./engine-run.js";
@@ -43,13 +44,14 @@ async function engineRun(engine: Engine<SamplingParams>, run: number) {
 
 const raw = await openRawModel(dir);
 const engine = await Engine.load({
+  ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
   modelDir: dir,
   sampler: inProcessSampler(new Sampler({ vocabSize: raw.vocab })),
   maxBatchSize: Math.max(batch, 1),
   maxStepTokens: Math.max(batch * promptLength + batch, 512),
   prefillChunkTokens: promptLength,
   prefixCacheBytes: 0, // every run prefills the full prompt, like the raw loop
-  logger: { info: () => {}, warn: console.warn },
+  log: jsonLog("warn"),
 });
 await rawRun(raw); // warm-up
 await engineRun(engine, -1);

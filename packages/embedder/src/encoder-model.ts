@@ -4,8 +4,9 @@
 // here, or an already pooled sentence_embedding.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createSession, type EngineLogger, type ExecutionProvider } from "@llm/engine";
+import { createSession, type ExecutionProvider } from "@llm/engine";
 import { LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import { Tokenizer } from "@llm/tokenizer";
 import * as ort from "onnxruntime-node";
 import { normalizeInPlace, POOLING_MODES, type PoolingMode, poolRow } from "./pooling.js";
@@ -27,7 +28,7 @@ export interface EncoderInfo {
 export interface EncoderModelOptions {
   providers: readonly ExecutionProvider[];
   intraOpThreads?: number;
-  logger: EngineLogger;
+  log: Log;
 }
 
 export class EncoderModel {

@@ -3,13 +3,13 @@
 // input is refused with a message naming it.
 import { fileURLToPath } from "node:url";
 import { LlmError } from "@llm/errors";
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BatchReport, Embedder, EncoderModel } from "../src/index.js";
 import { poolRow } from "../src/pooling.js";
 
 const LIMITS = { maxBatchTokens: 512, maxBatchInputs: 16, maxInputs: 100 };
-const logger = { info: () => {}, warn: (message: string) => console.warn(message) };
 let model: EncoderModel;
 let embedder: Embedder;
 const reports: BatchReport[] = [];
@@ -29,7 +29,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 beforeAll(async () => {
   const dir = fileURLToPath(new URL("../../../.cache/model-pack-test/embed-tiny", import.meta.url));
   const built = await ensureModel("embed-tiny", dir);
-  model = await EncoderModel.load("embed-tiny", built.dir, { providers: ["cpu"], intraOpThreads: 1, logger });
+  model = await EncoderModel.load("embed-tiny", built.dir, { providers: ["cpu"], intraOpThreads: 1, log: silentLog });
   embedder = new Embedder(model, LIMITS, (report) => reports.push(report));
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { env, pipeline } from "@huggingface/transformers";
+import { silentLog } from "@llm/log";
 import { ensureModel, MODULES_PATH, POOLING_CONFIG_PATH } from "@llm/model-pack";
 import { describe, expect, it } from "vitest";
 import { Embedder, EncoderModel, type PoolingMode } from "../src/index.js";
@@ -18,7 +19,6 @@ const KEYS: Record<PoolingMode, string> = {
   max: "pooling_mode_max_tokens",
   lasttoken: "pooling_mode_lasttoken",
 };
-const logger = { info: () => {}, warn: () => {} };
 
 /** embed-tiny with `mode` pooling, normalized or not, in a fresh folder. */
 async function variant(mode: PoolingMode, normalize: boolean): Promise<string> {
@@ -67,7 +67,7 @@ describe("pooling modes vs transformers.js", () => {
     ["lasttoken", true],
   ] as const)("%s (normalize %s)", async (mode, normalize) => {
     const dir = await variant(mode, normalize);
-    const model = await EncoderModel.load("v", dir, { providers: ["cpu"], intraOpThreads: 1, logger });
+    const model = await EncoderModel.load("v", dir, { providers: ["cpu"], intraOpThreads: 1, log: silentLog });
     expect(model.info).toMatchObject({ pooling: mode, normalize });
     const embedder = new Embedder(model, { maxBatchTokens: 4096, maxBatchInputs: 16, maxInputs: 16 });
     const ours = (await embedder.embed(INPUTS)).embeddings;

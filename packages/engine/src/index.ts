@@ -1,8 +1,9 @@
 export { Engine, type EngineOptions } from "./engine.js";
 export { inProcessSampler } from "./in-process-sampler.js";
 export { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
-export type { SampledToken, SampleInput, SampleResult, Sampler, TopLogprob } from "./sampler.js";
-export { createSession, type EngineLogger, type ExecutionProvider, type ProviderAttempt } from "./session.js";
+export type { EngineSampler, SampledToken, SampleInput, SampleResult, TopLogprob } from "./sampler.js";
+export { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
+export { type EngineSizing, engineSizing } from "./sizing.js";
 export type { EngineObserver, EngineStep } from "./step-report.js";
 export type {
   EngineInfo,

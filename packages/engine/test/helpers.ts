@@ -1,9 +1,11 @@
 // Shared test kit: the tiny model with the real in-process sampler, and stream collection.
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import {
   Engine,
   type EngineOptions,
+  engineSizing,
   type FinalEvent,
   type GenerateRequest,
   type GenerationEvent,
@@ -30,9 +32,14 @@ export async function tinyEngine(
   options: Partial<EngineOptions<SamplingParams>> = {},
   preset: TinyPreset = "tiny",
 ): Promise<Engine<SamplingParams>> {
-  const quiet = { info: () => {}, warn: () => {} };
   const sampler = inProcessSampler(new Sampler({ vocabSize: 50_257 }));
-  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, logger: quiet, ...options });
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    modelDir: await tinyModelDir(preset),
+    sampler,
+    log: silentLog,
+    ...options,
+  });
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */

@@ -4,8 +4,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import type { EmbedResponse } from "@llm/proto";
-import type { Log } from "@llm/rpc";
 import type { ApiKeys } from "../api-keys.js";
 import type { EmbeddingModels, EmbedRequestInit } from "../embeddings.js";
 import { shown } from "../shown.js";
