@@ -12,11 +12,11 @@ export function embeddingService(embedder: Embedder): ServiceImpl<typeof Embeddi
   const { info } = embedder;
   return {
     async embed(request, ctx) {
-      return tracer().startActiveSpan("llm.embedder.embed", async (span) => {
+      return tracer().startActiveSpan(SPANS.embedderEmbed, async (span) => {
         span.setAttributes({
           [GEN_AI.operationName]: "embeddings",
           [GEN_AI.requestModel]: request.model || info.id,
-          "llm.embedding.inputs": request.inputs.length,
+          [LLM_ATTR.embeddingInputs]: request.inputs.length,
         });
         try {
           if (request.model !== "" && request.model !== info.id) {
