@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { REGISTRY } from "@llm/config";
+import { HOST_CONFIG } from "@llm/launcher/host";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "embedder", "model-runner"] as const;
@@ -14,11 +15,15 @@ function mainSource(service: ServiceName): string {
   return readFileSync(`${REPO_ROOT}services/${service}/src/main.ts`, "utf8");
 }
 
-/** The names main.ts passes to readConfig. */
+/** The names main.ts gives runService (`config: [...]`), plus those the service host reads for every service. */
 export function namesReadBy(service: ServiceName): Set<string> {
-  const lists = [...mainSource(service).matchAll(/readConfig\([^,]+,\s*\[([^\]]*)\]/g)].map((m) => m[1] ?? "");
-  if (lists.length === 0) throw new Error(`services/${service}/src/main.ts: no readConfig(env, [names]) call found`);
-  return new Set(lists.flatMap((list) => [...list.matchAll(/"(LLM_\w+)"/g)].map((m) => m[1] as string)));
+  const lists = [...mainSource(service).matchAll(/runService\(\{[\s\S]*?\bconfig:\s*\[([^\]]*)\]/g)].map(
+    (m) => m[1] ?? "",
+  );
+  if (lists.length === 0)
+    throw new Error(`services/${service}/src/main.ts: no runService({ config: [names] }) call found`);
+  const own = lists.flatMap((list) => [...list.matchAll(/"(LLM_\w+)"/g)].map((m) => m[1] as string));
+  return new Set([...HOST_CONFIG, ...own]);
 }
 
 /** The service an image target or container name belongs to (the GPU runner is a model-runner). */

@@ -10,7 +10,7 @@ import type { JsonRoute } from "@llm/telemetry";
 import { startTelemetry } from "@llm/telemetry/sdk";
 
 /** What every service reads, besides its own settings. */
-const HOST_CONFIG = [
+export const HOST_CONFIG = [
   "LLM_LOG_LEVEL",
   "LLM_HOST",
   "LLM_PORT",

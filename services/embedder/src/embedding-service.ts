@@ -4,7 +4,7 @@ import type { Embedder, EmbeddingInput } from "@llm/embedder";
 import { LlmError } from "@llm/errors";
 import type { EmbeddingService, EmbedInput } from "@llm/proto";
 import type { ServiceImpl } from "@llm/rpc";
-import { counter, GEN_AI, METRICS, markFailed, tracer } from "@llm/telemetry";
+import { counter, GEN_AI, LLM_ATTR, METRICS, markFailed, SPANS, tracer } from "@llm/telemetry";
 
 export function embeddingService(embedder: Embedder): ServiceImpl<typeof EmbeddingService> {
   const requests = counter(METRICS.embeddingRequests);
