@@ -17,6 +17,7 @@ beforeAll(async () => {
   const model = await ensureModel("embed-tiny");
   service = await startService(ENTRY, {
     name: "embedder",
+    timeoutMs: 60_000, // transpiling on a shared 2-core machine
     env: { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "embed-tiny", LLM_EMBED_MAX_INPUTS: "64", LLM_METRICS_PORT: "0" },
   });
   metricsUrl = (await service.listening("embedder-metrics")) ?? "";
