@@ -1,18 +1,21 @@
 // `npm start`: the whole pipeline on loopback, each service its own process, health-gated, stopped together.
 //   npm start                         serve until Ctrl-C; generate with `npx llm generate "..."`
 //   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards; --preset,
-//                                     --max-tokens, --temperature, --seed shape it)
+//                                     --max-tokens, --temperature, --seed shape it; --embedding-preset none
+//                                     starts no embedder)
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate } from "@llm/cli";
 import { clearEndpoints, ENDPOINTS_FILE, type RunningService, startService, writeEndpoints } from "@llm/launcher";
-import { DEFAULT_PRESET, ensureModel } from "@llm/model-pack";
+import { DEFAULT_EMBEDDING_PRESET, DEFAULT_PRESET, ensureModel } from "@llm/model-pack";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     preset: { type: "string", default: DEFAULT_PRESET },
+    // The embedding model behind /v1/embeddings (the bundled encoder by default); "none" starts no embedder.
+    "embedding-preset": { type: "string", default: DEFAULT_EMBEDDING_PRESET },
     "max-tokens": { type: "string", default: "64" },
     // The small demo model reads best a little below 1: greedy loops ("and the LORD, and the LORD"), 1 wanders.
     temperature: { type: "string", default: "0.8" },
@@ -67,10 +70,13 @@ try {
   const model = await ensureModel(values.preset);
   process.stdout.write(`model         ${model.dir}\n`);
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: values.preset };
-  const [tokenizer, detokenizer, sampler] = await Promise.all([
+  const embedding = values["embedding-preset"] === "none" ? undefined : await ensureModel(values["embedding-preset"]);
+  if (embedding) process.stdout.write(`${"embedding".padEnd(13)} ${embedding.dir}\n`);
+  const [tokenizer, detokenizer, sampler, embedder] = await Promise.all([
     start("tokenizer", modelEnv),
     start("detokenizer", modelEnv),
     start("sampler", {}),
+    embedding && start("embedder", { LLM_MODEL_DIR: embedding.dir, LLM_MODEL_ID: embedding.preset }),
   ]);
   // The sampler is co-located: logits go through a shared-memory ring (docs/OPERATIONS.md "Where to sample").
   // A metrics port (a free one) for `llm trace <request-id>`: the runner serves per-token timings there.
@@ -85,6 +91,7 @@ try {
     LLM_TOKENIZER_URL: tokenizer,
     LLM_RUNNER_URL: runner,
     LLM_DETOKENIZER_URL: detokenizer,
+    ...(embedder ? { LLM_EMBEDDER_URL: embedder } : {}),
   });
   // The gateway's OpenAI-compatible HTTP API (curl, the `openai` clients); README "OpenAI-compatible HTTP API".
   const http = (await running.at(-1)?.listening("gateway-http")) ?? "";
@@ -97,6 +104,7 @@ try {
     sampler,
     "model-runner": runner,
     "model-runner-metrics": runnerMetrics,
+    ...(embedder ? { embedder } : {}),
   });
   process.stdout.write(`logs          ${LOG_DIR}\n`);
 

@@ -1,4 +1,4 @@
-// The build context holds everything the images run: the five services start from a copy of exactly the files
+// The build context holds everything the images run: the six services start from a copy of exactly the files
 // .dockerignore lets through, with what the Dockerfile's build stage adds beside them (the installed packages,
 // buf's generated code, the model baked by the model-pack CLI). A service that imported a test helper, a
 // benchmark or a file the context leaves out would fail to start here, as it would in its container.
@@ -44,10 +44,12 @@ beforeAll(async () => {
   linkInstalledPackages();
   const generated = "packages/proto/src/gen"; // `npx buf generate` in the build stage
   cpSync(join(REPO_ROOT, generated), join(copy, generated), { recursive: true });
-  // The build stage's model step, run from the copy.
-  await run(process.execPath, ["--import", "tsx", "packages/model-pack/src/cli.ts", "build", "--preset", "tiny"], {
-    cwd: copy,
-  });
+  // The build stage's model steps (MODEL_PRESET, EMBEDDING_PRESET), run from the copy.
+  for (const preset of ["tiny", "embed-tiny"]) {
+    await run(process.execPath, ["--import", "tsx", "packages/model-pack/src/cli.ts", "build", "--preset", preset], {
+      cwd: copy,
+    });
+  }
 
   // The image's default bake is `tiny` (MODEL_PRESET); deployments name it, as compose and Kubernetes do.
   const env = { LLM_MODELS_DIR: join(copy, "models"), LLM_MODEL_ID: "tiny" };
@@ -60,12 +62,16 @@ beforeAll(async () => {
     running.set(service, process);
     return process.address;
   };
-  await Promise.all(["tokenizer", "detokenizer", "sampler", "model-runner"].map((service) => start(service)));
+  await Promise.all([
+    ...["tokenizer", "detokenizer", "sampler", "model-runner"].map((service) => start(service)),
+    start("embedder", { LLM_MODEL_ID: "embed-tiny" }),
+  ]);
   const address = (service: string) => running.get(service)?.address ?? "";
   await start("gateway", {
     LLM_TOKENIZER_URL: address("tokenizer"),
     LLM_DETOKENIZER_URL: address("detokenizer"),
     LLM_RUNNER_URL: address("model-runner"),
+    LLM_EMBEDDER_URL: address("embedder"),
   });
 }, 240_000);
 
@@ -79,4 +85,5 @@ test("every service starts (health-gated) from the build context alone, serving 
   expect(existsSync(join(copy, "tests"))).toBe(false);
   expect(existsSync(join(copy, "bench"))).toBe(false);
   expect(running.get("model-runner")?.stderr()).toContain(join(copy, "models", "tiny"));
+  expect(running.get("embedder")?.stderr()).toContain(join(copy, "models", "embed-tiny"));
 });

@@ -43,9 +43,9 @@ test(".env.example holds every interpolated variable and nothing unused", () => 
   for (const name of used) expect(DOT_ENV.has(name), `${name} missing from .env.example`).toBe(true);
 });
 
-test("project services: five plus two CPU runners and a GPU runner in the gpu profile", () => {
+test("project services: six plus two CPU runners and a GPU runner in the gpu profile", () => {
   expect(projectServices.map((s) => s.name).sort()).toEqual(
-    ["detokenizer", "gateway", "runner-1", "runner-2", "runner-gpu", "sampler", "tokenizer"].sort(),
+    ["detokenizer", "embedder", "gateway", "runner-1", "runner-2", "runner-gpu", "sampler", "tokenizer"].sort(),
   );
   const gpu = compose.services["runner-gpu"];
   expect(gpu.profiles).toEqual(["gpu"]);

@@ -49,7 +49,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
 
   test("renders every service, each object valid against the Kubernetes/KEDA schemas", async () => {
     expect(new Set(containers.map((c) => c.service))).toEqual(
-      new Set(["gateway", "tokenizer", "detokenizer", "sampler", "model-runner"]),
+      new Set(["gateway", "tokenizer", "detokenizer", "sampler", "embedder", "model-runner"]),
     );
     for (const object of objects) await validateObject(object);
   });
@@ -136,7 +136,9 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as Any[];
     for (const hpa of hpas) expect(names).toContain(hpa.spec.scaleTargetRef.name);
     const pool = find(objects, "Deployment", "sampler").spec.replicas > 0 ? ["sampler"] : [];
-    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(["detokenizer", "gateway", ...pool, "tokenizer"].sort());
+    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(
+      ["detokenizer", "embedder", "gateway", ...pool, "tokenizer"].sort(),
+    );
     const pdbs = objects.filter((o) => o.kind === "PodDisruptionBudget") as Any[];
     for (const { deployment } of containers) {
       const labels = deployment.spec.template.metadata.labels;

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kvBytesPerToken } from "@llm/engine";
-import { headDim, PRESETS } from "@llm/model-pack";
+import { generateBertWeights, headDim, PRESETS } from "@llm/model-pack";
 import { expect, test } from "vitest";
 import { REPO_ROOT } from "./service-config.js";
 
@@ -10,7 +10,40 @@ const GUIDE = readFileSync(join(REPO_ROOT, "docs/OPERATIONS.md"), "utf8");
 const DEFAULT_KV_BYTES = 268_435_456;
 const GPU_KV_BYTES = 8_589_934_592;
 
-test.each(Object.values(PRESETS))("sizing row of $name matches kvBytesPerToken", ({ name, shape }) => {
+const decoders = Object.values(PRESETS).filter((preset) => !preset.encoder);
+const encoders = Object.values(PRESETS).filter((preset) => preset.encoder);
+
+const rowOf = (name: string) =>
+  GUIDE.split("\n")
+    .find((line) => line.startsWith(`| \`${name}\``))
+    ?.split("|")
+    .map((cell) => cell.trim().replaceAll(",", "")) ?? [];
+
+test.each(encoders)("embedder sizing row of $name: its weights' bytes and feed-forward bytes per token", (preset) => {
+  const weights = generateBertWeights(preset.shape, preset.seed);
+  const tensors = [
+    weights.wordEmbeddings,
+    weights.positionEmbeddings,
+    weights.tokenTypeEmbeddings,
+    weights.embeddingNorm.gamma,
+    weights.embeddingNorm.beta,
+    ...weights.layers.flatMap((layer) => [
+      ...[layer.query, layer.key, layer.value, layer.attentionOut, layer.intermediate, layer.output].flatMap((l) => [
+        l.weight,
+        l.bias,
+      ]),
+      layer.attentionNorm.gamma,
+      layer.attentionNorm.beta,
+      layer.outputNorm.gamma,
+      layer.outputNorm.beta,
+    ]),
+  ];
+  const cells = rowOf(preset.name);
+  expect(cells[4]).toMatch(new RegExp(`^${tensors.reduce((sum, t) => sum + t.data.byteLength, 0)} `));
+  expect(cells[5]).toBe(String(4 * preset.shape.nEmbd * 4));
+});
+
+test.each(decoders)("sizing row of $name matches kvBytesPerToken", ({ name, shape }) => {
   const perToken = kvBytesPerToken({
     modelId: name,
     numLayers: shape.nLayer,
@@ -20,8 +53,7 @@ test.each(Object.values(PRESETS))("sizing row of $name matches kvBytesPerToken",
     contextLength: shape.nPositions,
     eosTokenIds: [],
   });
-  const row = GUIDE.split("\n").find((line) => line.startsWith(`| \`${name}\``));
-  const cells = row?.split("|").map((cell) => cell.trim().replaceAll(",", "")) ?? [];
+  const cells = rowOf(name);
   expect(cells[4]).toMatch(new RegExp(`^${perToken} `));
   expect(cells[5]).toBe(String(Math.floor(DEFAULT_KV_BYTES / perToken)));
   expect(cells[6]).toBe(String(Math.floor(GPU_KV_BYTES / perToken)));

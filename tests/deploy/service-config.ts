@@ -6,7 +6,7 @@ import { REGISTRY } from "@llm/config";
 import { HOST_CONFIG } from "@llm/launcher/host";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "model-runner"] as const;
+export const SERVICES = ["gateway", "tokenizer", "detokenizer", "sampler", "embedder", "model-runner"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const REGISTRY_NAMES = new Set(Object.keys(REGISTRY));

@@ -1,5 +1,5 @@
 // The README's OpenAI-compatible HTTP examples, run as written (curl in bash, the `openai` snippet in node)
-// against the five services wired as `npm start` wires them.
+// against the six services wired as `npm start` wires them.
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +17,8 @@ let url: string;
 
 beforeAll(async () => {
   const model = await ensureModel("demo"); // what `npm start` serves
-  pipeline = await startPipeline({ dir: model.dir, id: "demo" });
+  const embedding = await ensureModel("embed-tiny");
+  pipeline = await startPipeline({ dir: model.dir, id: "demo" }, { dir: embedding.dir, id: "embed-tiny" });
   url = (await pipeline.services.at(-1)?.listening("gateway-http")) ?? "";
 }, 180_000);
 
@@ -51,6 +52,17 @@ describe("README: OpenAI-compatible HTTP API", () => {
     });
     expect(stream).toMatch(/^data: \{"id":"chatcmpl-/);
     expect(stream.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it("the embeddings curl example answers two vectors of the asked width", async () => {
+    const [, embeddings] = readmeBlocks("sh");
+    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", embeddings as string], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, URL: url },
+    });
+    const answer = JSON.parse(stdout);
+    expect(answer).toMatchObject({ object: "list", model: "embed-tiny" });
+    expect(answer.data.map((d: { embedding: number[] }) => d.embedding.length)).toEqual([64, 64]);
   });
 
   it("the openai client snippet streams a chat completion", async () => {

@@ -1,4 +1,5 @@
-// The five services wired as `npm start` wires them (runner → remote sampler), each a real child process.
+// The services wired as `npm start` wires them (runner → remote sampler; the embedder when an embedding model is
+// given), each a real child process.
 import { type RunningService, type StartServiceOptions, startService } from "@llm/testing";
 
 export interface Pipeline {
@@ -8,7 +9,10 @@ export interface Pipeline {
   stop(): Promise<Record<string, number | null>>;
 }
 
-export async function startPipeline(model: { dir: string; id: string }): Promise<Pipeline> {
+export async function startPipeline(
+  model: { dir: string; id: string },
+  embedding?: { dir: string; id: string },
+): Promise<Pipeline> {
   const services: { name: string; service: RunningService }[] = [];
   const pipeline: Pipeline = {
     gateway: "",
@@ -32,15 +36,19 @@ export async function startPipeline(model: { dir: string; id: string }): Promise
       start("tokenizer", modelEnv),
       start("detokenizer", modelEnv),
       start("sampler", {}),
+      ...(embedding ? [start("embedder", { LLM_MODEL_DIR: embedding.dir, LLM_MODEL_ID: embedding.id })] : []),
     ]);
     const failed = settled.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
-    const [tokenizer, detokenizer, sampler] = settled.map((result) => (result as PromiseFulfilledResult<string>).value);
+    const [tokenizer, detokenizer, sampler, embedder] = settled.map(
+      (result) => (result as PromiseFulfilledResult<string>).value,
+    );
     const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
     pipeline.gateway = await start("gateway", {
       LLM_TOKENIZER_URL: tokenizer,
       LLM_RUNNER_URL: runner,
       LLM_DETOKENIZER_URL: detokenizer,
+      ...(embedder ? { LLM_EMBEDDER_URL: embedder } : {}),
     });
     return pipeline;
   } catch (err) {

@@ -9,7 +9,7 @@ import { WEIGHTS_DIR } from "@llm/model-pack";
 import { afterEach, describe, expect, it } from "vitest";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SERVICES = ["tokenizer", "detokenizer", "sampler", "model-runner", "gateway"];
+const SERVICES = ["tokenizer", "detokenizer", "sampler", "embedder", "model-runner", "gateway"];
 /** Every distinct word (lowercased) of the text the bundled `demo` model was trained on. */
 const CORPUS_WORDS = new Set(readFileSync(join(WEIGHTS_DIR, "demo", "words.txt"), "utf8").split("\n"));
 
@@ -118,7 +118,7 @@ async function pipelineUp(start: Run, marker: string): Promise<Map<string, numbe
 }
 
 describe("npm start", () => {
-  it('`npm start -- "Once upon a time" --exit` starts the five services, streams text, and exits cleanly', async () => {
+  it('`npm start -- "Once upon a time" --exit` starts the six services, streams text, and exits cleanly', async () => {
     const start = run("npm", ["start", "--", "Once upon a time", "--exit"]);
     const pids = await pipelineUp(start, "logs ");
     expect([...pids.keys()].sort()).toEqual([...SERVICES].sort());
@@ -142,6 +142,19 @@ describe("npm start", () => {
     const start = run("npm", ["start"]);
     const pids = await pipelineUp(start, "ready: ");
     const gateway = /^gateway +(\S+)$/m.exec(start.stdout())?.[1] as string;
+
+    // The bundled embedding model answers /v1/embeddings out of the box and is listed beside the generation model.
+    const http = JSON.parse(readFileSync(ENDPOINTS_FILE, "utf8"))["gateway-http"];
+    const embedded = await fetch(`${http}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "embed-tiny", input: ["Once upon a time", "in a land far away"] }),
+    });
+    expect(embedded.status).toBe(200);
+    const vectors = (await embedded.json()) as { data: { embedding: number[] }[] };
+    expect(vectors.data.map((d) => d.embedding.length)).toEqual([128, 128]);
+    const models = (await (await fetch(`${http}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toEqual(["demo", "embed-tiny"]);
 
     // --json: one object with the text, its ids, the usage and client-side latency.
     const json = await llm(["Once upon a time", "--max-tokens", "12", "--temperature", "0", "--json"], true);

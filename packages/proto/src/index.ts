@@ -16,6 +16,7 @@ export * from "./gen/grpc/health/v1/health_pb.js";
 export * from "./gen/grpc/reflection/v1/reflection_pb.js";
 export * from "./gen/llm/v1/common_pb.js";
 export * from "./gen/llm/v1/detokenizer_pb.js";
+export * from "./gen/llm/v1/embedder_pb.js";
 export * from "./gen/llm/v1/generation_pb.js";
 export * from "./gen/llm/v1/model_runner_pb.js";
 export * from "./gen/llm/v1/sampler_pb.js";

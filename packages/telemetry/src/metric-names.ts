@@ -110,6 +110,38 @@ export const METRICS = {
     unit: "1",
     description: "KV-cache bytes reserved by admitted requests over the runner's KV budget (0 to 1).",
   },
+  embeddingBatchSize: {
+    kind: "histogram",
+    name: "llm_embedding_batch_size",
+    unit: "{input}",
+    description: "Inputs embedded together in one batch by the embedder (coalesced across requests by length).",
+    buckets: BATCH_BUCKETS,
+  },
+  embeddingBatchDuration: {
+    kind: "histogram",
+    name: "llm_embedding_batch_duration_seconds",
+    unit: "s",
+    description: "One embedder batch's forward pass and pooling.",
+    buckets: INTER_TOKEN_BUCKETS,
+  },
+  embeddingTokens: {
+    kind: "counter",
+    name: "llm_embedding_tokens_total",
+    unit: "{token}",
+    description: "Tokens embedded (special tokens included); padding not counted.",
+  },
+  embeddingRequests: {
+    kind: "counter",
+    name: "llm_embedding_requests_total",
+    unit: "{request}",
+    description: 'Embed calls ended at the embedder, by `status`: "ok" or the error code.',
+  },
+  embeddingQueueDepth: {
+    kind: "gauge",
+    name: "llm_embedding_queue_depth",
+    unit: "{input}",
+    description: "Inputs waiting at the embedder for a batch.",
+  },
 } as const satisfies Record<string, HistogramSpec | CounterSpec | GaugeSpec>;
 
 export type MetricKey = keyof typeof METRICS;

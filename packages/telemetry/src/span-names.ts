@@ -14,6 +14,8 @@ export const SPANS = {
   queueWait: "llm.queue.wait",
   /** Sampler: one sequence's sampling session. */
   samplerSequence: "llm.sampler.sequence",
+  /** Embedder: one Embed call (GenAI operation "embeddings"), from validation to its vectors. */
+  embedderEmbed: "llm.embedder.embed",
 } as const;
 
 /** General semantic-convention attributes (rpc, http, messaging, error). */
@@ -58,6 +60,8 @@ export const LLM_ATTR = {
   provider: "llm.provider",
   tokenIndex: "llm.token.index",
   tokenId: "llm.token.id",
+  /** Inputs of one embeddings request. */
+  embeddingInputs: "llm.embedding.inputs",
   sincePreviousMs: "llm.token.since_previous_ms",
   samplerStrategy: "llm.sampler.strategy",
   samplerTokens: "llm.sampler.tokens",

@@ -30,6 +30,9 @@ export function parseDecoder(json: unknown, byteLevelInput: boolean, path = "dec
       ? listAt(json, "decoders", path).map((step, i) => ({ step, path: `${path}.decoders[${i}]` }))
       : [{ step: json as unknown, path }];
   if (steps.length === 1 && isObject(steps[0].step) && steps[0].step.type === "ByteLevel") return byteLevelDecoder();
+  if (steps.length === 1 && isObject(steps[0].step) && steps[0].step.type === "WordPiece") {
+    return wordPieceDecoder(steps[0].step, steps[0].path);
+  }
 
   const replacements: { pattern: RegExp; content: string }[] = [];
   let byteFallback = false;
@@ -87,6 +90,22 @@ function byteLevelDecoder(): DecoderSpec {
     byteLevel: true,
     tokenBytes: (token) => byteLevelToBytes(token) ?? utf8.encode(token),
     stripStart: undefined,
+  };
+}
+
+/**
+ * WordPiece joins tokens with spaces except before continuation pieces ("##ing"): as bytes, a word-start
+ * token is " " + its text and the text's first space is stripped. Its `cleanup` is the tokenization-space
+ * clean-up, which `DecodeRules` applies when tokenizer_config.json asks for it.
+ */
+function wordPieceDecoder(step: Record<string, unknown>, path: string): DecoderSpec {
+  const prefix = step.prefix ?? "##";
+  if (typeof prefix !== "string")
+    throw unsupported(`${path}.prefix`, `expected a string, got ${JSON.stringify(prefix)}`);
+  return {
+    byteLevel: false,
+    tokenBytes: (token) => utf8.encode(token.startsWith(prefix) ? token.slice(prefix.length) : ` ${token}`),
+    stripStart: { char: " ", count: 1 },
   };
 }
 

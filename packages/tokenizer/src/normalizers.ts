@@ -1,5 +1,6 @@
 // Hugging Face normalizers: text rewrites applied to each span of input between added tokens,
-// before pre-tokenization (Llama 2's Prepend("▁") + Replace(" ", "▁"), Gemma's Replace, Qwen's NFC).
+// before pre-tokenization (Llama 2's Prepend("▁") + Replace(" ", "▁"), Gemma's Replace, Qwen's NFC, BERT's).
+import { bertNormalizer } from "./bert-normalizer.js";
 import { WHITE_SPACE_CLASS_BODY } from "./char-class.js";
 import { describe, isObject, listAt, unsupported } from "./json-spec.js";
 import { compilePattern } from "./split-regex.js";
@@ -31,6 +32,8 @@ export function parseNormalizer(json: unknown, path = "normalizer"): Normalize |
       const form = json.type;
       return (text) => text.normalize(form);
     }
+    case "BertNormalizer":
+      return bertNormalizer(json, path);
     case "Lowercase":
       return (text) => text.toLowerCase();
     case "Prepend": {

@@ -1,11 +1,12 @@
 // Turns one pre-token (a substring of the input) into token ids: its starting symbols (UTF-8 byte
-// symbols for byte-level vocabularies, characters otherwise) → BPE merges, with a bounded cache
+// symbols for byte-level vocabularies, characters otherwise) → BPE merges (or WordPiece), with a bounded cache
 // because natural text repeats the same words over and over.
 
 import type { BpeMerger } from "./bpe.js";
 import { BYTE_TO_CHAR } from "./byte-level.js";
 import { CharSymbolizer } from "./char-symbols.js";
 import type { IdBuffer } from "./id-buffer.js";
+import type { WordPieceModel } from "./wordpiece.js";
 
 /** Longer pre-tokens (base64 blobs, minified code) rarely repeat; caching them would only hold memory. */
 const MAX_CACHED_LENGTH = 64;
@@ -21,6 +22,8 @@ export interface PieceEncoderOptions {
   merger: BpeMerger;
   /** `ignore_merges` models: a pre-token that is itself in the vocabulary (keyed by its text) maps straight to it. */
   wholePieceIds?: ReadonlyMap<string, number>;
+  /** WordPiece vocabularies: pieces are cut by this model instead of BPE merges. */
+  wordPiece?: WordPieceModel;
   /** Most cached pre-tokens; the cache is emptied when it fills (cheap, and hot words come straight back). */
   cacheSize: number;
 }
@@ -48,6 +51,7 @@ export class PieceEncoder {
 
   /** Ids of a piece, bypassing the cache (single id as a number, several as an array). */
   compute(piece: string): number | Uint32Array {
+    if (this.options.wordPiece !== undefined) return this.options.wordPiece.ids(piece);
     const whole = this.options.wholePieceIds?.get(piece);
     if (whole !== undefined) return whole;
     const length = this.options.chars === undefined ? this.toByteSymbols(piece) : this.toCharSymbols(piece);

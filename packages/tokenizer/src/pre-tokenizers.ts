@@ -28,7 +28,13 @@ const WORDS_OR_SYMBOLS = new RegExp(
   `[\\p{L}\\p{M}\\p{N}\\p{Pc}]+|[^\\p{L}\\p{M}\\p{N}\\p{Pc}${WHITE_SPACE_CLASS_BODY}]+`,
   "gu",
 );
-const PUNCTUATION = /[\p{P}!-/:-@[-`{-~]/gu;
+const PUNCTUATION_CLASS_BODY = "\\p{P}!-/:-@[-`{-~";
+const PUNCTUATION = new RegExp(`[${PUNCTUATION_CLASS_BODY}]`, "gu");
+// BertPreTokenizer in one pass: runs of neither white space nor punctuation, and each punctuation character.
+const BERT_PIECES = new RegExp(
+  `[^${WHITE_SPACE_CLASS_BODY}${PUNCTUATION_CLASS_BODY}]+|[${PUNCTUATION_CLASS_BODY}]`,
+  "gu",
+);
 
 export function parsePreTokenizer(json: unknown, path = "pre_tokenizer"): PreTokenizerSpec {
   if (json === undefined || json === null) return { steps: [], byteLevel: undefined };
@@ -72,6 +78,8 @@ function parseStep(part: unknown, path: string): PreTokenizeStep {
       return (piece) => splitText(piece, WORDS_OR_SYMBOLS, "Removed", true);
     case "WhitespaceSplit":
       return (piece) => splitText(piece, WHITE_SPACE, "Removed", false);
+    case "BertPreTokenizer": // white space removed, then every punctuation character its own piece
+      return (piece) => piece.match(BERT_PIECES) ?? [];
     default:
       throw unsupported(path, `pre-tokenizer ${describe(part)}`);
   }

@@ -1,5 +1,5 @@
-// Reads a Hugging Face BPE `tokenizer.json` (byte-level like GPT-2/Llama 3/Qwen, or SentencePiece-style
-// like Llama 2/Gemma) into a plain description, refusing every part this library does not implement
+// Reads a Hugging Face `tokenizer.json` (BPE: byte-level like GPT-2/Llama 3/Qwen, or SentencePiece-style
+// like Llama 2/Gemma; WordPiece like BERT) into a plain description, refusing every part this library does not implement
 // with an error that names its JSON path.
 import { type DecoderSpec, parseDecoder } from "./decoders.js";
 import { describe, isObject, type Json, unsupported } from "./json-spec.js";
@@ -33,6 +33,8 @@ export interface TokenizerSpec {
   fuseUnk: boolean;
   continuingSubwordPrefix: string;
   endOfWordSuffix: string;
+  /** Set for WordPiece models (no merges; see wordpiece.ts). */
+  wordPiece: { maxInputCharsPerWord: number } | undefined;
   addedTokens: AddedToken[];
   normalize: Normalize | undefined;
   preTokenizer: PreTokenizerSpec;
@@ -77,23 +79,14 @@ export function parseTokenizerJson(json: unknown): TokenizerSpec {
 type ModelSpec = Omit<TokenizerSpec, "addedTokens" | "normalize" | "preTokenizer" | "decoder" | "specialTokensAround">;
 
 function parseModel(model: Json): ModelSpec {
+  if (model.type === "WordPiece") return parseWordPiece(model);
   if (model.type !== undefined && model.type !== "BPE") throw unsupported("model.type", `model ${describe(model)}`);
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) {
     throw unsupported("model.dropout", `BPE dropout ${model.dropout}`);
   }
-  if (!isObject(model.vocab)) throw unsupported("model.vocab", "not an object");
   if (!Array.isArray(model.merges)) throw unsupported("model.merges", "not an array");
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) {
-      throw unsupported("model.vocab", `id ${JSON.stringify(id)} of ${JSON.stringify(token)}`);
-    }
-    vocab.set(token, id as number);
-  }
-  const unkToken = optionalString(model, "unk_token");
-  if (unkToken !== undefined && !vocab.has(unkToken)) {
-    throw unsupported("model.unk_token", `${JSON.stringify(unkToken)} is not in the vocabulary`);
-  }
+  const vocab = parseVocab(model);
+  const unkToken = unknownToken(model, vocab);
   return {
     vocab,
     merges: model.merges.map(parseMerge),
@@ -103,7 +96,49 @@ function parseModel(model: Json): ModelSpec {
     fuseUnk: model.fuse_unk === true,
     continuingSubwordPrefix: optionalString(model, "continuing_subword_prefix") ?? "",
     endOfWordSuffix: optionalString(model, "end_of_word_suffix") ?? "",
+    wordPiece: undefined,
   };
+}
+
+function parseWordPiece(model: Json): ModelSpec {
+  const vocab = parseVocab(model);
+  const unkToken = unknownToken(model, vocab);
+  if (unkToken === undefined) throw unsupported("model.unk_token", "WordPiece needs an unknown token");
+  const maxChars = model.max_input_chars_per_word ?? 100; // `tokenizers`' default
+  if (!Number.isInteger(maxChars) || (maxChars as number) < 1) {
+    throw unsupported("model.max_input_chars_per_word", JSON.stringify(maxChars));
+  }
+  return {
+    vocab,
+    merges: [],
+    ignoreMerges: false,
+    byteFallback: false,
+    unkToken,
+    fuseUnk: false,
+    continuingSubwordPrefix: optionalString(model, "continuing_subword_prefix") ?? "##",
+    endOfWordSuffix: "",
+    wordPiece: { maxInputCharsPerWord: maxChars as number },
+  };
+}
+
+function parseVocab(model: Json): Map<string, number> {
+  if (!isObject(model.vocab)) throw unsupported("model.vocab", "not an object");
+  const vocab = new Map<string, number>();
+  for (const [token, id] of Object.entries(model.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0) {
+      throw unsupported("model.vocab", `id ${JSON.stringify(id)} of ${JSON.stringify(token)}`);
+    }
+    vocab.set(token, id as number);
+  }
+  return vocab;
+}
+
+function unknownToken(model: Json, vocab: ReadonlyMap<string, number>): string | undefined {
+  const unkToken = optionalString(model, "unk_token");
+  if (unkToken !== undefined && !vocab.has(unkToken)) {
+    throw unsupported("model.unk_token", `${JSON.stringify(unkToken)} is not in the vocabulary`);
+  }
+  return unkToken;
 }
 
 function optionalString(model: Json, key: string): string | undefined {

@@ -1,4 +1,4 @@
-// The public tokenizer: a Hugging Face BPE `tokenizer.json` (byte-level or SentencePiece-style) in,
+// The public tokenizer: a Hugging Face `tokenizer.json` (BPE byte-level or SentencePiece-style, or WordPiece) in,
 // token ids out and back.
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -16,6 +16,7 @@ import { parseTokenizerConfig, type TokenizerConfig } from "./tokenizer-config.j
 import { type AddedToken, parseTokenizerJson, type TokenizerSpec } from "./tokenizer-json.js";
 import { invalidUtf8Offset, loneSurrogateIndex } from "./utf8.js";
 import { buildVocabulary, tokenIdOf, type Vocabulary } from "./vocabulary.js";
+import { WordPieceModel } from "./wordpiece.js";
 
 export interface TokenizerOptions {
   /** Largest input accepted by encode, in UTF-8 bytes (default 8 MiB); larger input is RESOURCE_EXHAUSTED. */
@@ -34,6 +35,10 @@ export interface EncodeOptions {
    * BOS), like Hugging Face's `add_special_tokens=True`. Default false: the ids of the text alone.
    */
   addSpecialTokens?: boolean;
+  /** At most this many ids (special tokens included): the text's ids are cut at the end to fit. */
+  maxTokens?: number;
+  /** With `maxTokens`: refuse a longer input (INVALID_ARGUMENT) instead of truncating it. */
+  refuseOverflow?: boolean;
 }
 
 export interface DecodeOptions {
@@ -90,6 +95,7 @@ export class Tokenizer {
       byteLevelChars: spec.decoder.byteLevel,
       merger: new BpeMerger(this.vocabulary.merges),
       wholePieceIds: this.vocabulary.wholePieceIds,
+      wordPiece: spec.wordPiece && wordPieceModel(spec, spec.wordPiece.maxInputCharsPerWord),
       cacheSize: options.cacheSize ?? DEFAULT_CACHE_SIZE,
     });
     this.spans = new SpanEncoder(spec.preTokenizer, pieces);
@@ -159,6 +165,25 @@ export class Tokenizer {
       });
     }
     return this.encodeValid(strictUtf8.decode(bytes), options);
+  }
+
+  /**
+   * Already-tokenized `ids` as `encode(text, { addSpecialTokens: true })` would give them: the post-processor's
+   * special tokens around them, fitted to `maxTokens` like encode. Unknown ids are INVALID_ARGUMENT.
+   */
+  withSpecialTokens(
+    ids: ArrayLike<number>,
+    options: Pick<EncodeOptions, "maxTokens" | "refuseOverflow"> = {},
+  ): Uint32Array {
+    const { prefix, suffix } = this.specialTokensAround;
+    const out = new Uint32Array(prefix.length + ids.length + suffix.length);
+    out.set(prefix);
+    for (let i = 0; i < ids.length; i++) {
+      this.checkId(ids[i]);
+      out[prefix.length + i] = ids[i];
+    }
+    out.set(suffix, prefix.length + ids.length);
+    return fitTokens(out, this.specialTokensAround, options);
   }
 
   /** Number of tokens `text` encodes to. */
@@ -283,7 +308,7 @@ export class Tokenizer {
       token,
     });
     for (const id of around?.suffix ?? []) out.push(id);
-    return out.toArray();
+    return fitTokens(out.toArray(), around, options);
   }
 
   private checkSize(bytes: number): void {
@@ -305,6 +330,36 @@ export class Tokenizer {
       );
     }
   }
+}
+
+function wordPieceModel(spec: TokenizerSpec, maxInputCharsPerWord: number): WordPieceModel {
+  return new WordPieceModel(spec.vocab, {
+    unkId: spec.vocab.get(spec.unkToken as string) as number, // the parser checked it is there
+    continuingSubwordPrefix: spec.continuingSubwordPrefix,
+    maxInputCharsPerWord,
+  });
+}
+
+/** `ids` within `options.maxTokens`: the text's ids cut at the end (the special tokens around it kept), or refused. */
+function fitTokens(
+  ids: Uint32Array,
+  around: TokenizerSpec["specialTokensAround"] | undefined,
+  { maxTokens, refuseOverflow }: EncodeOptions,
+): Uint32Array {
+  if (maxTokens === undefined || ids.length <= maxTokens) return ids;
+  const prefix = around?.prefix.length ?? 0;
+  const suffix = around?.suffix.length ?? 0;
+  if (refuseOverflow === true || maxTokens < prefix + suffix) {
+    throw new LlmError(
+      "invalid_argument",
+      `input is ${ids.length} tokens${around ? " (special tokens included)" : ""}; at most ${maxTokens} are accepted`,
+      { details: { tokens: ids.length, limit: maxTokens } },
+    );
+  }
+  const kept = new Uint32Array(maxTokens);
+  kept.set(ids.subarray(0, maxTokens - suffix));
+  kept.set(ids.subarray(ids.length - suffix), maxTokens - suffix);
+  return kept;
 }
 
 /** UTF-8 length of `text`, or a smaller stand-in when even 3 bytes per UTF-16 unit stay within `limit`. */

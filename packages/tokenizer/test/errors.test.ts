@@ -83,9 +83,9 @@ describe("loading errors", () => {
   // Each refusal names the JSON path of the part that is not implemented.
   const cases: [string, (json: Record<string, unknown>) => void, string][] = [
     [
-      "a WordPiece model",
+      "a WordPiece model without an unknown token",
       (j) => Object.assign(j.model as object, { type: "WordPiece" }),
-      "model.type: model WordPiece",
+      "model.unk_token: WordPiece needs an unknown token",
     ],
     ["BPE dropout", (j) => Object.assign(j.model as object, { dropout: 0.1 }), "model.dropout"],
     [
@@ -94,12 +94,15 @@ describe("loading errors", () => {
       'pre_tokenizer.prepend_scheme: unknown scheme "sometimes"',
     ],
     [
-      "a BertNormalizer inside a Sequence",
+      "a BertNormalizer with a flag that is not a boolean",
       (j) =>
         Object.assign(j, {
-          normalizer: { type: "Sequence", normalizers: [{ type: "NFC" }, { type: "BertNormalizer" }] },
+          normalizer: {
+            type: "Sequence",
+            normalizers: [{ type: "NFC" }, { type: "BertNormalizer", lowercase: "yes" }],
+          },
         }),
-      "normalizer.normalizers[1]: normalizer BertNormalizer",
+      'normalizer.normalizers[1].lowercase: expected true or false, got "yes"',
     ],
     ["a WordPiece decoder", (j) => Object.assign(j, { decoder: { type: "WordPiece" } }), "decoder: decoder WordPiece"],
     [

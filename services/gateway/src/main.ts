@@ -2,10 +2,12 @@
 // model-runner and detokenizer services. With LLM_REDIS_URL set (cluster mode) requests go to the model's
 // queue in Redis instead of one runner, and the runners' announcements say which models exist.
 import { runService } from "@llm/launcher/host";
-import { DetokenizerService, GenerationService, TokenizerService } from "@llm/proto";
+import { DetokenizerService, EmbeddingService, GenerationService, TokenizerService } from "@llm/proto";
 import { createClient, registration } from "@llm/rpc";
 import { ApiKeys } from "./api-keys.js";
 import { dispatchMode } from "./dispatch-mode.js";
+import { gatewayEmbeddingService } from "./embedding-service.js";
+import { EmbeddingModels } from "./embeddings.js";
 import { generationService } from "./generation-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { type ListeningHttp, listenHttp } from "./http/listen.js";
@@ -24,6 +26,7 @@ await runService({
     "LLM_TOKENIZER_URL",
     "LLM_RUNNER_URL",
     "LLM_DETOKENIZER_URL",
+    "LLM_EMBEDDER_URL",
     "LLM_MAX_INPUT_BYTES",
     "LLM_MAX_INFLIGHT",
     "LLM_REDIS_URL",
@@ -62,23 +65,34 @@ await runService({
       traceContent: config.LLM_TRACE_CONTENT,
       log,
     };
+    const embedder = config.LLM_EMBEDDER_URL ? createClient(EmbeddingService, config.LLM_EMBEDDER_URL) : undefined;
+    const embeddings = new EmbeddingModels(embedder, mode.models);
+    mode.models.knowEmbeddingModels(() => embeddings.ids());
     // One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
     const keys = new ApiKeys(config.LLM_API_KEYS, config.LLM_API_KEY_MAX_CONCURRENT);
     let http: ListeningHttp | undefined;
     return {
-      services: [registration(GenerationService, generationService(generation, keys))],
+      services: [
+        registration(GenerationService, generationService(generation, keys)),
+        registration(EmbeddingService, gatewayEmbeddingService(embeddings, keys)),
+      ],
       // The HTTP API listens after the gRPC server, whose `listening` line launchers take as the address.
       async started() {
         http = await listenHttp(
           createHttpApi({
             generation,
+            embeddings,
             keys,
             limits: {
               maxBodyBytes: config.LLM_HTTP_MAX_BODY_BYTES,
               requestTimeoutMs: config.LLM_HTTP_REQUEST_TIMEOUT_MS,
               stallTimeoutMs: config.LLM_HTTP_STALL_TIMEOUT_MS,
             },
-            upstreamAddresses: { ...addresses, ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}) },
+            upstreamAddresses: {
+              ...addresses,
+              ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}),
+              ...(config.LLM_EMBEDDER_URL ? { embedder: config.LLM_EMBEDDER_URL } : {}),
+            },
           }),
           "gateway-http",
           config.LLM_HOST,
@@ -90,6 +104,7 @@ await runService({
           tokenizer: config.LLM_TOKENIZER_URL,
           runner: mode.runnerAddress ?? "cluster (Redis queue)",
           detokenizer: config.LLM_DETOKENIZER_URL,
+          embedder: config.LLM_EMBEDDER_URL ?? "none",
         };
       },
       beforeDrain: () => mode.detach(), // streams cut at the end of the drain stay resumable on another gateway
@@ -97,6 +112,7 @@ await runService({
       drainAlongside: async (graceMs) => http?.shutdown(graceMs),
       async close() {
         for (const client of Object.values(upstreams)) client.close();
+        embedder?.close();
         await mode.close();
       },
     };

@@ -24,8 +24,15 @@ export function runnerModels(runner: ServiceClient<typeof ModelRunnerService>): 
 
 export class ServedModels {
   private models: Promise<ModelInfo[]> | undefined;
+  /** Models of another kind (embedding models): named here they are INVALID_ARGUMENT, not unknown. */
+  private embeddingModels: () => Promise<string[]> = async () => [];
 
   constructor(private readonly source: ModelSource) {}
+
+  /** Tells generation requests which names are embedding models, so naming one gets a clear answer. */
+  knowEmbeddingModels(ids: () => Promise<string[]>): void {
+    this.embeddingModels = ids;
+  }
 
   list(): Promise<ModelInfo[]> {
     if (!this.models) {
@@ -47,6 +54,14 @@ export class ServedModels {
     }
     const found = id === "" ? models[0] : models.find((model) => model.id === id);
     if (found) return found;
+    if ((await this.embeddingModels()).includes(id)) {
+      throw new LlmError(
+        "invalid_argument",
+        `model "${id}" is an embedding model: use POST /v1/embeddings (gRPC llm.v1.EmbeddingService.Embed); ` +
+          `generation models are ${models.map((m) => `"${m.id}"`).join(", ")}`,
+        { details: { field: "model" } },
+      );
+    }
     throw new LlmError(
       "not_found",
       `unknown model "${id}": served models are ${models.map((m) => `"${m.id}"`).join(", ")} (see ListModels)`,

@@ -27,7 +27,10 @@ let local: LocalGateway;
 let client: ServiceClient<typeof GenerationService>;
 
 beforeAll(async () => {
-  local = await startLocalGateway({ LLM_HTTP_MAX_BODY_BYTES: "65536", LLM_HTTP_REQUEST_TIMEOUT_MS: "15000" });
+  local = await startLocalGateway(
+    { LLM_HTTP_MAX_BODY_BYTES: "65536", LLM_HTTP_REQUEST_TIMEOUT_MS: "15000" },
+    { embedder: true },
+  );
   client = createClient(GenerationService, local.grpc);
 }, 120_000);
 
@@ -112,6 +115,25 @@ const jsonBody = fc
       stream: fc.boolean(),
     }),
     fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), oddText), fc.oneof(oddValue, nested), { maxKeys: 4 }),
+  )
+  .map(([base, changes]) => ({ ...base, ...changes }));
+
+/** A /v1/embeddings body that would be served, with up to four fields replaced or added. */
+const embeddingsBody = fc
+  .tuple(
+    fc.record({
+      model: fc.constantFrom("embed-tiny", "tiny", ""),
+      input: fc.oneof(
+        fc.constantFrom("hello", ["a", "b"], [7592, 2088], [[7592], [2088, 2088]]),
+        fc.array(oddText, { maxLength: 4 }),
+        fc.array(fc.array(oddNumber, { maxLength: 4 }), { maxLength: 3 }),
+      ),
+    }),
+    fc.dictionary(
+      fc.oneof(fc.constantFrom("model", "input", "encoding_format", "dimensions", "user", "truncate"), oddText),
+      fc.oneof(oddValue, nested, fc.constantFrom("float", "base64")),
+      { maxKeys: 4 },
+    ),
   )
   .map(([base, changes]) => ({ ...base, ...changes }));
 
@@ -250,6 +272,18 @@ describe("fuzzing the public API (seeded)", () => {
     await expectStillServing();
   }, 60_000);
 
+  it("HTTP: generated /v1/embeddings bodies", async () => {
+    await fc.assert(
+      fc.asyncProperty(embeddingsBody, async (body) => {
+        expectDocumented(await send("POST", "/v1/embeddings", bodyText(body)), body);
+      }),
+      params,
+    );
+    const answer = await send("POST", "/v1/embeddings", JSON.stringify({ model: "embed-tiny", input: ["a", "b"] }));
+    expect(answer.status).toBe(200);
+    await expectStillServing();
+  }, 60_000);
+
   it("HTTP: random, truncated and mangled bytes as bodies, and bodies cut short on the socket", async () => {
     const valid = Buffer.from(JSON.stringify({ prompt: "Once upon a time", max_tokens: 2, stream: true }));
     const bodies = fc.oneof(
@@ -262,9 +296,13 @@ describe("fuzzing the public API (seeded)", () => {
       }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("/v1/completions", "/v1/chat/completions"), bodies, async (path, body) => {
-        expectDocumented(await send("POST", path, body), { path, body: Buffer.from(body).toString("base64") });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("/v1/completions", "/v1/chat/completions", "/v1/embeddings"),
+        bodies,
+        async (path, body) => {
+          expectDocumented(await send("POST", path, body), { path, body: Buffer.from(body).toString("base64") });
+        },
+      ),
       params,
     );
     // Clients that promise more bytes than they send and hang up, and request targets no URL parser accepts.

@@ -2,7 +2,7 @@
 // and raw callers for requests no typed client can send (bytes that are not a valid message, or not UTF-8).
 import { credentials, Client as GrpcClient, type ServiceError } from "@grpc/grpc-js";
 import { ensureModel } from "@llm/model-pack";
-import { type RunningService, ServiceGroup } from "@llm/testing";
+import { type RunningService, ServiceGroup, type StartServiceOptions } from "@llm/testing";
 
 export const GATEWAY = "services/gateway/src/main.ts";
 /** Generous: four processes transpiling at once on a shared 2-core machine. */
@@ -17,28 +17,42 @@ export interface LocalGateway {
 }
 
 /**
- * Starts the back ends (the runner with `runnerEnv` added), then one gateway with `env` added; stop everything
- * with `services.stopAll()`.
+ * Starts the back ends (the runner with `runnerEnv` added; with `embedder`, also an embedder on the bundled
+ * embed-tiny encoder), then one gateway with `env` added; stop everything with `services.stopAll()`.
  */
 export async function startLocalGateway(
   env: Record<string, string> = {},
-  runnerEnv: Record<string, string> = {},
+  { embedder = false, runnerEnv = {} }: { embedder?: boolean; runnerEnv?: Record<string, string> } = {},
 ): Promise<LocalGateway> {
   const services = new ServiceGroup();
   const model = await ensureModel("tiny");
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
-  const [tokenizer, runner, detokenizer] = await services.start([
+  const embedding = embedder ? await ensureModel("embed-tiny") : undefined;
+  const [tokenizer, runner, detokenizer, embedderService] = await services.start([
     ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
     [
       "services/model-runner/src/main.ts",
       { name: "model-runner", env: { ...modelEnv, ...runnerEnv }, timeoutMs: STARTUP_MS },
     ],
     ["services/detokenizer/src/main.ts", { name: "detokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],
+    ...(embedding
+      ? [
+          [
+            "services/embedder/src/main.ts",
+            {
+              name: "embedder",
+              env: { LLM_MODEL_DIR: embedding.dir, LLM_MODEL_ID: "embed-tiny" },
+              timeoutMs: STARTUP_MS,
+            },
+          ] as [string, StartServiceOptions],
+        ]
+      : []),
   ]);
   const upstreams = {
     LLM_TOKENIZER_URL: tokenizer.address,
     LLM_RUNNER_URL: runner.address,
     LLM_DETOKENIZER_URL: detokenizer.address,
+    ...(embedderService ? { LLM_EMBEDDER_URL: embedderService.address } : {}),
   };
   const [gateway] = await services.start([
     [GATEWAY, { name: "gateway", env: { ...upstreams, ...env }, timeoutMs: STARTUP_MS }],

@@ -36,7 +36,7 @@ let gateway: LocalGateway;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  gateway = await startLocalGateway({}, { LLM_CONSTRAINT_COMPILE_TIMEOUT_MS: String(COMPILE_LIMIT_MS) });
+  gateway = await startLocalGateway({}, { runnerEnv: { LLM_CONSTRAINT_COMPILE_TIMEOUT_MS: String(COMPILE_LIMIT_MS) } });
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 });
 }, 120_000);
 afterAll(() => gateway?.services.stopAll());

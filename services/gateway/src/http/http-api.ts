@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isLlmError, LlmError, toLlmError } from "@llm/errors";
 import { checkHealth } from "@llm/rpc";
 import type { ApiKeys } from "../api-keys.js";
+import type { EmbeddingModels } from "../embeddings.js";
 import { type GenerationContext, type GenerationDeps, generate, generateWhole } from "../generation.js";
+import { serveEmbeddings } from "./embeddings-route.js";
 import { errorResponse } from "./error-body.js";
 import { inHttpSpan } from "./http-span.js";
 import { readJsonBody } from "./json-body.js";
@@ -21,6 +23,7 @@ export interface HttpLimits {
 
 export interface HttpApiDeps {
   generation: GenerationDeps;
+  embeddings: EmbeddingModels;
   keys: ApiKeys;
   limits: HttpLimits;
   /** Upstream name → gRPC address, all SERVING for `/ready` to answer 200. */
@@ -42,7 +45,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
   });
 }
 
-const ROUTES = new Set([...Object.keys(ENDPOINTS), "/v1/models", "/health", "/ready"]);
+const ROUTES = new Set([...Object.keys(ENDPOINTS), "/v1/embeddings", "/v1/models", "/health", "/ready"]);
 
 /** The route a request matched, for its span's name (a path may hold ids; a route names the shape). */
 function routeName(req: IncomingMessage): string {
@@ -64,20 +67,29 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpApiDep
   const path = pathOf(req);
   const endpoint = ENDPOINTS[path];
   if (req.method === "POST" && endpoint) return serveGeneration(req, res, deps, endpoint);
+  if (req.method === "POST" && path === "/v1/embeddings") {
+    const routeDeps = { ...deps, maxBodyBytes: deps.limits.maxBodyBytes, log: deps.generation.log };
+    return sendJson(
+      res,
+      200,
+      await serveEmbeddings(req, clientGone(res), Date.now() + timeoutMs(req, deps.limits), routeDeps),
+    );
+  }
   if (req.method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
   if (req.method === "GET" && path === "/ready") return sendJson(res, 200, await readiness(deps.upstreamAddresses));
   if (req.method === "GET" && path.startsWith("/v1/models")) {
     deps.keys.authenticate(req.headers.authorization);
-    const models = await deps.generation.models.list();
+    const ids = [...(await deps.generation.models.list()).map(({ id }) => id), ...(await deps.embeddings.ids())];
     const card = (id: string) => ({ id, object: "model", created: 0, owned_by: OWNER });
-    if (path === "/v1/models") return sendJson(res, 200, { object: "list", data: models.map(({ id }) => card(id)) });
-    const model = await deps.generation.models.resolve(modelInPath(path.slice("/v1/models/".length)));
-    return sendJson(res, 200, card(model.id));
+    if (path === "/v1/models") return sendJson(res, 200, { object: "list", data: ids.map(card) });
+    const named = modelInPath(path.slice("/v1/models/".length));
+    if (ids.includes(named)) return sendJson(res, 200, card(named));
+    return sendJson(res, 200, card((await deps.generation.models.resolve(named)).id));
   }
   throw new LlmError(
     "not_found",
     `no route ${req.method} ${path}: the API serves POST /v1/completions, POST /v1/chat/completions, ` +
-      "GET /v1/models, GET /health and GET /ready",
+      "POST /v1/embeddings, GET /v1/models, GET /health and GET /ready",
   );
 }
 
@@ -123,12 +135,8 @@ async function serveGeneration(
   const release = caller.acquire(requestId);
   try {
     // The client going away (mid-stream or while waiting for a whole answer) cancels the generation at the runner.
-    const gone = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) gone.abort(new LlmError("cancelled", "the HTTP client disconnected"));
-    });
     const ctx: GenerationContext = {
-      signal: gone.signal,
+      signal: clientGone(res),
       deadline: Date.now() + timeoutMs(req, deps.limits),
       caller: caller.id,
     };
@@ -199,6 +207,15 @@ async function streamEvents(
     });
     sse.fail(errorResponse(err).body);
   }
+}
+
+/** Aborts when the client goes away before the response is finished. */
+function clientGone(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) gone.abort(new LlmError("cancelled", "the HTTP client disconnected"));
+  });
+  return gone.signal;
 }
 
 function timeoutMs(req: IncomingMessage, limits: HttpLimits): number {

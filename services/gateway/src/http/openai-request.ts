@@ -93,7 +93,7 @@ export function parseOpenAiRequest(
 }
 
 /** Typed reads of the body's fields; `null` counts as absent, as in OpenAI's API. Wrong types become problems. */
-class Fields {
+export class Fields {
   readonly problems: ParamProblem[] = [];
 
   constructor(readonly body: Record<string, unknown>) {}

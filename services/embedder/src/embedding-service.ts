@@ -1,0 +1,75 @@
+// gRPC handlers of llm.v1.EmbeddingService over the embedding library: a span per call with GenAI attributes,
+// request counts by status, and the caller's cancellation or deadline passed down to the batcher.
+import type { Embedder, EmbeddingInput } from "@llm/embedder";
+import { LlmError } from "@llm/errors";
+import type { EmbeddingService, EmbedInput } from "@llm/proto";
+import type { ServiceImpl } from "@llm/rpc";
+import { counter, GEN_AI, LLM_ATTR, METRICS, markFailed, SPANS, tracer } from "@llm/telemetry";
+
+export function embeddingService(embedder: Embedder): ServiceImpl<typeof EmbeddingService> {
+  const requests = counter(METRICS.embeddingRequests);
+  const tokens = counter(METRICS.embeddingTokens);
+  const { info } = embedder;
+  return {
+    async embed(request, ctx) {
+      return tracer().startActiveSpan(SPANS.embedderEmbed, async (span) => {
+        span.setAttributes({
+          [GEN_AI.operationName]: "embeddings",
+          [GEN_AI.requestModel]: request.model || info.id,
+          [LLM_ATTR.embeddingInputs]: request.inputs.length,
+        });
+        try {
+          if (request.model !== "" && request.model !== info.id) {
+            throw new LlmError("not_found", `unknown model "${request.model}": this embedder serves "${info.id}"`, {
+              details: { field: "model" },
+            });
+          }
+          const result = await embedder.embed(request.inputs.map(inputOf), {
+            dimensions: request.dimensions,
+            refuseTruncation: request.refuseTruncation,
+            signal: ctx.signal,
+          });
+          span.setAttribute(GEN_AI.usageInputTokens, result.promptTokens);
+          tokens.add(result.promptTokens);
+          requests.add(1, { status: "ok" });
+          return {
+            model: info.id,
+            embeddings: result.embeddings.map((values) => ({ values: Array.from(values) })),
+            promptTokens: result.promptTokens,
+          };
+        } catch (error) {
+          markFailed(span, error);
+          requests.add(1, { status: error instanceof LlmError ? error.code : "internal" });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+    },
+
+    async info() {
+      return {
+        model: info.id,
+        dimensions: info.dimensions,
+        maxInputTokens: info.maxInputTokens,
+        pooling: info.pooling,
+        normalized: info.normalize,
+        maxInputs: embedder.limits.maxInputs,
+        vocabSize: info.vocabSize,
+      };
+    },
+  };
+}
+
+function inputOf({ input }: EmbedInput, index: number): EmbeddingInput {
+  switch (input.case) {
+    case "text":
+      return input.value;
+    case "tokenIds":
+      return input.value.ids;
+    default:
+      throw new LlmError("invalid_argument", `inputs[${index}] has neither text nor token_ids`, {
+        details: { field: `inputs[${index}]` },
+      });
+  }
+}
