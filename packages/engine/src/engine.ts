@@ -1,15 +1,16 @@
 // The continuous-batching engine: one loop that, every step, admits waiting requests (batch slots, KV
 // budget), runs one prefill chunk per prefilling request, runs ONE batched decode forward for all running
 // requests, samples every produced position in one sampler call, and retires finished requests at once.
-import { join } from "node:path";
 import { LlmError, toLlmError } from "@llm/errors";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
 import { DecodeBatch } from "./decode-batch.js";
 import type { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
+import { checkGraph } from "./graph-contract.js";
 import { createDecoder } from "./kv-layout.js";
 import { fromBlocks, type KvShape, KvState, toBlocks } from "./kv-state.js";
 import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+import { resolveModelFile } from "./model-file.js";
 import type { SampleResult, Sampler } from "./sampler.js";
 import { Sequence } from "./sequence.js";
 import { createSession, type EngineLogger, type ExecutionProvider, type ProviderAttempt } from "./session.js";
@@ -19,6 +20,8 @@ import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenE
 export interface EngineOptions<P> {
   /** A Hugging Face ONNX export folder (design §4). */
   modelDir: string;
+  /** Which ONNX file of the folder: see resolveModelFile (default onnx/model.onnx). */
+  modelFile?: string;
   sampler: Sampler<P>;
   /** Tried in order; the first that starts is used. Default ["cpu"]. */
   providers?: ExecutionProvider[];
@@ -76,7 +79,6 @@ export class Engine<P> {
   private readonly prefilling: Sequence<P>[] = [];
   private readonly active = new Map<string, Sequence<P>>();
   private readonly batch: DecodeBatch<P>;
-  private readonly shape: KvShape;
   private readonly bytesPerToken: number;
   private joining: Sequence<P>[] = [];
   private kvReserved = 0;
@@ -91,19 +93,22 @@ export class Engine<P> {
 
   private constructor(
     private readonly config: ModelConfig,
+    private readonly shape: KvShape,
     private readonly decoder: Decoder,
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
     private readonly options: Required<
-      Omit<EngineOptions<P>, "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer" | "paddingPeriod">
+      Omit<
+        EngineOptions<P>,
+        "prefixCache" | "sharedPrefixStore" | "intraOpThreads" | "observer" | "paddingPeriod" | "modelFile"
+      >
     > &
       Pick<EngineOptions<P>, "observer">,
     private readonly prefixCache: PrefixCache,
     paddingPeriod: number,
   ) {
     this.providerAttempts = attempts;
-    this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
-    this.bytesPerToken = kvBytesPerToken(config);
+    this.bytesPerToken = kvBytesPerToken(config, shape.dtype);
     this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
   }
 
@@ -113,21 +118,33 @@ export class Engine<P> {
       throw new Error(`maxStepTokens (${settings.maxStepTokens}) must exceed maxBatchSize (${settings.maxBatchSize})`);
     }
     const config = await readModelConfig(options.modelDir);
-    const { session, provider, attempts } = await createSession(join(options.modelDir, "onnx", "model.onnx"), {
+    const modelPath = resolveModelFile(options.modelDir, options.modelFile);
+    const { session, provider, attempts } = await createSession(modelPath, {
       providers: settings.providers,
       intraOpThreads: options.intraOpThreads,
       logger: settings.logger,
     });
+    let contract: ReturnType<typeof checkGraph>;
+    try {
+      contract = checkGraph(session, config, modelPath);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    const shape = { numLayers: config.numLayers, numHeads: config.numKvHeads, headDim: config.headDim, dtype: contract.kvDtype };
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize, {
+    const model = { shape, vocabSize: config.vocabSize, tokenizerVocabSize: config.tokenizerVocabSize, contract };
+    const { decoder, layout, paddingPeriod } = await createDecoder(session, model, {
       probe: options.paddingPeriod === undefined,
     });
-    if (layout !== "standard") settings.logger.info(`model ${config.modelId}: ${layout} KV cache layout`);
+    settings.logger.info(
+      `model ${config.modelId}: ${layout} KV cache layout, ${shape.dtype} cache of ${shape.numHeads} KV heads x ${shape.headDim}`,
+    );
     const memory = new MemoryBlockStore(settings.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = options.prefixCache ?? new PrefixCache(store, config.modelId);
     const period = options.paddingPeriod ?? paddingPeriod;
-    return new Engine(config, decoder, provider, attempts, settings, prefixCache, period);
+    return new Engine(config, shape, decoder, provider, attempts, settings, prefixCache, period);
   }
 
   /**

@@ -20,5 +20,5 @@ export {
   type RedisTarget,
   redisTarget,
 } from "./redis-target.js";
-export type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
+export type { BlockStore, BlockStoreStats, KvBlock, SharedTierStats } from "./store.js";
 export { TieredBlockStore } from "./tiered-store.js";

@@ -25,6 +25,7 @@ const config = readConfig(process.env, [
   "LLM_MODELS_DIR",
   "LLM_MODEL_ID",
   "LLM_MODEL_DIR",
+  "LLM_MODEL_FILE",
   "LLM_EXECUTION_PROVIDERS",
   "LLM_MAX_BATCH_SIZE",
   "LLM_KV_CACHE_BYTES",
@@ -63,7 +64,7 @@ const model = servedModel({
   modelsDir: config.LLM_MODELS_DIR,
   modelId: config.LLM_MODEL_ID,
   modelDir: config.LLM_MODEL_DIR,
-  requiredFiles: ["config.json", "onnx/model.onnx"],
+  requiredFiles: ["config.json"],
 });
 const { vocabSize } = await readModelConfig(model.dir);
 const remote = config.LLM_SAMPLER_URL
@@ -92,6 +93,7 @@ const sharedPrefixStore =
 
 const engine = await Engine.load({
   modelDir: model.dir,
+  modelFile: config.LLM_MODEL_FILE,
   sampler,
   providers: config.LLM_EXECUTION_PROVIDERS,
   maxBatchSize: config.LLM_MAX_BATCH_SIZE,
