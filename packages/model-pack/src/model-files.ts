@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeGpt2Model, LAYER_NORM_EPSILON } from "./gpt2-graph.js";
+import { llamaModelFiles } from "./llama-files.js";
 import type { ModelPreset, TrainedFiles } from "./presets.js";
 import { readSafetensors } from "./safetensors.js";
 import {
@@ -25,6 +26,7 @@ export const GENAI_CONFIG_PATH = "genai_config.json";
 export type ModelFiles = Map<string, Uint8Array>;
 
 export function modelFiles(preset: ModelPreset): ModelFiles {
+  if (preset.llama) return llamaModelFiles(preset);
   const { shape } = preset;
   const json = (value: object) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
   const vocabulary = vocabularyOf(preset);

@@ -108,7 +108,7 @@ function assemble(shape: ModelShape, tensor: TensorSource): Gpt2Weights {
   };
 }
 
-function uniformTensor(seed: number, name: string, dims: number[], std: number, center: number): Float32Array {
+export function uniformTensor(seed: number, name: string, dims: number[], std: number, center: number): Float32Array {
   const next = mulberry32((seed ^ fnv1a(name)) >>> 0);
   // A uniform distribution on [-a, a] has standard deviation a / sqrt(3).
   const halfWidth = std * Math.sqrt(3);
