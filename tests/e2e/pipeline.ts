@@ -8,7 +8,8 @@ export interface Pipeline {
   stop(): Promise<Record<string, number | null>>;
 }
 
-export async function startPipeline(model: { dir: string; id: string }): Promise<Pipeline> {
+/** `file`: the runner's LLM_MODEL_FILE (a dtype name or a file under onnx/); default onnx/model.onnx. */
+export async function startPipeline(model: { dir: string; id: string; file?: string }): Promise<Pipeline> {
   const services: { name: string; service: RunningService }[] = [];
   const pipeline: Pipeline = {
     gateway: "",
@@ -36,7 +37,8 @@ export async function startPipeline(model: { dir: string; id: string }): Promise
     const failed = settled.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
     const [tokenizer, detokenizer, sampler] = settled.map((result) => (result as PromiseFulfilledResult<string>).value);
-    const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
+    const fileEnv: Record<string, string> = model.file ? { LLM_MODEL_FILE: model.file } : {};
+    const runner = await start("model-runner", { ...modelEnv, ...fileEnv, LLM_SAMPLER_URL: sampler });
     pipeline.gateway = await start("gateway", {
       LLM_TOKENIZER_URL: tokenizer,
       LLM_RUNNER_URL: runner,

@@ -95,7 +95,7 @@ function rotaryTables(g: GraphBuilder, positionIds: string, inverse: Float64Arra
   const positions = g.op("Unsqueeze", [g.op("Cast", [positionIds], { to: int(FLOAT) }), g.int64([2])]);
   const freqs = g.op("Mul", [
     positions,
-    g.floatTensor(g.scope + "inv_freq", [inverse.length], Float32Array.from(inverse)),
+    g.floatTensor(`${g.scope}inv_freq`, [inverse.length], Float32Array.from(inverse)),
   ]);
   const angles = g.op("Unsqueeze", [g.op("Concat", [freqs, freqs], { axis: int(-1) }), g.int64([1])]);
   return [g.op("Cos", [angles]), g.op("Sin", [angles])];
