@@ -20,12 +20,13 @@ const quiet = { info: () => {}, warn: () => {} };
 const temporary: string[] = [];
 afterAll(() => Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-function llamaEngine(
+async function llamaEngine(
   dir: string,
   options: Partial<EngineOptions<SamplingParams>> = {},
   sampler?: EngineSampler<SamplingParams>,
 ) {
-  const engineSampler = sampler ?? inProcessSampler(new Sampler({ vocabSize: 151_936 }));
+  const vocabSize = (await readModelConfig(dir)).vocabSize;
+  const engineSampler = sampler ?? inProcessSampler(new Sampler({ vocabSize }));
   return Engine.load({ modelDir: dir, sampler: engineSampler, logger: quiet, paddingPeriod: 1, ...options });
 }
 
@@ -133,7 +134,7 @@ describe("serving the builds", () => {
       try {
         const stream = engine.submit(request("r", promptOf(10, 2), 6));
         const used = engine.info().kvBytesUsed;
-        await collect(stream);
+        expect((await collect(stream)).final.finishReason).toBe("length");
         return used;
       } finally {
         await engine.close();
