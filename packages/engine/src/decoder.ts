@@ -142,7 +142,8 @@ export class Decoder {
       }
     }
     const known = this.model.tokenizerVocabSize;
-    if (known < vocab) for (let r = 0; r < batch; r++) last.fill(Number.NEGATIVE_INFINITY, r * vocab + known, (r + 1) * vocab);
+    if (known < vocab)
+      for (let r = 0; r < batch; r++) last.fill(Number.NEGATIVE_INFINITY, r * vocab + known, (r + 1) * vocab);
     return last;
   }
 

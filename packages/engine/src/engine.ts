@@ -131,7 +131,12 @@ export class Engine<P> {
       await session.release();
       throw error;
     }
-    const shape = { numLayers: config.numLayers, numHeads: config.numKvHeads, headDim: config.headDim, dtype: contract.kvDtype };
+    const shape = {
+      numLayers: config.numLayers,
+      numHeads: config.numKvHeads,
+      headDim: config.headDim,
+      dtype: contract.kvDtype,
+    };
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
     const model = { shape, vocabSize: config.vocabSize, tokenizerVocabSize: config.tokenizerVocabSize, contract };
     const { decoder, layout, paddingPeriod } = await createDecoder(session, model, {

@@ -28,7 +28,9 @@ export function checkGraph(session: ort.InferenceSession, config: ModelConfig, w
   const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
   const problems: string[] = [];
   for (const name of REQUIRED_INPUTS) if (!inputs.has(name)) problems.push(`it has no input ${name}`);
-  const unknown = [...inputs.keys()].filter((name) => !REQUIRED_INPUTS.includes(name) && !OPTIONAL_INPUTS.includes(name));
+  const unknown = [...inputs.keys()].filter(
+    (name) => !REQUIRED_INPUTS.includes(name) && !OPTIONAL_INPUTS.includes(name),
+  );
   const cacheInputs = unknown.filter((name) => CACHE_INPUT.test(name));
   for (const name of unknown) {
     if (!CACHE_INPUT.test(name)) problems.push(`input ${name} is not one the engine can feed`);
@@ -63,7 +65,9 @@ export function checkGraph(session: ort.InferenceSession, config: ModelConfig, w
   }
   const kvDtype = [...kvTypes].length === 1 ? FLOAT_TYPES[[...kvTypes][0]] : undefined;
   if (!kvDtype && kvTypes.size > 0) {
-    problems.push(`its KV cache tensors are ${[...kvTypes].join(" and ")}; the engine serves float32 or float16 caches`);
+    problems.push(
+      `its KV cache tensors are ${[...kvTypes].join(" and ")}; the engine serves float32 or float16 caches`,
+    );
   }
   const logitsDtype = logits?.isTensor ? FLOAT_TYPES[logits.type] : undefined;
   if (logits?.isTensor && !logitsDtype) problems.push(`output logits is ${logits.type}, not float32 or float16`);

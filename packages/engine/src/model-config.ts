@@ -100,7 +100,8 @@ async function readTokenizerFacts(modelDir: string): Promise<TokenizerFacts> {
   const config = await readOptionalJson(join(modelDir, "tokenizer_config.json"));
   const eos = config?.eos_token;
   const eosText = typeof eos === "string" ? eos : isObject(eos) ? String(eos.content) : undefined;
-  const eosId = eosText === undefined ? undefined : (idOf.get(eosText) ?? (isObject(vocab) ? vocab[eosText] : undefined));
+  const eosId =
+    eosText === undefined ? undefined : (idOf.get(eosText) ?? (isObject(vocab) ? vocab[eosText] : undefined));
   return { vocabSize: largest + 1, eosIds: typeof eosId === "number" ? [eosId] : [] };
 }
 
