@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kvBytesPerToken } from "@llm/engine";
-import { headDim, PRESETS } from "@llm/model-pack";
+import { headDim, kvHeads, PRESETS } from "@llm/model-pack";
 import { expect, test } from "vitest";
 import { REPO_ROOT } from "./service-config.js";
 
@@ -10,13 +10,14 @@ const GUIDE = readFileSync(join(REPO_ROOT, "docs/OPERATIONS.md"), "utf8");
 const DEFAULT_KV_BYTES = 268_435_456;
 const GPU_KV_BYTES = 8_589_934_592;
 
-test.each(Object.values(PRESETS))("sizing row of $name matches kvBytesPerToken", ({ name, shape }) => {
+test.each(Object.values(PRESETS))("sizing row of $name matches kvBytesPerToken", (preset) => {
+  const { name, shape, llama } = preset;
   const perToken = kvBytesPerToken({
     modelId: name,
     numLayers: shape.nLayer,
     numHeads: shape.nHead,
-    numKvHeads: shape.nHead,
-    headDim: headDim(shape),
+    numKvHeads: kvHeads(preset),
+    headDim: headDim(shape, llama),
     vocabSize: shape.vocabSize,
     tokenizerVocabSize: shape.vocabSize,
     contextLength: shape.nPositions,
