@@ -2,7 +2,7 @@
 // equal prompt lengths so no padding, present fed back as past, no scheduler, no sampler plugin).
 // Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { engineGreedyRun, median } from "./engine-run.js";
@@ -23,8 +23,10 @@ const newTokens = Number(values.tokens);
 const runs = Number(values.runs);
 
 const dir = (await ensureModel(values.preset)).dir;
+// Ids within every bundled tokenizer (GPT-2's 50,257; Llama 2's 32,000 for smollm2-135m).
+const idRange = Math.min(50_000, (await readModelConfig(dir)).tokenizerVocabSize);
 const prompts = Array.from({ length: batch }, (_, b) =>
-  Array.from({ length: promptLength }, (_, i) => (i * 7919 + b * 104_729 + 13) % 50_000),
+  Array.from({ length: promptLength }, (_, i) => (i * 7919 + b * 104_729 + 13) % idRange),
 );
 
 async function rawRun(model: RawModel) {
