@@ -10,11 +10,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Engine, type EngineOptions, inProcessSampler, readModelConfig, resolveModelFile } from "../src/index.js";
 import { argmax, collect, promptOf, request } from "./helpers.js";
 
+/** Both KV layouts: standard (Optimum's) and the model pack's append variant of the same weights. */
 const BUILDS = [
   { preset: "llama-tiny", dtype: "fp32", kvHeads: 2, headDim: 16 },
   { preset: "llama-tiny", dtype: "fp16", kvHeads: 2, headDim: 16 },
   { preset: "llama-tiny-headdim", dtype: "fp32", kvHeads: 2, headDim: 32 },
   { preset: "llama-tiny-headdim", dtype: "fp16", kvHeads: 2, headDim: 32 },
+  { preset: "llama-tiny-append", dtype: "fp32", kvHeads: 2, headDim: 16 },
+  { preset: "llama-tiny-headdim-append", dtype: "fp16", kvHeads: 2, headDim: 32 },
 ] as const;
 type Build = (typeof BUILDS)[number];
 
@@ -25,11 +28,10 @@ async function engineFor(build: Build, options: Partial<EngineOptions<SamplingPa
   return Engine.load({ modelDir: dir, modelFile: build.dtype, sampler, logger: quiet, ...options });
 }
 
-/** Greedy generation recomputing the whole sequence every step with raw ORT: no KV cache at all. */
+/** Greedy generation recomputing the whole sequence every step with raw ORT (the standard graph): no KV cache. */
 async function fullRecompute(build: Build, prompt: number[], steps: number): Promise<number[]> {
-  const session = await ort.InferenceSession.create(
-    resolveModelFile((await ensureModel(build.preset)).dir, build.dtype),
-  );
+  const standard = (await ensureModel(build.preset.replace(/-append$/, ""))).dir;
+  const session = await ort.InferenceSession.create(resolveModelFile(standard, build.dtype));
   const ids = [...prompt];
   const type = build.dtype === "fp16" ? "float16" : "float32";
   for (let s = 0; s < steps; s++) {

