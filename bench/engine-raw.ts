@@ -1,6 +1,7 @@
 // Engine vs a minimal raw ONNX Runtime greedy loop at the same batch size (the raw loop is the ceiling:
 // equal prompt lengths so no padding, present fed back as past, no scheduler, no sampler plugin).
-// Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
+// Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3] [--threads N]
+// `--threads`: ONNX Runtime intra-op threads of both sessions (1 keeps a loaded shared box's contention out).
 import { parseArgs } from "node:util";
 import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
 import { ensureModel } from "@llm/model-pack";
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     prompt: { type: "string", default: "64" },
     tokens: { type: "string", default: "64" },
     runs: { type: "string", default: "3" },
+    threads: { type: "string" },
   },
 });
 const batch = Number(values.batch);
@@ -43,7 +45,8 @@ async function engineRun(engine: Engine<SamplingParams>, run: number) {
   return timings;
 }
 
-const raw = await openRawModel(dir);
+const intraOpThreads = values.threads === undefined ? undefined : Number(values.threads);
+const raw = await openRawModel(dir, { intraOpThreads });
 const engine = await Engine.load({
   modelDir: dir,
   sampler: inProcessSampler(new Sampler({ vocabSize: raw.vocab })),
@@ -51,6 +54,7 @@ const engine = await Engine.load({
   maxStepTokens: Math.max(batch * promptLength + batch, 512),
   prefillChunkTokens: promptLength,
   prefixCacheBytes: 0, // every run prefills the full prompt, like the raw loop
+  intraOpThreads,
   logger: { info: () => {}, warn: console.warn },
 });
 await rawRun(raw); // warm-up

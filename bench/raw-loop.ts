@@ -32,6 +32,8 @@ export interface RawModelOptions {
   provider?: "cpu" | "webgpu" | "cuda";
   /** Keep `present.*` in GPU buffers between steps (WebGPU's `preferredOutputLocation: "gpu-buffer"`). */
   kvOnDevice?: boolean;
+  /** ONNX Runtime's intra-op threads (default: its own choice). */
+  intraOpThreads?: number;
 }
 
 export async function openRawModel(dir: string, options: RawModelOptions = {}): Promise<RawModel> {
@@ -40,6 +42,7 @@ export async function openRawModel(dir: string, options: RawModelOptions = {}): 
   const session = await ort.InferenceSession.create(join(dir, "onnx", "model.onnx"), {
     graphOptimizationLevel: "all",
     executionProviders: [options.provider ?? "cpu"],
+    ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
     // Every output but the logits stays on the device; the logits come to the host for the pick.
     ...(kvOnDevice
       ? {
