@@ -3,12 +3,11 @@
 // keep the model's dtype.
 import { randomUUID } from "node:crypto";
 import { ensureModel } from "@llm/model-pack";
-import { connectSharedTier, fromFloat16, PrefixCache, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
+import { connectSharedTier, PrefixCache, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
 import { Sampler, type SamplingParams } from "@llm/sampling";
-import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Engine, type EngineOptions, inProcessSampler, readModelConfig, resolveModelFile } from "../src/index.js";
-import { argmax, collect, promptOf, request } from "./helpers.js";
+import { collect, fullRecompute, promptOf, request } from "./helpers.js";
 
 /** Both KV layouts: standard (Optimum's) and the model pack's append variant of the same weights. */
 const BUILDS = [
@@ -28,30 +27,9 @@ async function engineFor(build: Build, options: Partial<EngineOptions<SamplingPa
   return Engine.load({ modelDir: dir, modelFile: build.dtype, sampler, logger: quiet, ...options });
 }
 
-/** Greedy generation recomputing the whole sequence every step with raw ORT (the standard graph): no KV cache. */
-async function fullRecompute(build: Build, prompt: number[], steps: number): Promise<number[]> {
-  const standard = (await ensureModel(build.preset.replace(/-append$/, ""))).dir;
-  const session = await ort.InferenceSession.create(resolveModelFile(standard, build.dtype));
-  const ids = [...prompt];
-  const type = build.dtype === "fp16" ? "float16" : "float32";
-  for (let s = 0; s < steps; s++) {
-    const n = ids.length;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new ort.Tensor("int64", BigInt64Array.from(ids.keys(), BigInt), [1, n]),
-    };
-    for (const name of session.inputNames.filter((input) => input.startsWith("past_key_values."))) {
-      const empty = type === "float16" ? new Uint16Array(0) : new Float32Array(0);
-      feeds[name] = new ort.Tensor(type, empty, [1, build.kvHeads, 0, build.headDim]);
-    }
-    const { logits } = await session.run(feeds);
-    const last = logits.dims[2] * (n - 1);
-    const values = type === "float16" ? fromFloat16(logits.data as Uint16Array) : (logits.data as Float32Array);
-    ids.push(argmax(values.subarray(last)));
-  }
-  await session.release();
-  return ids.slice(prompt.length);
+/** The standard file of the build's weights: the recompute reference for both layouts. */
+async function standardFile(build: Build): Promise<string> {
+  return resolveModelFile((await ensureModel(build.preset.replace(/-append$/, ""))).dir, build.dtype);
 }
 
 describe.each(BUILDS)("$preset $dtype through the engine", (build) => {
@@ -64,7 +42,8 @@ describe.each(BUILDS)("$preset $dtype through the engine", (build) => {
   it("KV-cached greedy generation equals full recompute for 24 tokens", async () => {
     const prompt = promptOf(20, 1);
     const { tokens } = await collect(engine.submit(request("kv", prompt, 24)));
-    expect(tokens).toEqual(await fullRecompute(build, prompt, 24));
+    const dtype = build.dtype === "fp16" ? "float16" : "float32";
+    expect(tokens).toEqual(await fullRecompute(await standardFile(build), { ...build, dtype }, prompt, 24));
   });
 
   it("gives each sequence the same tokens alone and batched, with others joining and leaving", async () => {
