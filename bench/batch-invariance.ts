@@ -9,7 +9,8 @@
 // Usage: npx tsx bench/batch-invariance.ts [--draws 20] [--rounds 3] [--tokens 64]   (prints one JSON object)
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { Engine, type Sampler as EngineSampler, inProcessSampler } from "@llm/engine";
+import { Engine, type EngineSampler, engineSizing, inProcessSampler } from "@llm/engine";
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import {
   createMassHistogram,
@@ -33,7 +34,6 @@ const ROUNDS = Number(values.rounds);
 const TOKENS = Number(values.tokens);
 const VOCAB = 50257;
 const SEEDED: SamplingParams = { temperature: 0.9, topP: 0.95 };
-const quiet = { info: () => {}, warn: () => {} };
 const round = (value: number, digits = 3) => Number(value.toPrecision(digits));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -73,7 +73,14 @@ async function recordLogits(preset: string, paddingPeriod: number | undefined, s
     close: () => {},
   };
   const modelDir = (await ensureModel(preset)).dir;
-  const engine = await Engine.load({ modelDir, sampler, logger: quiet, maxBatchSize: 32, paddingPeriod });
+  const engine = await Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
+    modelDir,
+    sampler,
+    log: silentLog,
+    maxBatchSize: 32,
+    paddingPeriod,
+  });
   const run = async (id: string, promptIds: number[], maxTokens: number, outputIds: number[] = []) => {
     const tokens: number[] = [];
     for await (const event of engine.submit({ requestId: id, promptIds, outputIds, maxTokens, sampling: {} })) {
@@ -163,9 +170,10 @@ async function tokensPerSecond(streams: number, before: boolean): Promise<number
   const sampler = inProcessSampler(new Sampler({ vocabSize: VOCAB, registry: registry() }));
   const modelDir = (await ensureModel("tiny")).dir;
   const engine = await Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
     modelDir,
     sampler,
-    logger: quiet,
+    log: silentLog,
     maxBatchSize: 32,
     paddingPeriod: before ? 1 : undefined,
   });

@@ -5,7 +5,8 @@
 //        [--tokens 32] [--runs 3]
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 
@@ -28,13 +29,14 @@ const round = (value: number, digits = 3) => Number(value.toPrecision(digits));
 
 async function load(preset: string): Promise<Engine<SamplingParams>> {
   return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
     modelDir: (await ensureModel(preset)).dir,
     sampler: inProcessSampler(new Sampler({ vocabSize: 50_257 })),
     maxBatchSize: batch,
     maxStepTokens: Math.max(batch * promptLength + batch, 512),
     prefillChunkTokens: promptLength,
     prefixCacheBytes: 0,
-    logger: { info: () => {}, warn: console.warn },
+    log: jsonLog("warn"),
   });
 }
 

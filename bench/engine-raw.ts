@@ -3,7 +3,8 @@
 // Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3] [--threads N]
 // `--threads`: ONNX Runtime intra-op threads of both sessions (1 keeps a loaded shared box's contention out).
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler, readModelConfig } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { engineGreedyRun, median } from "./engine-run.js";
@@ -48,6 +49,7 @@ async function engineRun(engine: Engine<SamplingParams>, run: number) {
 const intraOpThreads = values.threads === undefined ? undefined : Number(values.threads);
 const raw = await openRawModel(dir, { intraOpThreads });
 const engine = await Engine.load({
+  ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
   modelDir: dir,
   sampler: inProcessSampler(new Sampler({ vocabSize: raw.vocab })),
   maxBatchSize: Math.max(batch, 1),
@@ -55,7 +57,7 @@ const engine = await Engine.load({
   prefillChunkTokens: promptLength,
   prefixCacheBytes: 0, // every run prefills the full prompt, like the raw loop
   intraOpThreads,
-  logger: { info: () => {}, warn: console.warn },
+  log: jsonLog("warn"),
 });
 await rawRun(raw); // warm-up
 await engineRun(engine, -1);

@@ -4,9 +4,11 @@
 // Usage: npx tsx bench/prefix-cache.ts [--preset gpt2-small] [--prefix 1008] [--suffix 15] [--runs 5]
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Engine, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
-import { type BlockDtype, connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
+import { type BlockDtype, connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { redisTarget } from "@llm/redis";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { acquireRedis } from "@llm/testing";
 
@@ -25,18 +27,19 @@ const runs = Number(values.runs);
 
 const model = await ensureModel(values.preset);
 const redisFixture = await acquireRedis();
-const quiet = { info: () => {}, warn: (m: string) => console.error(m) };
+const warningsOnly = jsonLog("warn");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function engineOver(dtype: BlockDtype): Promise<{ engine: Engine<SamplingParams>; disconnect(): void }> {
-  const redis = connectSharedTier(redisTarget(redisFixture.url), quiet);
+  const redis = connectSharedTier(redisTarget(redisFixture.url), warningsOnly);
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
   const engine = await Engine.load<SamplingParams>({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
     modelDir: model.dir,
     sampler: inProcessSampler(new Sampler({ vocabSize: 50_257 })),
     prefixCacheBytes: 512 * 1024 ** 2,
-    sharedPrefixStore: new RedisBlockStore({ redis, ttlSeconds: 600, dtype, logger: quiet }),
-    logger: quiet,
+    sharedPrefixStore: new RedisBlockStore({ redis, ttlSeconds: 600, dtype, log: warningsOnly }),
+    log: warningsOnly,
   });
   return { engine, disconnect: () => redis.disconnect() };
 }

@@ -4,9 +4,9 @@
 // top-p 0.9. Both samplers see the same logits in the same run and must choose the same tokens.
 // Run: npx tsx bench/sampler-remote.ts   (prints one JSON object)
 import { cpus, loadavg } from "node:os";
-import { type Sampler as EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
+import { type EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { create, type SamplingParams, SamplingParamsSchema } from "@llm/proto";
-import { stderrLog } from "@llm/rpc";
 import { Sampler } from "@llm/sampling";
 import { startService } from "@llm/testing";
 import { RemoteSampler } from "../services/model-runner/src/remote-sampler.js";
@@ -66,7 +66,7 @@ async function timeSteps(
 }
 
 const service = await startService("services/sampler/src/main.ts", { name: "sampler" });
-const remote = new RemoteSampler(service.address, stderrLog);
+const remote = new RemoteSampler(service.address, jsonLog());
 const local = inProcessSampler(new Sampler({ vocabSize: VOCAB }));
 const buffer = logitsBuffer(Math.max(...BATCHES));
 const rows = [];

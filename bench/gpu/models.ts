@@ -2,6 +2,7 @@
 // deterministic prompts of token ids (no tokenizer needed).
 import { join } from "node:path";
 import { Engine, type ExecutionProvider, inProcessSampler, readModelConfig } from "@llm/engine";
+import { jsonLog } from "@llm/log";
 import { buildModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 
@@ -41,6 +42,6 @@ export function loadEngine(
     prefillChunkTokens: Math.max(promptTokens, 256),
     kvCacheBytes: 64 * 1024 ** 3,
     prefixCacheBytes: 0, // every run prefills its whole prompt
-    logger: { info: () => {}, warn: (message) => console.error(`[engine] ${message}`) },
+    log: jsonLog("warn"),
   });
 }

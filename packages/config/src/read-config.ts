@@ -33,9 +33,24 @@ export function readConfig<const N extends ConfigName>(env: Env, names: readonly
   return values as Config<N>;
 }
 
-/** LLM_* variables set in `env` that the registry does not know: most likely typos worth a warning. */
+/** LLM_* variables set in `env` that the registry does not know: most likely typos. */
 export function unknownConfigNames(env: Env): string[] {
   return Object.keys(env).filter((name) => name.startsWith("LLM_") && !Object.hasOwn(REGISTRY, name));
+}
+
+/**
+ * Throws INVALID_ARGUMENT naming every LLM_* variable of `env` the registry does not know: a misspelt setting
+ * would otherwise be ignored in silence and the service run with the default instead.
+ */
+export function refuseUnknownConfigNames(env: Env): void {
+  const unknown = unknownConfigNames(env);
+  if (unknown.length === 0) return;
+  throw new LlmError(
+    "invalid_argument",
+    `unknown configuration variable${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: not in the registry ` +
+      "(packages/config/src/registry.ts, listed in docs/OPERATIONS.md); fix the name or unset it",
+    { details: { variables: unknown } },
+  );
 }
 
 /** The registry as a markdown table, for the docs. */

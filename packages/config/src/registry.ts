@@ -1,4 +1,5 @@
 // Every configuration variable of the project, in one place. Services read them in main.ts only.
+import { LOG_LEVELS } from "@llm/log";
 import { address, bool, int, list, oneOf, type Parser, string, url } from "./parsers.js";
 
 export interface ConfigVar<T> {
@@ -19,7 +20,6 @@ const positive = int({ min: 1 });
 const nonNegative = int({ min: 0 });
 
 export const EXECUTION_PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 export const REGISTRY = {
   LLM_HOST: variable("Interface the service's gRPC server binds to.", string, "127.0.0.1"),
@@ -126,6 +126,16 @@ export const REGISTRY = {
     1_048_576,
   ),
   LLM_MAX_BATCH_SIZE: variable("Most sequences the runner decodes together in one engine step.", positive, 8),
+  LLM_MAX_STEP_TOKENS: variable(
+    "Most tokens one engine step computes (decode rows plus prefill chunks); bounds a step's latency. Must exceed LLM_MAX_BATCH_SIZE.",
+    positive,
+    512,
+  ),
+  LLM_PREFILL_CHUNK_TOKENS: variable(
+    "Longest piece of a prompt prefilled in one step while other requests decode, so their streams keep flowing.",
+    positive,
+    256,
+  ),
   LLM_KV_CACHE_BYTES: variable(
     "Most bytes the runner's KV cache of running sequences may hold.",
     positive,
@@ -211,6 +221,14 @@ export const REGISTRY = {
       "restart (the gateway deletes it at once when it delivered the end itself).",
     positive,
     60_000,
+  ),
+  LLM_TEST_REDIS_URL: variable(
+    "Tests only: the Redis the test suite uses (packages/testing); services started by tests inherit it and ignore it.",
+    url(["redis", "rediss"]),
+  ),
+  LLM_ORT_CUDA_LIBS: variable(
+    "GPU benchmark bundle only (bench/gpu/run.sh): a folder with ONNX Runtime's CUDA provider libraries.",
+    string,
   ),
   LLM_KV_AWARE_ROUTING: variable(
     "Route each request to the runner holding its longest cached prefix (cluster mode); false: every request goes on the model's shared queue.",

@@ -1,6 +1,6 @@
 import { LlmError } from "@llm/errors";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { describeConfig, REGISTRY, readConfig, unknownConfigNames } from "../src/index.js";
+import { describeConfig, REGISTRY, readConfig, refuseUnknownConfigNames, unknownConfigNames } from "../src/index.js";
 
 describe("readConfig", () => {
   it("gives defaults for unset or empty variables", () => {
@@ -108,6 +108,13 @@ describe("registry", () => {
 
   it("flags LLM_* variables it does not know", () => {
     expect(unknownConfigNames({ LLM_PORT: "1", LLM_MAX_BATCHSIZE: "8", PATH: "/bin" })).toEqual(["LLM_MAX_BATCHSIZE"]);
+  });
+
+  it("refuses unknown LLM_* variables by name, and passes a known-only environment", () => {
+    expect(() =>
+      refuseUnknownConfigNames({ LLM_PORT: "1", LLM_MAX_BATCHSIZE: "8", LLM_NOPE: "", PATH: "/bin" }),
+    ).toThrow(/unknown configuration variables LLM_MAX_BATCHSIZE, LLM_NOPE: not in the registry/);
+    expect(() => refuseUnknownConfigNames({ LLM_PORT: "1", PATH: "/bin" })).not.toThrow();
   });
 
   it("renders a markdown table with one row per variable", () => {

@@ -1,8 +1,8 @@
 // The default sampler: the @llm/sampling library linked in-process, behind the engine's Sampler contract.
 import { isBatchFailure, type Sampler as LibrarySampler, type SamplingParams } from "@llm/sampling";
-import type { Sampler } from "./sampler.js";
+import type { EngineSampler } from "./sampler.js";
 
-export function inProcessSampler(library: LibrarySampler): Sampler<SamplingParams> {
+export function inProcessSampler(library: LibrarySampler): EngineSampler<SamplingParams> {
   return {
     open(seqId, params, promptIds, outputIds) {
       library.open(seqId, { params, promptTokenIds: promptIds, outputTokenIds: outputIds });

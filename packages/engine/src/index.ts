@@ -2,8 +2,9 @@ export { Engine, type EngineOptions } from "./engine.js";
 export { inProcessSampler } from "./in-process-sampler.js";
 export { type KvDtype, kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
 export { DEFAULT_MODEL_FILE, MODEL_FILES_BY_DTYPE, resolveModelFile } from "./model-file.js";
-export type { SampledToken, SampleInput, SampleResult, Sampler, TopLogprob } from "./sampler.js";
-export type { EngineLogger, ExecutionProvider, ProviderAttempt } from "./session.js";
+export type { EngineSampler, SampledToken, SampleInput, SampleResult, TopLogprob } from "./sampler.js";
+export type { ExecutionProvider, ProviderAttempt } from "./session.js";
+export { type EngineSizing, engineSizing } from "./sizing.js";
 export type { EngineObserver, EngineStep } from "./step-report.js";
 export type {
   EngineInfo,

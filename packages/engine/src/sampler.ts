@@ -1,18 +1,9 @@
 // The sampler contract the engine needs. The in-process @llm/sampling library and a remote sampler client
 // both plug in here; the engine never looks at the sampling params, it only passes them through.
 
-export interface TopLogprob {
-  tokenId: number;
-  logprob: number;
-}
+import type { SampledToken } from "@llm/sampling";
 
-export interface SampledToken {
-  tokenId: number;
-  /** Present when the sampling params ask for logprobs. */
-  logprob?: number;
-  /** The most likely alternatives, best first, when the params ask for them. */
-  topLogprobs?: TopLogprob[];
-}
+export type { SampledToken, TopLogprob } from "@llm/sampling";
 
 /** One sequence's share of a step: a view of its last position's logits (vocab-sized). */
 export interface SampleInput {
@@ -23,7 +14,7 @@ export interface SampleInput {
 /** Per sequence, so that one sequence's failure does not fail the batch. */
 export type SampleResult = SampledToken | { error: Error };
 
-export interface Sampler<P> {
+export interface EngineSampler<P> {
   /**
    * Starts per-sequence state (seeded RNG, penalty counts); throws (or rejects) on invalid params. `outputIds`:
    * tokens generated before a takeover, counted as output; the next draw is token index `outputIds.length`.

@@ -2,14 +2,10 @@
 // itself (asking for ['cuda', 'cpu'] without the CUDA libraries throws), so each provider is tried alone.
 // A provider that is simply absent here (no libraries, no GPU adapter) is expected on a CPU-only machine: its
 // reason goes on the info line naming the provider in use. Any other failure is a warning of its own.
+import type { Log } from "@llm/log";
 import * as ort from "onnxruntime-node";
 
 export type ExecutionProvider = "cuda" | "webgpu" | "cpu";
-
-export interface EngineLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
 
 export interface ProviderAttempt {
   provider: ExecutionProvider;
@@ -25,7 +21,7 @@ export interface LoadedSession {
 export interface SessionOptions {
   providers: readonly ExecutionProvider[];
   intraOpThreads?: number;
-  logger: EngineLogger;
+  log: Log;
 }
 
 /** ORT's errors for a provider whose libraries or device this machine does not have (not a fault). */
@@ -44,13 +40,20 @@ export async function createSession(modelPath: string, options: SessionOptions):
       });
       attempts.push({ provider });
       const skipped = absent.length > 0 ? `; not available on this machine: ${absent.join("; ")}` : "";
-      options.logger.info(`onnx session for ${modelPath} runs on execution provider "${provider}"${skipped}`);
+      options.log({
+        level: "info",
+        msg: `onnx session for ${modelPath} runs on execution provider "${provider}"${skipped}`,
+      });
       return { session, provider, attempts };
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ").trim();
       attempts.push({ provider, error: reason });
       if (ABSENT.some((pattern) => pattern.test(reason))) absent.push(`"${provider}" (${reason})`);
-      else options.logger.warn(`execution provider "${provider}" failed to start, trying the next one: ${reason}`);
+      else
+        options.log({
+          level: "warn",
+          msg: `execution provider "${provider}" failed to start, trying the next one: ${reason}`,
+        });
     }
   }
   const tried = attempts.map((a) => `${a.provider}: ${a.error}`).join("; ");

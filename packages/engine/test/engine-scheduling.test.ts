@@ -136,7 +136,7 @@ describe("execution providers", () => {
     const warnings: string[] = [];
     const engine = await tinyEngine({
       providers: ["cuda", "cpu"],
-      logger: { info: (message) => infos.push(message), warn: (message) => warnings.push(message) },
+      log: ({ level, msg }) => (level === "warn" ? warnings : infos).push(msg),
     });
     try {
       expect(engine.info().provider).toBe("cpu");
@@ -158,7 +158,7 @@ describe("execution providers", () => {
     try {
       const loading = createSession(broken, {
         providers: ["cpu"],
-        logger: { info: () => {}, warn: (message) => warnings.push(message) },
+        log: ({ level, msg }) => level === "warn" && warnings.push(msg),
       });
       await expect(loading).rejects.toThrow(/no execution provider could run .*model\.onnx \(cpu: \S+/);
       expect(warnings).toHaveLength(1);

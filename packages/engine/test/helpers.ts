@@ -1,4 +1,5 @@
 // Shared test kit: the tiny model with the real in-process sampler, and stream collection.
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { fromFloat16 } from "@llm/prefix-cache";
 import { Sampler, type SamplingParams } from "@llm/sampling";
@@ -6,10 +7,12 @@ import * as ort from "onnxruntime-node";
 import {
   Engine,
   type EngineOptions,
+  engineSizing,
   type FinalEvent,
   type GenerateRequest,
   type GenerationEvent,
   inProcessSampler,
+  readModelConfig,
   type TokenEvent,
 } from "../src/index.js";
 
@@ -32,9 +35,34 @@ export async function tinyEngine(
   options: Partial<EngineOptions<SamplingParams>> = {},
   preset: TinyPreset = "tiny",
 ): Promise<Engine<SamplingParams>> {
-  const quiet = { info: () => {}, warn: () => {} };
   const sampler = inProcessSampler(new Sampler({ vocabSize: 50_257 }));
-  return Engine.load({ modelDir: await tinyModelDir(preset), sampler, logger: quiet, ...options });
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    modelDir: await tinyModelDir(preset),
+    sampler,
+    log: silentLog,
+    ...options,
+  });
+}
+
+/**
+ * An engine on any preset's folder and ONNX file (a dtype name or file under onnx/), sampling over the model's
+ * vocabulary with the real in-process sampler unless `sampler` is given.
+ */
+export async function presetEngine(
+  preset: string,
+  options: Partial<EngineOptions<SamplingParams>> = {},
+  sampler?: EngineOptions<SamplingParams>["sampler"],
+): Promise<Engine<SamplingParams>> {
+  const { dir } = await ensureModel(preset);
+  const { vocabSize } = await readModelConfig(dir);
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    modelDir: dir,
+    sampler: sampler ?? inProcessSampler(new Sampler({ vocabSize })),
+    log: silentLog,
+    ...options,
+  });
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */

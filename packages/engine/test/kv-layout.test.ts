@@ -1,6 +1,7 @@
 // The engine's two KV paths: the graph picks one, and the append path (tiny-append: the same weights as tiny,
 // a fixed-capacity cache the engine owns) gives the standard path's tokens, token for token.
 import { join } from "node:path";
+import type { Log } from "@llm/log";
 import type { SamplingParams } from "@llm/sampling";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
@@ -33,8 +34,8 @@ describe("append KV path (tiny-append) vs standard (tiny)", () => {
   /** Every spec's tokens, all submitted at once (they batch, join and leave), on one engine. */
   async function generateAll(model: TinyPreset, sampling: SamplingParams) {
     const logged: string[] = [];
-    const logger = { info: (m: string) => logged.push(m), warn: (m: string) => logged.push(m) };
-    const engine = await tinyEngine({ prefillChunkTokens: 48, maxStepTokens: 96, logger }, model);
+    const log: Log = ({ msg }) => logged.push(msg);
+    const engine = await tinyEngine({ prefillChunkTokens: 48, maxStepTokens: 96, log }, model);
     try {
       const runs = specs.map((spec, i) =>
         collect(engine.submit(request(`${model}-${i}`, spec.prompt, spec.max, { ...sampling, seed: i }))),

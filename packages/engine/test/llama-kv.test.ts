@@ -2,12 +2,14 @@
 // recompute, batched == alone, prefix-cache hit == miss on the memory tier and on a Redis tier, whose blocks
 // keep the model's dtype.
 import { randomUUID } from "node:crypto";
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
-import { connectSharedTier, PrefixCache, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
-import { Sampler, type SamplingParams } from "@llm/sampling";
+import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { redisTarget } from "@llm/redis";
+import type { SamplingParams } from "@llm/sampling";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Engine, type EngineOptions, inProcessSampler, readModelConfig, resolveModelFile } from "../src/index.js";
-import { collect, fullRecompute, promptOf, request } from "./helpers.js";
+import { type Engine, type EngineOptions, resolveModelFile } from "../src/index.js";
+import { collect, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
 
 /** Both KV layouts: standard (Optimum's) and the model pack's append variant of the same weights. */
 const BUILDS = [
@@ -20,11 +22,8 @@ const BUILDS = [
 ] as const;
 type Build = (typeof BUILDS)[number];
 
-async function engineFor(build: Build, options: Partial<EngineOptions<SamplingParams>> = {}) {
-  const { dir } = await ensureModel(build.preset);
-  const sampler = inProcessSampler(new Sampler({ vocabSize: (await readModelConfig(dir)).vocabSize }));
-  const quiet = { info: () => {}, warn: () => {} };
-  return Engine.load({ modelDir: dir, modelFile: build.dtype, sampler, logger: quiet, ...options });
+function engineFor(build: Build, options: Partial<EngineOptions<SamplingParams>> = {}) {
+  return presetEngine(build.preset, { modelFile: build.dtype, ...options });
 }
 
 /** The standard file of the build's weights: the recompute reference for both layouts. */
@@ -73,7 +72,7 @@ describe.each(BUILDS)("$preset $dtype through the engine", (build) => {
 });
 
 describe("a Redis prefix tier keeps the fp16 model's blocks in fp16", () => {
-  const redis = connectSharedTier(redisTarget(inject("redisUrl")), { warn: () => {} });
+  const redis = connectSharedTier(redisTarget(inject("redisUrl")), silentLog);
   afterAll(() => redis.disconnect());
 
   it.each(BUILDS.filter((build) => build.dtype === "fp16"))(
@@ -81,8 +80,9 @@ describe("a Redis prefix tier keeps the fp16 model's blocks in fp16", () => {
     async (build) => {
       const keyPrefix = `test:${randomUUID()}:`;
       // The tier's float32 setting applies to float32 blocks; an fp16 model's blocks are stored as they are.
-      const store = new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix, dtype: "float32" });
-      const redisOnly = async () => engineFor(build, { prefixCache: new PrefixCache(store, build.preset) });
+      const store = new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix, dtype: "float32", log: silentLog });
+      // No memory tier: the second engine can only hit Redis.
+      const redisOnly = () => engineFor(build, { sharedPrefixStore: store, prefixCacheBytes: 0 });
       const prompt = promptOf(40, 9);
       const first = await redisOnly();
       const miss = await collect(first.submit(request("miss", prompt, 10)));

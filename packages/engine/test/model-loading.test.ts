@@ -3,13 +3,15 @@
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   Engine,
   type EngineOptions,
-  type Sampler as EngineSampler,
+  type EngineSampler,
+  engineSizing,
   inProcessSampler,
   kvBytesPerToken,
   readModelConfig,
@@ -25,9 +27,15 @@ async function llamaEngine(
   options: Partial<EngineOptions<SamplingParams>> = {},
   sampler?: EngineSampler<SamplingParams>,
 ) {
-  const vocabSize = (await readModelConfig(dir)).vocabSize;
-  const engineSampler = sampler ?? inProcessSampler(new Sampler({ vocabSize }));
-  return Engine.load({ modelDir: dir, sampler: engineSampler, logger: quiet, paddingPeriod: 1, ...options });
+  const { vocabSize } = await readModelConfig(dir);
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    modelDir: dir,
+    sampler: sampler ?? inProcessSampler(new Sampler({ vocabSize })),
+    log: silentLog,
+    paddingPeriod: 1,
+    ...options,
+  });
 }
 
 /** A copy of a built folder (files linked) whose config.json is `edit(config)`. */

@@ -1,6 +1,8 @@
 // The engine over a real Redis tier: a slow Redis lookup for one admission must not stall the running batch.
 import { randomUUID } from "node:crypto";
-import { connectSharedTier, RedisBlockStore, redisTarget } from "@llm/prefix-cache";
+import { silentLog } from "@llm/log";
+import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
+import { redisTarget } from "@llm/redis";
 import type { SamplingParams } from "@llm/sampling";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -13,9 +15,14 @@ let redis: ReturnType<typeof connectSharedTier>;
 let engine: Engine<SamplingParams>;
 
 beforeAll(async () => {
-  redis = connectSharedTier(redisTarget(inject("redisUrl")), { warn: () => {} });
+  redis = connectSharedTier(redisTarget(inject("redisUrl")), silentLog);
   await new Promise((resolve) => redis.once("ready", resolve));
-  const sharedPrefixStore = new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix: `test:${randomUUID()}:` });
+  const sharedPrefixStore = new RedisBlockStore({
+    redis,
+    ttlSeconds: 60,
+    keyPrefix: `test:${randomUUID()}:`,
+    log: silentLog,
+  });
   engine = await tinyEngine({ sharedPrefixStore });
 });
 

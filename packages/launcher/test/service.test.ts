@@ -40,6 +40,12 @@ describe("startService", () => {
     );
   });
 
+  it("refuses to start with an LLM_* variable the registry does not know, naming it", async () => {
+    await expect(startService(ENTRY, { name: "typo", env: { LLM_SHUTDOWN_GRACE: "5" } })).rejects.toThrow(
+      /typo: exited \(code 1, signal null\) before listening[\s\S]*unknown configuration variable LLM_SHUTDOWN_GRACE: not in the registry/,
+    );
+  });
+
   it("gives up after timeoutMs and kills the child", async () => {
     const started = Date.now();
     await expect(startService(ENTRY, { name: "slow", timeoutMs: 1 })).rejects.toThrow(/slow: no "listening" line/);

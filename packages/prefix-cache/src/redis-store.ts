@@ -1,13 +1,11 @@
 // The shared tier: block values in Redis under their chained keys, with a TTL, so every runner reuses
 // blocks any runner computed. It never fails a request: a Redis error is a miss (or a dropped write)
 // with a rate-limited warning, and the caller goes on computing the prefix itself.
-import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
-import { connectRedis, type RedisClient, type RedisTarget } from "./redis-target.js";
-import type { BlockStore, BlockStoreStats, KvBlock, SharedTierStats } from "./store.js";
 
-export interface WarnLogger {
-  warn(message: string): void;
-}
+import type { Log } from "@llm/log";
+import { connectRedis, type RedisClient, type RedisTarget } from "@llm/redis";
+import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
+import type { BlockStore, BlockStoreStats, KvBlock, SharedTierStats } from "./store.js";
 
 export interface RedisBlockStoreOptions {
   /** A standalone client or a Redis Cluster one: every command names one key, so blocks spread over the slots. */
@@ -19,12 +17,12 @@ export interface RedisBlockStoreOptions {
   keyPrefix?: string;
   /** Writes waiting for Redis past this many bytes are dropped, so a slow Redis cannot grow the heap. */
   maxPendingWriteBytes?: number;
-  logger?: WarnLogger;
+  log: Log;
 }
 
 /** Options for a client the tier owns: fail fast instead of queueing while Redis is away. */
-export function connectSharedTier(target: RedisTarget, logger: WarnLogger): RedisClient {
-  const warn = rateLimitedWarn(logger);
+export function connectSharedTier(target: RedisTarget, log: Log): RedisClient {
+  const warn = rateLimitedWarn(log);
   const redis = connectRedis(target, {
     enableOfflineQueue: false, // a command while disconnected fails at once: a miss, not a stall
     maxRetriesPerRequest: 0,
@@ -52,7 +50,7 @@ export class RedisBlockStore implements BlockStore {
     this.dtype = options.dtype ?? "float32";
     this.keyPrefix = options.keyPrefix ?? "llm:kv:";
     this.maxPendingWriteBytes = options.maxPendingWriteBytes ?? 512 * 1024 ** 2;
-    this.warn = rateLimitedWarn(options.logger ?? console);
+    this.warn = rateLimitedWarn(options.log);
   }
 
   /** The Redis key of a block key. */
@@ -132,7 +130,7 @@ export class RedisBlockStore implements BlockStore {
 }
 
 /** A warning at most every 10 s, saying how many were suppressed: an outage must not flood the log. */
-function rateLimitedWarn(logger: WarnLogger, intervalMs = 10_000): (message: string) => void {
+function rateLimitedWarn(log: Log, intervalMs = 10_000): (message: string) => void {
   let last = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
   return (message) => {
@@ -141,7 +139,7 @@ function rateLimitedWarn(logger: WarnLogger, intervalMs = 10_000): (message: str
       suppressed++;
       return;
     }
-    logger.warn(suppressed > 0 ? `${message} (${suppressed} similar warnings suppressed)` : message);
+    log({ level: "warn", msg: suppressed > 0 ? `${message} (${suppressed} similar warnings suppressed)` : message });
     last = now;
     suppressed = 0;
   };

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe("RedisBlockStore on a Redis Cluster", () => {
   it("stores and reuses a prompt's blocks spread over all masters, per tenant", async () => {
-    const shared = new RedisBlockStore({ redis: cluster, ttlSeconds: 60, logger: { warn: () => {} } });
+    const shared = new RedisBlockStore({ redis: cluster, ttlSeconds: 60, log: () => {} });
     const cache = () => new PrefixCache(new TieredBlockStore(new MemoryBlockStore(1 << 20), shared), "tiny");
     const prompt = Array.from({ length: 32 * 16 }, (_, i) => (i * 7919) % 50_000);
     const tenant = randomUUID();

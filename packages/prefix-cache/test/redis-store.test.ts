@@ -1,20 +1,13 @@
 // The shared tier against a real redis-server (the global fixture), and against one that is gone.
 import { randomUUID } from "node:crypto";
+import { silentLog } from "@llm/log";
+import { type RedisClient, redisTarget } from "@llm/redis";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  connectSharedTier,
-  MemoryBlockStore,
-  PrefixCache,
-  RedisBlockStore,
-  type RedisClient,
-  redisTarget,
-  TieredBlockStore,
-} from "../src/index.js";
+import { connectSharedTier, MemoryBlockStore, PrefixCache, RedisBlockStore, TieredBlockStore } from "../src/index.js";
 
 const block = (seed: number, floats = 64) => Float32Array.from({ length: floats }, (_, i) => Math.sin(seed * 100 + i));
-const quiet = { warn: () => {} };
 let redis: Redis;
 
 beforeAll(() => {
@@ -24,7 +17,7 @@ afterAll(() => redis.disconnect());
 
 /** A store under its own key prefix, so tests never see each other's blocks. */
 function store(options: Partial<ConstructorParameters<typeof RedisBlockStore>[0]> = {}): RedisBlockStore {
-  return new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix: `test:${randomUUID()}:`, logger: quiet, ...options });
+  return new RedisBlockStore({ redis, ttlSeconds: 60, keyPrefix: `test:${randomUUID()}:`, log: silentLog, ...options });
 }
 
 describe("RedisBlockStore", () => {
@@ -57,7 +50,7 @@ describe("RedisBlockStore", () => {
 
   it("treats a corrupt value as a miss and says so", async () => {
     const warnings: string[] = [];
-    const tier = store({ logger: { warn: (message) => warnings.push(message) } });
+    const tier = store({ log: ({ msg }) => warnings.push(msg) });
     await redis.set(tier.redisKey("bad"), "not a block");
     expect(await tier.getPrefix(["bad"])).toEqual([]);
     expect(warnings.join("\n")).toMatch(/lookup \(treated as a miss\): not a version-1 KV block/);
@@ -78,8 +71,8 @@ describe("a Redis that is down", () => {
   it("degrades to misses and dropped writes, fast, with a warning; serves again when Redis is back", async () => {
     const server = await startRedisServer();
     const warnings: string[] = [];
-    const client = connectSharedTier(redisTarget(server.url), { warn: (message) => warnings.push(message) });
-    const tier = new RedisBlockStore({ redis: client, ttlSeconds: 60, logger: { warn: (m) => warnings.push(m) } });
+    const client = connectSharedTier(redisTarget(server.url), ({ msg }) => warnings.push(msg));
+    const tier = new RedisBlockStore({ redis: client, ttlSeconds: 60, log: ({ msg }) => warnings.push(msg) });
     try {
       await untilReady(client);
       await tier.put([["a", block(1)]]);

@@ -6,7 +6,7 @@
 // A request is reserved as a sorted-set member `<tokens>:<request id>` (both sides can name it), scored with the
 // time its stream would expire; it leaves when a runner takes the job or the gateway ends the request, and a
 // reservation left by a gateway that died before either is dropped once that time has passed.
-import type { RedisClient } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 import type { ClusterKeys } from "./keys.js";
 import { ADMISSION_ID, FIELD } from "./stream-entries.js";
 

@@ -1,7 +1,7 @@
 // Cancellation through Redis: the gateway publishes a request id on the model's cancel channel; every runner
 // listens and aborts the request if it runs it (the engine frees the slot within one step).
 import { LlmError } from "@llm/errors";
-import type { RedisClient } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 
 export class CancelListener {
   private readonly running = new Map<string, AbortController>();

@@ -1,29 +1,26 @@
 // The gateway's side of cluster mode: admits a request (bounded queue), writes its stream's admission entry,
-// queues the job on the model's queue and yields the runner events from the request's stream, each token index
-// exactly once (a runner that took over a dead one's job regenerates from the admission seed). A stream that
-// outlives the gateway can be resumed by request id.
+// routes and queues the job on the model's queue, and hands the request's stream to StreamFollower
+// (stream-follower.ts), which yields its runner events. A stream that outlives the gateway can be resumed by
+// request id.
 import { randomUUID } from "node:crypto";
 import { LlmError } from "@llm/errors";
-import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
+import type { Log } from "@llm/log";
 import type {
   GenerateRequest,
   ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
-import { stderrLog } from "@llm/rpc";
+import type { RedisClient, RedisTarget } from "@llm/redis";
 import { Queue } from "bullmq";
-import { admit, leave, reservedTokens } from "./admission.js";
-import { publishCancel } from "./cancellations.js";
-import { failFastConnection, OutageWindow, onRedis, patientConnection, whenReady } from "./connection.js";
+import { admit, reservedTokens } from "./admission.js";
+import { failFastConnection, onRedis, whenReady } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
 import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
 import { ADMISSION_ID, decodeEntry, encodeRequest } from "./stream-entries.js";
-import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
+import { StreamFollower } from "./stream-follower.js";
 
-/** Without news from the stream for this long, the gateway checks that the job and the stream still exist. */
-const IDLE_CHECK_MS = 1000;
 /** BullMQ's own event stream per queue: kept short, nothing here reads it. */
 const QUEUE_EVENTS_MAX_LEN = 1000;
 
@@ -51,18 +48,11 @@ export interface ClusterDispatcherOptions {
    * check (busy or gone), or whose runner died holding it, moves to the shared queue.
    */
   kvAwareRouting?: boolean;
+  /** Where its warnings go (a failed routing lookup). */
+  log: Log;
 }
 
-interface QueuedJob {
-  queue: Queue<DispatchJobData>;
-  id: string | undefined;
-  /** The request's reservation in the waiting-tokens bound. */
-  tokens: number;
-  /** Set while the job sits on a runner's own queue: the shared queue and the data to move it there. */
-  fallback?: { queue: Queue<DispatchJobData>; data: DispatchJobData };
-}
-
-export interface DispatchCall {
+export interface ClusterCall {
   /** Aborting ends the request: the job is cancelled and its stream deleted. */
   signal: AbortSignal;
   traceContext?: Record<string, string>;
@@ -72,23 +62,20 @@ export interface DispatchCall {
 
 export class ClusterDispatcher {
   private readonly queues = new Map<string, Queue<DispatchJobData>>();
-  /** One token-stream reader per model (a multi-key XREAD must stay in one hash slot). */
-  private readonly hubs = new Map<string, TokenStreamHub>();
-  private readonly gatewayId = randomUUID();
-  private detached = false;
+  private readonly streams: StreamFollower;
 
   private constructor(
     private readonly options: ClusterDispatcherOptions,
     private readonly redis: RedisClient,
     private readonly route: RouteRequest | undefined,
-  ) {}
+  ) {
+    this.streams = new StreamFollower(options, redis, randomUUID());
+  }
 
   static async connect(options: ClusterDispatcherOptions): Promise<ClusterDispatcher> {
     const redis = failFastConnection(options.redis, "gateway");
     await whenReady(redis);
-    const route = options.kvAwareRouting
-      ? kvAwareRoute(redis, { warn: (msg) => stderrLog({ level: "warn", msg }) })
-      : undefined;
+    const route = options.kvAwareRouting ? kvAwareRoute(redis, options.log) : undefined;
     return new ClusterDispatcher(options, redis, route);
   }
 
@@ -104,7 +91,7 @@ export class ClusterDispatcher {
   async *generate(
     request: ModelRunnerServiceGenerateRequest,
     admitted: GenerateRequest,
-    call: DispatchCall,
+    call: ClusterCall,
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
     const { keys, queue } = this.queueOf(request.model);
     const key = keys.tokens(request.requestId);
@@ -127,18 +114,23 @@ export class ClusterDispatcher {
     try {
       job = await onRedis(() => target.add(JOB_NAME, data));
     } catch (err) {
-      await this.end(keys, key, request.requestId, false, { queue: target, id: undefined, tokens });
+      await this.streams.end(keys, key, request.requestId, false, { queue: target, id: undefined, tokens });
       throw err;
     }
     const fallback = target === queue ? undefined : { queue, data };
-    yield* this.follow(keys, key, request.requestId, call.signal, { queue: target, id: job.id, tokens, fallback });
+    yield* this.streams.follow(keys, key, request.requestId, call.signal, {
+      queue: target,
+      id: job.id,
+      tokens,
+      fallback,
+    });
   }
 
   /** The stored public request of `requestId` and its runner events from the first one. */
   async resume(
     modelId: string,
     requestId: string,
-    call: DispatchCall,
+    call: ClusterCall,
   ): Promise<{ admitted: GenerateRequest; events: AsyncGenerator<ModelRunnerServiceGenerateResponse> }> {
     const { keys } = this.queueOf(modelId);
     const key = keys.tokens(requestId);
@@ -152,28 +144,7 @@ export class ClusterDispatcher {
         { details: { field: "request_id" } },
       );
     }
-    return { admitted: entry.request, events: this.follow(keys, key, requestId, call.signal, undefined) };
-  }
-
-  /** A request's runner events until its final one; however it ends, the request is ended in Redis too. */
-  private async *follow(
-    keys: ClusterKeys,
-    key: string,
-    requestId: string,
-    signal: AbortSignal,
-    job: QueuedJob | undefined,
-  ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
-    const watch = this.hubOf(keys).watch(key);
-    let finished = false;
-    try {
-      for await (const event of this.events(watch, key, signal, job)) {
-        finished ||= event.event.case === "final";
-        yield event;
-      }
-    } finally {
-      watch.close();
-      await this.end(keys, key, requestId, finished, job);
-    }
+    return { admitted: entry.request, events: this.streams.follow(keys, key, requestId, call.signal, undefined) };
   }
 
   /**
@@ -181,23 +152,13 @@ export class ClusterDispatcher {
    * stream stays until it expires), so its client can resume it on another gateway.
    */
   detach(): void {
-    this.detached = true;
+    this.streams.detach();
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.hubs.values()].map((hub) => hub.close()));
+    await this.streams.close();
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.redis.disconnect();
-  }
-
-  private hubOf(keys: ClusterKeys): TokenStreamHub {
-    let hub = this.hubs.get(keys.queueName);
-    if (!hub) {
-      const reader = patientConnection(this.options.redis, "gateway-streams");
-      hub = new TokenStreamHub(reader, this.redis, keys.wake(this.gatewayId), this.options.outageWindowMs);
-      this.hubs.set(keys.queueName, hub);
-    }
-    return hub;
   }
 
   private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<DispatchJobData> } {
@@ -260,94 +221,6 @@ export class ClusterDispatcher {
         `${waitingTokens} tokens (prompt + max_tokens) are already waiting for model "${admitted.model}" and this request needs ${tokens} more (LLM_MAX_QUEUE_TOKENS ${maxWaitingTokens}); retry later, or lower max_tokens`,
         { retryAfterMs, details },
       );
-    }
-  }
-
-  /** Runner events in order, each token index once; ends after the final event. */
-  private async *events(
-    watch: StreamWatch,
-    key: string,
-    signal: AbortSignal,
-    job: QueuedJob | undefined,
-  ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
-    let nextIndex = 0;
-    const outage = new OutageWindow(this.options.outageWindowMs);
-    for (;;) {
-      const entries = await watch.next(signal, IDLE_CHECK_MS);
-      if (entries.length === 0) await outage.tolerate(() => this.checkAlive(key, job));
-      for (const entry of entries) {
-        if (entry.kind === "error") throw entry.error;
-        if (entry.kind !== "event") continue;
-        const { event } = entry.event;
-        if (event.case === "token") {
-          if (event.value.index < nextIndex) continue; // a stale second writer's copy: already delivered
-          nextIndex = event.value.index + 1;
-        }
-        yield entry.event;
-        if (event.case === "final") return;
-      }
-    }
-  }
-
-  /** Fails the request when nothing will ever write its stream again (Redis failing: the caller's OutageWindow). */
-  private async checkAlive(key: string, job: QueuedJob | undefined): Promise<void> {
-    const exists = await this.redis.exists(key);
-    if (exists === 0) {
-      throw new LlmError(
-        "unavailable",
-        "the request's stream is gone (Redis lost its data or it expired); retry the request",
-        {
-          retryAfterMs: this.options.retryAfterMs,
-        },
-      );
-    }
-    if (job?.id === undefined) return;
-    if (job.fallback) await this.unroute(job);
-    const { queue, id } = job;
-    const state = await queue.getJobState(id);
-    if (state === "failed") {
-      throw new LlmError("unavailable", "the request's job failed on the runners (see their logs); retry the request", {
-        retryAfterMs: this.options.retryAfterMs,
-      });
-    }
-  }
-
-  /**
-   * Moves a routed job to the shared queue unless its runner holds it (BullMQ removes only unlocked jobs): one
-   * still waiting on the runner's queue, or one whose runner died and whose lock expired.
-   */
-  private async unroute(job: QueuedJob): Promise<void> {
-    const { fallback, queue, id } = job;
-    if (!fallback || id === undefined || (await queue.remove(id)) !== 1) return;
-    const moved = await fallback.queue.add(JOB_NAME, fallback.data);
-    Object.assign(job, { queue: fallback.queue, id: moved.id, fallback: undefined });
-  }
-
-  /**
-   * Deletes the stream (its job then stops at its next write) and, for a request ended early, takes a job still
-   * waiting off its queue and gives back its tokens (so it holds no place in the bounds) and tells a runner running
-   * it to stop now.
-   */
-  private async end(
-    keys: ClusterKeys,
-    key: string,
-    requestId: string,
-    finished: boolean,
-    job?: QueuedJob,
-  ): Promise<void> {
-    if (!finished && this.detached) return;
-    try {
-      await this.redis.del(key);
-      if (finished) return;
-      if (job) {
-        await Promise.all([
-          job.id === undefined ? 0 : job.queue.remove(job.id), // 0 when a runner holds it: the cancel stops it
-          leave(this.redis, keys, requestId, job.tokens),
-        ]);
-      }
-      await publishCancel(this.redis, keys.cancelChannel, requestId);
-    } catch {
-      // Redis is down: the stream expires by itself, and the runner stops when its writes fail.
     }
   }
 }

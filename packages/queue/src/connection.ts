@@ -3,7 +3,7 @@
 // (bufferingConnection, OutageWindow) and fails UNAVAILABLE past it. Every connection reconnects by itself, so
 // services recover without a restart when Redis comes back. A standalone Redis or a Redis Cluster alike (RedisTarget).
 import { LlmError } from "@llm/errors";
-import { connectRedis, type RedisClient, type RedisTarget } from "@llm/prefix-cache";
+import { connectRedis, type RedisClient, type RedisTarget } from "@llm/redis";
 import { Cluster, type Redis } from "ioredis";
 
 /** Longest pause between reconnection attempts. */

@@ -6,9 +6,9 @@
 // already in the request's stream (prompt + those tokens prefilled, sampling at their index), so the client's text is
 // one continuation whatever the numerics of either runner.
 import { LlmError, toLlmError } from "@llm/errors";
-import type { RedisClient, RedisTarget } from "@llm/prefix-cache";
+import type { Log } from "@llm/log";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
-import type { Log } from "@llm/rpc";
+import type { RedisClient, RedisTarget } from "@llm/redis";
 import { type Job, WaitingError, Worker } from "bullmq";
 import { leave, reservedTokens } from "./admission.js";
 import { CancelListener } from "./cancellations.js";

@@ -26,7 +26,7 @@ export interface ClusterKeys {
   runnerQueue(runnerId: string): string;
   /** A gateway's wake-up stream for its blocking read of this model's token streams (token-stream-hub.ts). */
   wake(gatewayId: string): string;
-  /** Base of the keys where runners publish their hot prefix blocks and load (@llm/prefix-cache hot-blocks). */
+  /** Base of the keys where runners publish their hot prefix blocks and load (hot-blocks.ts). */
   hotBase: string;
 }
 

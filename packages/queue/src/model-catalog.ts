@@ -1,6 +1,6 @@
 // Which models the cluster serves: each runner announces its model (and re-announces, so a Redis that lost its
 // data learns it again); gateways read the catalogue instead of asking one runner.
-import type { RedisClient } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 import { QUEUE_PREFIX } from "./keys.js";
 
 const CATALOG_KEY = `${QUEUE_PREFIX}:models`;

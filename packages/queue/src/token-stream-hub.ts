@@ -3,7 +3,7 @@
 // a Redis Cluster the read goes to the one node holding that slot. A request that starts while the read is
 // blocked wakes it by adding an entry to the hub's own wake-up stream, which every read includes (from the last
 // entry it saw, so a wake-up sent just before the read blocks is not lost): it waits for nobody's timeout.
-import type { RedisClient } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 import { OutageWindow } from "./connection.js";
 import { decodeEntry, type StreamEntry } from "./stream-entries.js";
 

@@ -1,8 +1,8 @@
 // The runner's side of a request's token stream. Writes never create the stream (NOMKSTREAM): a stream that is
 // gone means the request ended (the gateway deletes it on cancel and after delivery), so the runner stops.
 import type { LlmError } from "@llm/errors";
-import type { RedisClient } from "@llm/prefix-cache";
 import type { ModelRunnerServiceGenerateResponse } from "@llm/proto";
+import type { RedisClient } from "@llm/redis";
 import { decodeEntry, encodeError, encodeEvent, FIELD } from "./stream-entries.js";
 
 export interface StreamLifetimes {

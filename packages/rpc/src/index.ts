@@ -2,7 +2,6 @@ export { type BidiCall, type CallOptions, type ClientMethod, createClient, type 
 export { methodPath } from "./descriptors.js";
 export { HealthState, ServingStatus } from "./health.js";
 export { checkHealth, type ServingStatusName, waitForServing } from "./health-client.js";
-export { type Log, stderrLog } from "./log.js";
 export { addService, type CallContext, type Handler, type ServiceImpl } from "./server.js";
 export {
   installSignalHandlers,

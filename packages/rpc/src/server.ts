@@ -12,8 +12,8 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { isLlmError, LlmError, toGrpcError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import { type In, methodDefinition, type OutInit } from "./descriptors.js";
-import { type Log, stderrLog } from "./log.js";
 import { type CallSpan, callSpan } from "./tracing.js";
 import { untilAborted } from "./until-aborted.js";
 import { invalidUtf8Field } from "./utf8-field.js";
@@ -50,7 +50,7 @@ export function addService<S extends DescService>(
   server: Server,
   service: S,
   impl: ServiceImpl<S>,
-  log: Log = stderrLog,
+  log: Log,
   /** Methods (local names) whose calls get no span: long-lived streams that serve many requests. */
   untraced: readonly string[] = [],
 ): void {

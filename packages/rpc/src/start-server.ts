@@ -1,9 +1,9 @@
 // One gRPC server per service process: the service's own handlers plus health and reflection, bound and announced.
 import type { DescService } from "@bufbuild/protobuf";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { announce, type Log } from "@llm/log";
 import { Health, ServerReflection } from "@llm/proto";
 import { HealthState, ServingStatus } from "./health.js";
-import { type Log, stderrLog } from "./log.js";
 import { reflectionImpl } from "./reflection.js";
 import { addService, type ServiceImpl } from "./server.js";
 
@@ -30,7 +30,7 @@ export interface StartServerOptions {
   /** 0 picks a free port. */
   port: number;
   services: readonly Registration[];
-  log?: Log;
+  log: Log;
   /** Largest request message accepted; grpc-js's default is 4 MiB (too small for a batch of logits). */
   maxReceiveMessageBytes?: number;
 }
@@ -46,7 +46,7 @@ export interface RunningServer {
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const log = options.log ?? stderrLog;
+  const { log } = options;
   const server = new Server(
     options.maxReceiveMessageBytes === undefined
       ? {}
@@ -72,7 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   );
   const address = `${hostForUri(options.host)}:${port}`;
   setServing(true);
-  process.stdout.write(`${JSON.stringify({ event: "listening", service: options.name, address })}\n`);
+  announce({ event: "listening", service: options.name, address });
 
   let stopped: Promise<void> | undefined;
   const shutdown = (graceMs: number) => {
@@ -107,7 +107,7 @@ function hostForUri(host: string): string {
 /**
  * Runs `shutdown` once on the first SIGTERM or SIGINT, then exits (1 if it failed). A second signal exits at once.
  */
-export function installSignalHandlers(shutdown: () => Promise<void>, log: Log = stderrLog): void {
+export function installSignalHandlers(shutdown: () => Promise<void>, log: Log): void {
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown) process.exit(1);

@@ -2,7 +2,7 @@
 // metadata; servers continue it in a SERVER span per call (each service's "request span"). Without a running
 // OTel SDK both are no-ops.
 import type { Metadata } from "@grpc/grpc-js";
-import { markFailed, tracer } from "@llm/telemetry";
+import { markFailed, SEMCONV, tracer } from "@llm/telemetry";
 import {
   context,
   propagation,
@@ -44,7 +44,10 @@ export function callSpan(path: string, metadata: Metadata, traced: boolean): Cal
   const [service, method] = name.split("/");
   const span = tracer().startSpan(
     name,
-    { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [SEMCONV.rpcSystem]: "grpc", [SEMCONV.rpcService]: service, [SEMCONV.rpcMethod]: method },
+    },
     parent,
   );
   const active = trace.setSpan(parent, span);

@@ -1,6 +1,7 @@
 // Starting OpenTelemetry in a service process: resource (service name, version, instance id), OTLP export of
 // traces and metrics when a collector is configured (standard OTEL_* variables, or LLM_OTLP_ENDPOINT), and a
-// Prometheus /metrics port. Separate from the package's index so that libraries using the API (rpc, the CLI)
+// Prometheus /metrics port. The environment is an argument and is never written: LLM_OTLP_ENDPOINT reaches the
+// exporters as their URL (the OTel SDK's own classes still read their standard OTEL_* tuning variables). Separate from the package's index so that libraries using the API (rpc, the CLI)
 // never load the SDK. A telemetry failure (collector down, port taken) is logged, never fatal to serving.
 //
 // Context travels explicitly (packages/rpc injects and extracts W3C `traceparent` in gRPC metadata), so no
@@ -9,13 +10,16 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { announce, type Log } from "@llm/log";
 import { DiagLogLevel, diag } from "@opentelemetry/api";
 import { OTLPMetricExporter as JsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as ProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import { NodeSDK, tracing } from "@opentelemetry/sdk-node";
 import { memoryRoute } from "./memory-report.js";
 import { type JsonRoute, type MetricsServer, startMetricsServer } from "./metrics-server.js";
 
@@ -31,9 +35,13 @@ export interface TelemetryOptions {
   metricsHost: string;
   /** Extra JSON routes on the metrics port (besides /memory, which every service has). */
   routes?: readonly JsonRoute[];
-  log: (entry: { level: "info" | "warn" | "error"; msg: string; [field: string]: unknown }) => void;
-  env?: NodeJS.ProcessEnv;
+  log: Log;
+  /** The process's environment (process.env in a service): OTEL_* variables. */
+  env: Env;
 }
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Signal = "TRACES" | "METRICS";
 
 export interface Telemetry {
   /** host:port of the metrics port, when one was asked for and could be opened. */
@@ -51,14 +59,14 @@ const SHUTDOWN_BOUND_MS = 3000;
 const EVENTS_PER_SPAN = 8192;
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const env = options.env ?? process.env;
-  if (options.otlpEndpoint && !env.OTEL_EXPORTER_OTLP_ENDPOINT) env.OTEL_EXPORTER_OTLP_ENDPOINT = options.otlpEndpoint;
+  const { env, otlpEndpoint } = options;
   diag.setLogger(rateLimitedDiag(options.log), DiagLogLevel.WARN);
 
   const prometheus =
     options.metricsPort === undefined ? undefined : new PrometheusExporter({ preventServerStart: true });
   const readers: IMetricReader[] = prometheus ? [prometheus] : [];
-  if (configured(env, "METRICS")) readers.push(otlpMetricReader(env));
+  if (configured(env, "METRICS", otlpEndpoint))
+    readers.push(otlpMetricReader(env, urlOf(env, "METRICS", otlpEndpoint)));
 
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -69,8 +77,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricReaders: readers,
     spanLimits: { eventCountLimit: Number(env.OTEL_SPAN_EVENT_COUNT_LIMIT) || EVENTS_PER_SPAN },
     logRecordProcessors: [], // logs go to stderr as JSON lines
-    // Without a configured destination there is no tracer provider at all: spans cost nothing.
-    ...(configured(env, "TRACES") ? {} : { spanProcessors: [] }),
+    ...traceExport(env, otlpEndpoint),
   });
   sdk.start();
 
@@ -83,11 +90,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       options.log({ level: "error", msg: "metrics port not opened; serving without it", err: err.message });
       return undefined;
     });
-    if (server) {
-      process.stdout.write(
-        `${JSON.stringify({ event: "metrics", service: options.service, address: server.address })}\n`,
-      );
-    }
+    if (server) announce({ event: "metrics", service: options.service, address: server.address });
   }
 
   return {
@@ -110,16 +113,40 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 }
 
 /** Whether traces (or metrics) have somewhere to go: an OTLP endpoint, or an exporter chosen explicitly. */
-function configured(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS"): boolean {
+function configured(env: Env, signal: Signal, otlpEndpoint: string | undefined): boolean {
   const exporter = env[`OTEL_${signal}_EXPORTER`];
   if (exporter) return exporter !== "none";
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
+  return Boolean(otlpEndpoint || env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
 }
 
-/** OTLP over HTTP, protobuf unless OTEL_EXPORTER_OTLP[_METRICS]_PROTOCOL says http/json; interval from the env. */
-function otlpMetricReader(env: NodeJS.ProcessEnv): IMetricReader {
-  const protocol = env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
-  const exporter = protocol === "http/json" ? new JsonMetricExporter() : new ProtoMetricExporter();
+/** The URL LLM_OTLP_ENDPOINT gives a signal; undefined when an OTEL_* endpoint wins (the exporter reads it). */
+function urlOf(env: Env, signal: Signal, otlpEndpoint: string | undefined): string | undefined {
+  if (!otlpEndpoint || env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`])
+    return undefined;
+  return `${otlpEndpoint.replace(/\/+$/, "")}/v1/${signal.toLowerCase()}`;
+}
+
+/** http/json, or protobuf (the OTLP/HTTP default), as OTEL_EXPORTER_OTLP[_<signal>]_PROTOCOL says. */
+function isJson(env: Env, signal: Signal): boolean {
+  return (env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] || env.OTEL_EXPORTER_OTLP_PROTOCOL) === "http/json";
+}
+
+/**
+ * Span processing for the SDK: none at all without a destination (spans cost nothing); the OTLP exporter at
+ * LLM_OTLP_ENDPOINT when only that names one; else the SDK's own choice from the OTEL_* variables.
+ */
+function traceExport(env: Env, otlpEndpoint: string | undefined): { spanProcessors?: tracing.SpanProcessor[] } {
+  if (!configured(env, "TRACES", otlpEndpoint)) return { spanProcessors: [] };
+  const url = urlOf(env, "TRACES", otlpEndpoint);
+  const exporter = env.OTEL_TRACES_EXPORTER;
+  if (url === undefined || (exporter && exporter !== "otlp")) return {};
+  const otlp = isJson(env, "TRACES") ? new JsonTraceExporter({ url }) : new ProtoTraceExporter({ url });
+  return { spanProcessors: [new tracing.BatchSpanProcessor(otlp)] };
+}
+
+/** OTLP over HTTP (protocol as isJson says); interval from the env. */
+function otlpMetricReader(env: Env, url: string | undefined): IMetricReader {
+  const exporter = isJson(env, "METRICS") ? new JsonMetricExporter({ url }) : new ProtoMetricExporter({ url });
   const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
   return new PeriodicExportingMetricReader({
     exporter,
@@ -139,7 +166,7 @@ function packageVersion(entryUrl: string): string {
 }
 
 /** The SDK's own warnings (an unreachable collector reports every export) at most once a minute per message. */
-function rateLimitedDiag(log: TelemetryOptions["log"]) {
+function rateLimitedDiag(log: Log) {
   const lastSeen = new Map<string, number>();
   const write =
     (level: "warn" | "error") =>

@@ -1,5 +1,6 @@
 // Span helpers shared by the services: one tracer name, errors marked the same way everywhere.
 import { type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { SEMCONV } from "./span-names.js";
 
 /** The API hands out a proxy until the SDK registers, so this may be called at import time. */
 export function tracer(): Tracer {
@@ -10,6 +11,6 @@ export function tracer(): Tracer {
 export function markFailed(span: Span, error: unknown): void {
   const code = (error as { code?: unknown } | null)?.code;
   const type = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown";
-  span.setAttribute("error.type", type);
+  span.setAttribute(SEMCONV.errorType, type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }

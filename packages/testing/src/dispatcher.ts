@@ -1,7 +1,9 @@
 // A cluster dispatcher in the test's or benchmark's own process (what a gateway in cluster mode runs), with
 // bounds wide enough to stay out of the way unless the caller sets them.
-import { redisTarget } from "@llm/prefix-cache";
+
+import { silentLog } from "@llm/log";
 import { ClusterDispatcher, type ClusterDispatcherOptions } from "@llm/queue";
+import { redisTarget } from "@llm/redis";
 
 export function connectDispatcher(
   redisUrl: string,
@@ -15,6 +17,7 @@ export function connectDispatcher(
     streamTtlMs: 60_000,
     keepFinishedJobs: 10,
     outageWindowMs: 5000,
+    log: silentLog,
     ...options,
   });
 }

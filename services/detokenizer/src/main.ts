@@ -1,48 +1,27 @@
 // Detokenizer service: streams of token ids to UTF-8-safe text deltas with stop sequences, over gRPC.
-import { readConfig } from "@llm/config";
+import { runService } from "@llm/launcher/host";
 import { servedModel } from "@llm/model-pack";
 import { DetokenizerService } from "@llm/proto";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
-import { startTelemetry } from "@llm/telemetry/sdk";
+import { registration } from "@llm/rpc";
 import { TokenizerCatalog } from "@llm/tokenizer";
 import { detokenizerService } from "./detokenizer-service.js";
 
-const config = readConfig(process.env, [
-  "LLM_HOST",
-  "LLM_PORT",
-  "LLM_MODELS_DIR",
-  "LLM_MODEL_ID",
-  "LLM_MODEL_DIR",
-  "LLM_SHUTDOWN_GRACE_MS",
-  "LLM_OTLP_ENDPOINT",
-  "LLM_METRICS_PORT",
-]);
-const telemetry = await startTelemetry({
-  service: "detokenizer",
-  entryUrl: import.meta.url,
-  otlpEndpoint: config.LLM_OTLP_ENDPOINT,
-  metricsHost: config.LLM_HOST,
-  metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
-});
-
-const model = servedModel({
-  modelsDir: config.LLM_MODELS_DIR,
-  modelId: config.LLM_MODEL_ID,
-  modelDir: config.LLM_MODEL_DIR,
-  requiredFiles: ["tokenizer.json"],
-});
-const catalog = new TokenizerCatalog({ defaultModel: model, modelsDir: config.LLM_MODELS_DIR });
-await catalog.preload();
-
-const server = await startServer({
+await runService({
   name: "detokenizer",
-  host: config.LLM_HOST,
-  port: config.LLM_PORT,
-  services: [registration(DetokenizerService, detokenizerService(catalog))],
-});
-stderrLog({ level: "info", msg: "detokenizer ready", model: model.id, dir: model.dir });
-installSignalHandlers(async () => {
-  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
-  await telemetry.shutdown();
+  entryUrl: import.meta.url,
+  config: ["LLM_MODELS_DIR", "LLM_MODEL_ID", "LLM_MODEL_DIR"],
+  async wire({ config }) {
+    const model = servedModel({
+      modelsDir: config.LLM_MODELS_DIR,
+      modelId: config.LLM_MODEL_ID,
+      modelDir: config.LLM_MODEL_DIR,
+      requiredFiles: ["tokenizer.json"],
+    });
+    const catalog = new TokenizerCatalog({ defaultModel: model, modelsDir: config.LLM_MODELS_DIR });
+    await catalog.preload();
+    return {
+      services: [registration(DetokenizerService, detokenizerService(catalog))],
+      ready: { model: model.id, dir: model.dir },
+    };
+  },
 });

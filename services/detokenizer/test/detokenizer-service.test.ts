@@ -111,6 +111,22 @@ describe("detokenizer service", () => {
     expect(textOf(await decodeStream({ skipSpecialTokens: false }, oneByOne(ids)))).toBe("Hello<|endoftext|> world");
   });
 
+  it("returns each named id's own text (special tokens included, a split character as U+FFFD) beside the stream's", async () => {
+    const ids = Array.from(tokenizer.encode(EMOJI_CJK));
+    const lone = [tokenizer.eosTokenId ?? 50256, ...ids.slice(0, 6)];
+    const responses = await exchange([
+      { start: { model: "tiny", skipSpecialTokens: true } },
+      ...ids.map((id, i) => ({ tokenIds: [id], tokenTextIds: i === 0 ? lone : [id] })),
+    ]);
+    expect(responses[0].tokenTexts).toEqual(lone.map((id) => tokenizer.decode([id], { skipSpecialTokens: false })));
+    expect(responses[0].tokenTexts[0]).toBe("<|endoftext|>");
+    expect(responses.slice(1, ids.length).map((r) => r.tokenTexts)).toEqual(
+      ids.slice(1).map((id) => [tokenizer.decode([id], { skipSpecialTokens: false })]),
+    );
+    expect(responses.some((r) => r.tokenTexts.some((text) => text.includes("\uFFFD")))).toBe(true); // split characters
+    expect(textOf(responses)).toBe(tokenizer.decode(ids)); // the stream's own text is unchanged
+  });
+
   it("rejects bad streams with an actionable status and keeps serving", async () => {
     const unknown = await failure(decodeStream({ model: "no-such-model" }, [[1]]));
     expect(unknown.code).toBe("not_found");

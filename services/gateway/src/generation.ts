@@ -1,6 +1,7 @@
 // One generation through the pipeline: tokenizer → model runner → detokenizer, streamed back as deltas and a final.
 import { randomUUID } from "node:crypto";
 import { LlmError, toLlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import {
   clone,
   create,
@@ -20,7 +21,7 @@ import {
   timestampFromMs,
   type Usage,
 } from "@llm/proto";
-import type { CallContext, CallOptions, Log, ServiceClient } from "@llm/rpc";
+import type { CallContext, CallOptions, ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 import { LLM_ATTR } from "@llm/telemetry";
 import { trace } from "@opentelemetry/api";
@@ -28,8 +29,8 @@ import { traceContent } from "./content-trace.js";
 import type { Dispatch, DispatchCall } from "./dispatch.js";
 import type { InflightRequests } from "./inflight.js";
 import { RequestMetrics } from "./request-metrics.js";
-import type { ServedModel, ServedModels } from "./served-models.js";
-import { checkContextFits, type RequestLimits, validateRequest } from "./validate-request.js";
+import type { ModelInfo, ServedModels } from "./served-models.js";
+import { checkContextFits, type InputLimits, validateRequest } from "./validate-request.js";
 
 export interface Upstreams {
   tokenizer: ServiceClient<typeof TokenizerService>;
@@ -42,7 +43,7 @@ export interface GenerationDeps {
   dispatch: Dispatch;
   models: ServedModels;
   inflight: InflightRequests;
-  limits: RequestLimits;
+  limits: InputLimits;
   /** LLM_TRACE_CONTENT: prompt and completion text on the request span. */
   traceContent: boolean;
   log: Log;
@@ -61,6 +62,11 @@ export interface GenerationDelta {
   text: string;
   tokenIds: number[];
   logprobs: MessageInitShape<typeof TokenLogprobsSchema>[];
+  /**
+   * The text of each logprobs entry's token and then its alternatives, flattened in that order (from the
+   * detokenizer, for the HTTP API's logprobs; not part of the gRPC message).
+   */
+  tokenTexts: string[];
 }
 export interface GenerationFinal {
   finishReason: FinishReason;
@@ -68,7 +74,7 @@ export interface GenerationFinal {
   matchedStop: string;
   requestId: string;
 }
-export type GenerationEvent =
+export type ResponseEvent =
   | { event: { case: "delta"; value: GenerationDelta & { index: number } } }
   | { event: { case: "final"; value: GenerationFinal } };
 
@@ -81,7 +87,7 @@ export async function* generate(
   request: GenerateRequest,
   ctx: GenerationContext,
   deps: GenerationDeps,
-): AsyncGenerator<GenerationEvent> {
+): AsyncGenerator<ResponseEvent> {
   const requestId = request.requestId || randomUUID();
   trace.getActiveSpan()?.setAttribute(LLM_ATTR.requestId, requestId); // a request's trace found by its id
   const admission = deps.inflight.admit(requestId);
@@ -94,7 +100,7 @@ export async function* generate(
   const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
   let outcome = "failed";
   const content = traceContent(deps.traceContent, request);
-  const final = (finishReason: FinishReason, matchedStop = ""): GenerationEvent => {
+  const final = (finishReason: FinishReason, matchedStop = ""): ResponseEvent => {
     outcome = FinishReason[finishReason].toLowerCase();
     content.finish(outcome);
     return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
@@ -114,12 +120,12 @@ export async function* generate(
       if (event.case === "token") {
         // Known from the first token on: a stop sequence ends the request before the runner's final arrives.
         if (event.value.index === 0) usage.cachedPromptTokens = event.value.cachedPromptTokens;
-        const decoded = await detokenizer.push(event.value.tokenId);
+        const decoded = await detokenizer.push(event.value.tokenId, logprobIds(event.value, admitted));
         metrics.token(); // once decoded: the token is ready to leave, as the client will see it
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
         // A resumed stream replays every token through the detokenizer but sends only what the client lacks.
-        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded.text, event.value, admitted) : undefined;
+        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded, event.value, admitted) : undefined;
         content.completion(decoded.text);
         if (delta) yield delta;
         if (decoded.finished) {
@@ -131,7 +137,9 @@ export async function* generate(
         const rest = await detokenizer.flush();
         content.completion(rest.text);
         if (rest.text !== "")
-          yield { event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], index } } };
+          yield {
+            event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], tokenTexts: [], index } },
+          };
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? usage.cachedPromptTokens;
@@ -170,7 +178,7 @@ export async function generateWhole(
   ctx: GenerationContext,
   deps: GenerationDeps,
 ): Promise<GenerationDelta & GenerationFinal> {
-  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [] };
+  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [], tokenTexts: [] };
   let final: GenerationFinal | undefined;
   for await (const { event } of generate(request, ctx, deps)) {
     if (event.case === "final") {
@@ -179,6 +187,7 @@ export async function generateWhole(
       whole.text += event.value.text;
       whole.tokenIds.push(...event.value.tokenIds);
       whole.logprobs.push(...event.value.logprobs);
+      whole.tokenTexts.push(...event.value.tokenTexts);
     }
   }
   if (final === undefined) throw new LlmError("internal", "a generation ended without its final event");
@@ -196,7 +205,7 @@ interface Started {
 async function start(
   request: GenerateRequest,
   requestId: string,
-  model: ServedModel,
+  model: ModelInfo,
   ctx: GenerationContext,
   call: DispatchCall,
   deps: GenerationDeps,
@@ -226,7 +235,7 @@ async function start(
 async function resume(
   request: GenerateRequest,
   requestId: string,
-  model: ServedModel,
+  model: ModelInfo,
   call: DispatchCall,
   deps: GenerationDeps,
 ): Promise<Started> {
@@ -245,14 +254,15 @@ async function resume(
 interface DecodeSession {
   /** Settles once the detokenizer accepted the stream: bad stop sequences fail here, before the runner starts. */
   opened: Promise<DecodeStreamResponse>;
-  push(tokenId: number): Promise<DecodeStreamResponse>;
+  /** Decodes `tokenId` into the text; `textIds` come back each decoded alone, in `tokenTexts`. */
+  push(tokenId: number, textIds: number[]): Promise<DecodeStreamResponse>;
   /** Half-closes and returns the held-back rest. */
   flush(): Promise<DecodeStreamResponse>;
 }
 
 function openDetokenizer(
   upstreams: Upstreams,
-  model: ServedModel,
+  model: ModelInfo,
   request: GenerateRequest,
   call: CallOptions,
 ): DecodeSession {
@@ -267,8 +277,8 @@ function openDetokenizer(
   stream.send({ tokenIds: [] }); // answered at once, with no text
   return {
     opened: next(),
-    push: (tokenId) => {
-      stream.send({ tokenIds: [tokenId] });
+    push: (tokenId, textIds) => {
+      stream.send({ tokenIds: [tokenId], tokenTextIds: textIds });
       return next();
     },
     flush: () => {
@@ -280,7 +290,7 @@ function openDetokenizer(
 
 async function encodePrompt(
   { tokenizer }: Upstreams,
-  model: ServedModel,
+  model: ModelInfo,
   { prompt, addSpecialTokens }: GenerateRequest,
   call: CallOptions,
 ): Promise<number[]> {
@@ -305,13 +315,26 @@ function withSeed(sampling: SamplingParams | undefined): SamplingParams {
   return seeded;
 }
 
-/** A delta for `text` and the token behind it, or undefined when it would carry nothing the client asked for. */
-function deltaOf(text: string, token: TokenEvent, request: GenerateRequest): GenerationEvent | undefined {
+function wantsLogprobs(request: GenerateRequest): boolean {
+  return Boolean(request.sampling?.logprobs) || (request.sampling?.topLogprobs ?? 0) > 0;
+}
+
+/** The ids whose own text a logprobs entry shows: the token, then its alternatives; none without logprobs. */
+function logprobIds(token: TokenEvent, request: GenerateRequest): number[] {
+  return wantsLogprobs(request) ? [token.tokenId, ...token.topLogprobs.map((alt) => alt.tokenId)] : [];
+}
+
+/** A delta for the decoded text and the token behind it, or undefined when it would carry nothing asked for. */
+function deltaOf(
+  decoded: DecodeStreamResponse,
+  token: TokenEvent,
+  request: GenerateRequest,
+): ResponseEvent | undefined {
+  const { text, tokenTexts } = decoded;
   const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
-  const logprobs =
-    request.sampling?.logprobs || (request.sampling?.topLogprobs ?? 0) > 0
-      ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
-      : [];
+  const logprobs = wantsLogprobs(request)
+    ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
+    : [];
   if (text === "" && tokenIds.length === 0 && logprobs.length === 0) return undefined;
-  return { event: { case: "delta", value: { text, tokenIds, logprobs, index: token.index } } };
+  return { event: { case: "delta", value: { text, tokenIds, logprobs, tokenTexts, index: token.index } } };
 }

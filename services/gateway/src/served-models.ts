@@ -4,7 +4,7 @@ import { LlmError } from "@llm/errors";
 import type { ModelRunnerService } from "@llm/proto";
 import type { ServiceClient } from "@llm/rpc";
 
-export interface ServedModel {
+export interface ModelInfo {
   id: string;
   /** Most tokens, prompt plus output, one request may hold. */
   contextLength: number;
@@ -12,7 +12,7 @@ export interface ServedModel {
 }
 
 /** Asks for the models served now. */
-export type ModelSource = () => Promise<ServedModel[]>;
+export type ModelSource = () => Promise<ModelInfo[]>;
 
 /** The one model a runner loaded. */
 export function runnerModels(runner: ServiceClient<typeof ModelRunnerService>): ModelSource {
@@ -23,11 +23,11 @@ export function runnerModels(runner: ServiceClient<typeof ModelRunnerService>): 
 }
 
 export class ServedModels {
-  private models: Promise<ServedModel[]> | undefined;
+  private models: Promise<ModelInfo[]> | undefined;
 
   constructor(private readonly source: ModelSource) {}
 
-  list(): Promise<ServedModel[]> {
+  list(): Promise<ModelInfo[]> {
     if (!this.models) {
       this.models = this.ask();
       // A failed ask is not remembered, so a runner that starts late is picked up by the next request.
@@ -39,7 +39,7 @@ export class ServedModels {
   }
 
   /** The model `id` names ("" = the default); NOT_FOUND lists the ones that exist. */
-  async resolve(id: string): Promise<ServedModel> {
+  async resolve(id: string): Promise<ModelInfo> {
     let models = await this.list();
     if (id !== "" && !models.some((model) => model.id === id)) {
       this.models = undefined; // a model announced since the last ask
@@ -54,7 +54,7 @@ export class ServedModels {
     );
   }
 
-  private async ask(): Promise<ServedModel[]> {
+  private async ask(): Promise<ModelInfo[]> {
     const models = await this.source();
     if (models.length === 0) {
       throw new LlmError("unavailable", "no model runner has announced a model yet; retry once one is up", {

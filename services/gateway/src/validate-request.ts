@@ -2,13 +2,13 @@
 import { LlmError } from "@llm/errors";
 import type { GenerateRequest } from "@llm/proto";
 import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
-import type { ServedModel } from "./served-models.js";
+import type { ModelInfo } from "./served-models.js";
 import { shown } from "./shown.js";
 
 /** At most this many stop sequences per request (GenerateRequest.stop). */
 export const MAX_STOP_SEQUENCES = 8;
 
-export interface RequestLimits {
+export interface InputLimits {
   /** Largest prompt, in UTF-8 bytes (text, or the chat messages' contents together). */
   maxInputBytes: number;
 }
@@ -18,7 +18,7 @@ export interface RequestLimits {
 const STRATEGIES_CHECKED_BY_RUNNER: StrategyNames = { has: () => true, names: () => [] };
 
 /** Throws one INVALID_ARGUMENT listing every problem (`details.problems`: `{ field, message }[]`). */
-export function validateRequest(request: GenerateRequest, model: ServedModel, limits: RequestLimits): void {
+export function validateRequest(request: GenerateRequest, model: ModelInfo, limits: InputLimits): void {
   const problems = [
     ...promptProblems(request, model, limits),
     ...maxTokensProblems(request, model),
@@ -38,14 +38,14 @@ export function validateRequest(request: GenerateRequest, model: ServedModel, li
 }
 
 /** The prompt's token count plus max_tokens must fit the model's context; known only after tokenizing. */
-export function checkContextFits(promptTokens: number, maxTokens: number, model: ServedModel): void {
+export function checkContextFits(promptTokens: number, maxTokens: number, model: ModelInfo): void {
   if (promptTokens + maxTokens <= model.contextLength) return;
   throw new LlmError("invalid_argument", contextOverflow(promptTokens, maxTokens, model), {
     details: { field: "max_tokens", promptTokens, maxTokens, contextLength: model.contextLength },
   });
 }
 
-function contextOverflow(promptTokens: number, maxTokens: number, model: ServedModel): string {
+function contextOverflow(promptTokens: number, maxTokens: number, model: ModelInfo): string {
   const room = model.contextLength - promptTokens;
   const fix =
     room > 0 ? `lower max_tokens to at most ${room} or shorten the prompt` : "shorten the prompt (it alone fills it)";
@@ -57,8 +57,8 @@ function contextOverflow(promptTokens: number, maxTokens: number, model: ServedM
 
 function promptProblems(
   { prompt, maxTokens }: GenerateRequest,
-  model: ServedModel,
-  { maxInputBytes }: RequestLimits,
+  model: ModelInfo,
+  { maxInputBytes }: InputLimits,
 ): ParamProblem[] {
   switch (prompt.case) {
     case undefined:
@@ -88,7 +88,7 @@ function roleProblems(role: string, field: string): ParamProblem[] {
 }
 
 /** A token-id prompt: not empty, every id in the vocabulary, and room left in the context for max_tokens. */
-function tokenIdProblems(ids: readonly number[], maxTokens: number, model: ServedModel): ParamProblem[] {
+function tokenIdProblems(ids: readonly number[], maxTokens: number, model: ModelInfo): ParamProblem[] {
   if (ids.length === 0) return [{ field: "prompt.token_ids.ids", message: "prompt.token_ids.ids is empty" }];
   const bad = ids.findIndex((id) => id >= model.vocabSize);
   if (bad >= 0) {
@@ -106,7 +106,7 @@ function sizeProblems(field: string, bytes: number, maxInputBytes: number): Para
   return [{ field, message: `${field} is ${bytes} bytes of UTF-8; at most ${maxInputBytes} are accepted` }];
 }
 
-function maxTokensProblems({ maxTokens }: GenerateRequest, model: ServedModel): ParamProblem[] {
+function maxTokensProblems({ maxTokens }: GenerateRequest, model: ModelInfo): ParamProblem[] {
   if (maxTokens >= 1 && maxTokens <= model.contextLength) return [];
   return [
     {

@@ -11,7 +11,7 @@ import {
 } from "@llm/proto";
 import { type StrategyNames, validateSamplingParams } from "@llm/sampling";
 
-export interface RequestLimits {
+export interface RunnerLimits {
   /** The id clients name in `model` ("" also means this model). */
   modelId: string;
   vocabSize: number;
@@ -28,7 +28,7 @@ const DEFAULT_SAMPLING = create(SamplingParamsSchema);
 /** Longest timer Node can set (about 24.8 days); a later deadline is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function checkModel(model: string, limits: Pick<RequestLimits, "modelId">): void {
+export function checkModel(model: string, limits: Pick<RunnerLimits, "modelId">): void {
   if (model !== "" && model !== limits.modelId) {
     throw new LlmError("not_found", `unknown model "${model}": this runner serves "${limits.modelId}"`, {
       details: { field: "model", served: [limits.modelId] },
@@ -39,7 +39,7 @@ export function checkModel(model: string, limits: Pick<RequestLimits, "modelId">
 /** The engine request; aborting `signal` (client cancel, deadlines: see requestSignal) cancels it. */
 export function engineRequestOf(
   request: ModelRunnerServiceGenerateRequest,
-  limits: RequestLimits,
+  limits: RunnerLimits,
   signal: AbortSignal,
 ): GenerateRequest<SamplingParams> {
   checkModel(request.model, limits);

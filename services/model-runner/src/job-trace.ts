@@ -2,7 +2,7 @@
 // job data, the time the job waited in the queue becomes an `llm.queue.wait` span under the gateway's request
 // span, and the generation's events are pulled inside that span (so the runner's request span is its child:
 // gateway → queue → runner).
-import { extractContext, queuedAt, type TraceCarrier, tracer } from "@llm/telemetry";
+import { extractContext, queuedAt, SEMCONV, SPANS, type TraceCarrier, tracer } from "@llm/telemetry";
 import { type Context, context, SpanKind, trace } from "@opentelemetry/api";
 
 export async function* inJobTrace<T>(carrier: TraceCarrier, events: AsyncIterable<T>): AsyncGenerator<T> {
@@ -26,12 +26,12 @@ function afterQueueWait(carrier: TraceCarrier): Context {
   if (since === undefined) return parent;
   const now = Date.now();
   const span = tracer().startSpan(
-    "llm.queue.wait",
+    SPANS.queueWait,
     {
       kind: SpanKind.CONSUMER,
       // The gateway's clock: a skewed one must not give the span a negative length.
       startTime: Math.min(since, now),
-      attributes: { "messaging.system": "bullmq", "messaging.operation.type": "receive" },
+      attributes: { [SEMCONV.messagingSystem]: "bullmq", [SEMCONV.messagingOperationType]: "receive" },
     },
     parent,
   );

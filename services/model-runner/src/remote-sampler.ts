@@ -2,8 +2,9 @@
 // per engine step for the whole batch (sequences joining, every sequence's logits as float32 bytes,
 // sequences leaving). If the sampler goes away the step in flight fails with UNAVAILABLE instead of
 // hanging, and the next step opens a new stream (to a restarted sampler).
-import type { SampleInput, SampleResult, Sampler } from "@llm/engine";
+import type { EngineSampler, SampleInput, SampleResult } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import {
   type MessageInitShape,
   type SampleRequestSchema,
@@ -12,7 +13,7 @@ import {
   type SamplingParams,
   type SequenceStartSchema,
 } from "@llm/proto";
-import { type BidiCall, createClient, type Log, type ServiceClient } from "@llm/rpc";
+import { type BidiCall, createClient, type ServiceClient } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 
 /** Far above any real step (batch 32 over loopback takes ~0.2 s on a loaded 2-core box). */
@@ -27,7 +28,7 @@ interface RemoteSequence {
   stream: SampleStream | undefined;
 }
 
-export class RemoteSampler implements Sampler<SamplingParams> {
+export class RemoteSampler implements EngineSampler<SamplingParams> {
   private readonly client: ServiceClient<typeof SamplerService>;
   private readonly sequences = new Map<string, RemoteSequence>();
   private stream: SampleStream | undefined;

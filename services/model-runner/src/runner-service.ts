@@ -2,6 +2,7 @@
 // reports the model and the load; Cancel frees a request's slot within one engine step.
 import type { Engine, EngineInfo, FinalEvent, GenerationEvent, TokenEvent } from "@llm/engine";
 import { LlmError } from "@llm/errors";
+import type { Log } from "@llm/log";
 import {
   FinishReason,
   type MessageInitShape,
@@ -11,9 +12,9 @@ import {
   type ModelRunnerServiceInfoResponseSchema,
   type SamplingParams,
 } from "@llm/proto";
-import type { Log, ServiceImpl } from "@llm/rpc";
+import type { ServiceImpl } from "@llm/rpc";
 import { outsideAnyTrace } from "@llm/telemetry";
-import { checkModel, engineRequestOf, type RequestLimits, requestSignal } from "./generate-request.js";
+import { checkModel, engineRequestOf, type RunnerLimits, requestSignal } from "./generate-request.js";
 import type { RequestTrace, RunnerTelemetry } from "./runner-telemetry.js";
 
 type GenerateResponseInit = MessageInitShape<typeof ModelRunnerServiceGenerateResponseSchema>;
@@ -21,7 +22,7 @@ type InfoResponseInit = MessageInitShape<typeof ModelRunnerServiceInfoResponseSc
 
 export interface RunnerServiceOptions {
   engine: Engine<SamplingParams>;
-  limits: RequestLimits;
+  limits: RunnerLimits;
   log: Log;
   telemetry: RunnerTelemetry;
 }

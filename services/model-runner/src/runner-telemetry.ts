@@ -15,6 +15,7 @@ import {
   observedCounter,
   observedGauge,
   type RequestTimings,
+  SPANS,
   TOKEN_EVENT,
   type TraceCarrier,
   tracer,
@@ -63,7 +64,7 @@ export class RunnerTelemetry implements EngineObserver {
   /** Starts the request's span under the active context (call it inside the gRPC call or the job's context). */
   begin(request: ModelRunnerServiceGenerateRequest, modelId: string): RequestTrace {
     const { requestId } = request;
-    const span = tracer().startSpan("llm.runner.generate", {
+    const span = tracer().startSpan(SPANS.runnerGenerate, {
       attributes: {
         [LLM_ATTR.requestId]: requestId,
         [GEN_AI.operationName]: "text_completion",
@@ -134,7 +135,7 @@ export class RunnerTelemetry implements EngineObserver {
     }
     if (links.length === 0) return;
     tracer()
-      .startSpan("llm.runner.step", {
+      .startSpan(SPANS.runnerStep, {
         root: true,
         startTime: step.startedAt,
         links,
@@ -154,7 +155,7 @@ export class RunnerTelemetry implements EngineObserver {
     this.queueTime.record(queueMs / 1000);
     if (!live.span.isRecording()) return;
     tracer()
-      .startSpan("llm.runner.queue", { startTime: live.startedAt }, trace.setSpan(ROOT_CONTEXT, live.span))
+      .startSpan(SPANS.runnerQueue, { startTime: live.startedAt }, trace.setSpan(ROOT_CONTEXT, live.span))
       .end(live.startedAt + queueMs);
   }
 }

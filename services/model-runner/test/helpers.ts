@@ -1,6 +1,8 @@
 // Shared test kit: the reference engine in this process, stream collection, and error expectations.
-import { Engine, type GenerationEvent, inProcessSampler } from "@llm/engine";
+
+import { Engine, engineSizing, type GenerationEvent, inProcessSampler } from "@llm/engine";
 import { isLlmError } from "@llm/errors";
+import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import type {
   MessageInitShape,
@@ -59,7 +61,8 @@ export async function referenceEngine(): Promise<Engine<SamplingParams>> {
   return Engine.load({
     modelDir: await tinyModelDir(),
     sampler: inProcessSampler(new Sampler({ vocabSize: 50_257, registry })),
-    logger: { info: () => {}, warn: () => {} },
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
+    log: silentLog,
   });
 }
 

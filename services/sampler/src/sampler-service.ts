@@ -1,6 +1,8 @@
 // llm.v1.SamplerService: one long-lived Sample stream per model runner, one response per engine step.
+
+import type { Log } from "@llm/log";
 import type { SamplerService } from "@llm/proto";
-import { type Log, type ServiceImpl, untilAborted } from "@llm/rpc";
+import { type ServiceImpl, untilAborted } from "@llm/rpc";
 import type { StrategyRegistry } from "@llm/sampling";
 import { SampleSession } from "./sample-session.js";
 import { SequenceSpans } from "./sequence-spans.js";

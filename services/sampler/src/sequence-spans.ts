@@ -2,7 +2,7 @@
 // context the runner sends in SequenceStart.trace_context (so a remote sampler appears in the request's
 // trace); it counts the tokens sampled and ends when the sequence is closed or its stream ends.
 import type { MessageInitShape, SampledTokenSchema, SampleRequest } from "@llm/proto";
-import { extractContext, markFailed, tracer } from "@llm/telemetry";
+import { extractContext, LLM_ATTR, markFailed, SPANS, tracer } from "@llm/telemetry";
 import type { Span } from "@opentelemetry/api";
 
 type SampledTokenInit = MessageInitShape<typeof SampledTokenSchema>;
@@ -15,8 +15,8 @@ export class SequenceSpans {
     for (const { sequenceId, traceContext, params } of request.opened) {
       if (Object.keys(traceContext).length === 0) continue;
       const span = tracer().startSpan(
-        "llm.sampler.sequence",
-        { attributes: { "llm.sampler.strategy": params?.strategy || "standard" } },
+        SPANS.samplerSequence,
+        { attributes: { [LLM_ATTR.samplerStrategy]: params?.strategy || "standard" } },
         extractContext(traceContext),
       );
       this.open.set(sequenceId, { span, tokens: 0 });
@@ -39,7 +39,7 @@ export class SequenceSpans {
     const entry = this.open.get(id);
     if (!entry) return;
     this.open.delete(id);
-    entry.span.setAttribute("llm.sampler.tokens", entry.tokens);
+    entry.span.setAttribute(LLM_ATTR.samplerTokens, entry.tokens);
     entry.span.end();
   }
 }

@@ -1,61 +1,41 @@
 // Tokenizer service: text ⇄ token ids and chat templates for the served model(s), over gRPC.
 import { readFile } from "node:fs/promises";
-import { readConfig } from "@llm/config";
+import { runService } from "@llm/launcher/host";
 import { servedModel } from "@llm/model-pack";
 import { TokenizerService } from "@llm/proto";
-import { installSignalHandlers, registration, startServer, stderrLog } from "@llm/rpc";
-import { startTelemetry } from "@llm/telemetry/sdk";
+import { registration } from "@llm/rpc";
 import { TokenizerCatalog } from "@llm/tokenizer";
 import { tokenizerService } from "./tokenizer-service.js";
 
-const config = readConfig(process.env, [
-  "LLM_HOST",
-  "LLM_PORT",
-  "LLM_MODELS_DIR",
-  "LLM_MODEL_ID",
-  "LLM_MODEL_DIR",
-  "LLM_MAX_INPUT_BYTES",
-  "LLM_SPECIAL_TOKEN_TEXT",
-  "LLM_CHAT_TEMPLATE",
-  "LLM_SHUTDOWN_GRACE_MS",
-  "LLM_OTLP_ENDPOINT",
-  "LLM_METRICS_PORT",
-]);
-const telemetry = await startTelemetry({
-  service: "tokenizer",
-  entryUrl: import.meta.url,
-  otlpEndpoint: config.LLM_OTLP_ENDPOINT,
-  metricsHost: config.LLM_HOST,
-  metricsPort: config.LLM_METRICS_PORT,
-  log: stderrLog,
-});
-
-const model = servedModel({
-  modelsDir: config.LLM_MODELS_DIR,
-  modelId: config.LLM_MODEL_ID,
-  modelDir: config.LLM_MODEL_DIR,
-  requiredFiles: ["tokenizer.json"],
-});
-const catalog = new TokenizerCatalog({
-  defaultModel: model,
-  modelsDir: config.LLM_MODELS_DIR,
-  tokenizer: {
-    maxInputBytes: config.LLM_MAX_INPUT_BYTES,
-    chatTemplate: config.LLM_CHAT_TEMPLATE === undefined ? undefined : await readFile(config.LLM_CHAT_TEMPLATE, "utf8"),
-  },
-});
-await catalog.preload();
-
-const server = await startServer({
+await runService({
   name: "tokenizer",
-  host: config.LLM_HOST,
-  port: config.LLM_PORT,
-  services: [
-    registration(TokenizerService, tokenizerService(catalog, { specialTokenText: config.LLM_SPECIAL_TOKEN_TEXT })),
+  entryUrl: import.meta.url,
+  config: [
+    "LLM_MODELS_DIR",
+    "LLM_MODEL_ID",
+    "LLM_MODEL_DIR",
+    "LLM_MAX_INPUT_BYTES",
+    "LLM_SPECIAL_TOKEN_TEXT",
+    "LLM_CHAT_TEMPLATE",
   ],
-});
-stderrLog({ level: "info", msg: "tokenizer ready", model: model.id, dir: model.dir });
-installSignalHandlers(async () => {
-  await server.shutdown(config.LLM_SHUTDOWN_GRACE_MS);
-  await telemetry.shutdown();
+  async wire({ config }) {
+    const model = servedModel({
+      modelsDir: config.LLM_MODELS_DIR,
+      modelId: config.LLM_MODEL_ID,
+      modelDir: config.LLM_MODEL_DIR,
+      requiredFiles: ["tokenizer.json"],
+    });
+    const template = config.LLM_CHAT_TEMPLATE;
+    const catalog = new TokenizerCatalog({
+      defaultModel: model,
+      modelsDir: config.LLM_MODELS_DIR,
+      tokenizer: {
+        maxInputBytes: config.LLM_MAX_INPUT_BYTES,
+        chatTemplate: template === undefined ? undefined : await readFile(template, "utf8"),
+      },
+    });
+    await catalog.preload();
+    const service = tokenizerService(catalog, { specialTokenText: config.LLM_SPECIAL_TOKEN_TEXT });
+    return { services: [registration(TokenizerService, service)], ready: { model: model.id, dir: model.dir } };
+  },
 });

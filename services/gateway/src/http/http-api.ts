@@ -11,7 +11,6 @@ import { readJsonBody } from "./json-body.js";
 import { type Endpoint, type OpenAiRequest, parseOpenAiRequest } from "./openai-request.js";
 import { OpenAiShaper } from "./openai-response.js";
 import { SseResponse } from "./sse.js";
-import type { TokenTexts } from "./token-texts.js";
 
 export interface HttpLimits {
   maxBodyBytes: number;
@@ -23,7 +22,6 @@ export interface HttpLimits {
 export interface HttpApiDeps {
   generation: GenerationDeps;
   keys: ApiKeys;
-  tokenTexts: TokenTexts;
   limits: HttpLimits;
   /** Upstream name → gRPC address, all SERVING for `/ready` to answer 200. */
   upstreamAddresses: Record<string, string>;
@@ -144,17 +142,11 @@ async function serveGeneration(
       stream: parsed.stream,
     });
     res.setHeader("x-request-id", requestId); // names it in a gRPC Cancel
-    const shaper = new OpenAiShaper(
-      endpoint,
-      `${ID_PREFIX[endpoint]}-${requestId}`,
-      model.id,
-      deps.tokenTexts,
-      parsed.includeUsage,
-    );
+    const shaper = new OpenAiShaper(endpoint, `${ID_PREFIX[endpoint]}-${requestId}`, model.id, parsed.includeUsage);
     if (parsed.stream) {
       await streamEvents(parsed, ctx, new SseResponse(res, deps.limits.stallTimeoutMs), shaper, deps.generation);
     } else {
-      sendJson(res, 200, await shaper.whole(await generateWhole(parsed.request, ctx, deps.generation)));
+      sendJson(res, 200, shaper.whole(await generateWhole(parsed.request, ctx, deps.generation)));
     }
   } finally {
     release();
@@ -182,7 +174,7 @@ async function streamEvents(
         if (role) await sse.send(role);
       }
       if (event.case === "delta") {
-        await sse.send(await shaper.deltaChunk(event.value));
+        await sse.send(shaper.deltaChunk(event.value));
       } else {
         await sse.send(shaper.finishChunk(event.value));
         if (includeUsage) await sse.send(shaper.usageChunk(event.value));

@@ -1,7 +1,7 @@
 // A SERVER span per HTTP request, child of the client's W3C `traceparent`, so an HTTP request is one trace
 // through the gateway's gRPC calls as a gRPC request is (packages/rpc opens the gRPC ones).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extractContext, markFailed, type TraceCarrier, tracer } from "@llm/telemetry";
+import { extractContext, markFailed, SEMCONV, type TraceCarrier, tracer } from "@llm/telemetry";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 
 /** Runs `handle` inside the request's span; the span ends with the response (or the client leaving). */
@@ -19,11 +19,14 @@ export function inHttpSpan(
   const parent = extractContext(carrier);
   const span = tracer().startSpan(
     `${req.method} ${route}`,
-    { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method ?? "", "http.route": route } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [SEMCONV.httpRequestMethod]: req.method ?? "", [SEMCONV.httpRoute]: route },
+    },
     parent,
   );
   res.once("close", () => {
-    span.setAttribute("http.response.status_code", res.statusCode);
+    span.setAttribute(SEMCONV.httpResponseStatusCode, res.statusCode);
     if (res.statusCode >= 500) markFailed(span, new Error(`HTTP ${res.statusCode}`));
     span.end();
   });

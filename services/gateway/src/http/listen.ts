@@ -1,5 +1,6 @@
 // Binding the HTTP API, announcing it like the gRPC servers do, and draining it on shutdown.
 import type { Server } from "node:http";
+import { announce } from "@llm/log";
 
 export interface ListeningHttp {
   /** http://host:port */
@@ -17,7 +18,7 @@ export async function listenHttp(server: Server, name: string, host: string, por
   const boundPort = typeof bound === "object" && bound ? bound.port : port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
   // The same `listening` line as every gRPC server's, so launchers and people find the address the same way.
-  process.stdout.write(`${JSON.stringify({ event: "listening", service: name, address: url })}\n`);
+  announce({ event: "listening", service: name, address: url });
   return {
     url,
     async shutdown(graceMs) {

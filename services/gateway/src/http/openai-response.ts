@@ -2,7 +2,6 @@
 import { FinishReason } from "@llm/proto";
 import type { GenerationDelta, GenerationFinal } from "../generation.js";
 import type { Endpoint } from "./openai-request.js";
-import type { TokenTexts } from "./token-texts.js";
 
 export interface OpenAiUsage {
   prompt_tokens: number;
@@ -38,14 +37,13 @@ export class OpenAiShaper {
     private readonly endpoint: Endpoint,
     readonly id: string,
     private readonly model: string,
-    private readonly tokenTexts: TokenTexts,
     /** stream_options.include_usage: OpenAI then sends `usage: null` on every chunk before the usage chunk. */
     private readonly includeUsage = false,
   ) {}
 
   /** The non-streamed answer. */
-  async whole(result: GenerationDelta & GenerationFinal): Promise<object> {
-    const logprobs = await this.logprobs(result);
+  whole(result: GenerationDelta & GenerationFinal): object {
+    const logprobs = this.logprobs(result);
     const finish_reason = FINISH_REASONS[result.finishReason];
     const choice =
       this.endpoint === "chat"
@@ -60,8 +58,8 @@ export class OpenAiShaper {
     return this.chunk({ delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
   }
 
-  async deltaChunk(delta: GenerationDelta): Promise<object> {
-    const logprobs = await this.logprobs(delta);
+  deltaChunk(delta: GenerationDelta): object {
+    const logprobs = this.logprobs(delta);
     const text = this.endpoint === "chat" ? { delta: { content: delta.text } } : { text: delta.text };
     return this.chunk({ ...text, logprobs, finish_reason: null });
   }
@@ -86,13 +84,8 @@ export class OpenAiShaper {
   }
 
   /** OpenAI's logprobs object for these tokens (chat and completions differ), or null when none were asked. */
-  private async logprobs({ logprobs }: Pick<GenerationDelta, "logprobs">): Promise<object | null> {
+  private logprobs({ logprobs, tokenTexts: texts }: Pick<GenerationDelta, "logprobs" | "tokenTexts">): object | null {
     if (logprobs.length === 0) return null;
-    const ids = logprobs.flatMap((entry) => [
-      entry.tokenId ?? 0,
-      ...(entry.topLogprobs ?? []).map((t) => t.tokenId ?? 0),
-    ]);
-    const texts = await this.tokenTexts.of(this.model, ids);
     let next = 0;
     const tokens = logprobs.map((entry) => ({
       token: texts[next++] ?? "",

@@ -1,10 +1,10 @@
 // KV-aware routing, the gateway's half: picks the live runner whose memory holds the longest leading run of
 // a prompt's blocks (computed exactly as runners compute them), unless that runner has no free slot.
 // Undefined means "no runner has any of it, or Redis failed": use the shared queue.
-import { blockKeys } from "./block-keys.js";
+import type { Log } from "@llm/log";
+import { blockKeys } from "@llm/prefix-cache";
+import type { RedisClient } from "@llm/redis";
 import { hotSetKey, type RunnerHeartbeat, runnersKey } from "./hot-blocks.js";
-import type { WarnLogger } from "./redis-store.js";
-import type { RedisClient } from "./redis-target.js";
 
 export interface KvRouterOptions {
   redis: RedisClient;
@@ -13,7 +13,7 @@ export interface KvRouterOptions {
   staleMs?: number;
   /** The runner list is re-read at most this often. */
   refreshMs?: number;
-  logger: WarnLogger;
+  log: Log;
 }
 
 export interface Route {
@@ -68,9 +68,10 @@ export class KvRouter {
       best.runner.routed++;
       return { runnerId: best.runner.id, blocks: best.blocks };
     } catch (error) {
-      this.options.logger.warn(
-        `KV-aware routing failed, using the shared queue: ${error instanceof Error ? error.message : error}`,
-      );
+      this.options.log({
+        level: "warn",
+        msg: `KV-aware routing failed, using the shared queue: ${error instanceof Error ? error.message : error}`,
+      });
       return undefined;
     }
   }

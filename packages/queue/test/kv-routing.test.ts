@@ -1,17 +1,11 @@
 // Runners publishing their hot blocks and a gateway's router choosing among them, on a real Redis.
 import { randomUUID } from "node:crypto";
+import { silentLog } from "@llm/log";
+import { MemoryBlockStore, PrefixCache } from "@llm/prefix-cache";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  HotBlockPublisher,
-  KvRouter,
-  MemoryBlockStore,
-  PrefixCache,
-  type RunnerLoad,
-  runnersKey,
-} from "../src/index.js";
+import { HotBlockPublisher, KvRouter, type RunnerLoad, runnersKey } from "../src/index.js";
 
-const quiet = { warn: () => {} };
 const prompt = (seed: number, length = 100) => Array.from({ length }, (_, i) => (i * 7919 + seed * 131) % 50_000);
 let redis: Redis;
 
@@ -33,7 +27,7 @@ function runner(keyBase: string, runnerId: string, load: RunnerLoad = { running:
     hotKeys: (limit) => cache.recentKeys(limit),
     load: () => state.load,
     intervalMs: 60_000, // the tests publish explicitly
-    logger: quiet,
+    log: silentLog,
   });
   /** Caches the first `tokens` tokens of `ids` under `salt`, as the engine does after a prefill. */
   const hold = (ids: number[], tokens: number, salt?: string) => {
@@ -57,7 +51,7 @@ describe("KV-aware routing", () => {
     await a.hold(prompt(2), 96);
     await b.hold(prompt(3), 96, "tenant-x");
     await Promise.all([a.publisher.publish(), b.publisher.publish()]);
-    const router = new KvRouter({ redis, keyBase, logger: quiet });
+    const router = new KvRouter({ redis, keyBase, log: silentLog });
 
     expect(await router.route(prompt(1))).toEqual({ runnerId: "b", blocks: 5 });
     expect(await router.route(prompt(2))).toEqual({ runnerId: "a", blocks: 6 });
@@ -74,7 +68,7 @@ describe("KV-aware routing", () => {
     await a.hold(prompt(1), 96);
     await b.hold(prompt(1), 16);
     await Promise.all([a.publisher.publish(), b.publisher.publish()]);
-    const router = new KvRouter({ redis, keyBase, refreshMs: 0, logger: quiet });
+    const router = new KvRouter({ redis, keyBase, refreshMs: 0, log: silentLog });
     expect((await router.route(prompt(1)))?.runnerId).toBe("a"); // its last free slot
     expect((await router.route(prompt(1)))?.runnerId).toBe("b"); // a is full until it reports otherwise
     a.state.load = { running: 0, waiting: 0, maxBatchSize: 2 };
@@ -90,7 +84,7 @@ describe("KV-aware routing", () => {
     await a.hold(prompt(1), 96);
     await b.hold(prompt(1), 48);
     await Promise.all([a.publisher.publish(), b.publisher.publish()]);
-    const router = new KvRouter({ redis, keyBase, staleMs: 300, refreshMs: 0, logger: quiet });
+    const router = new KvRouter({ redis, keyBase, staleMs: 300, refreshMs: 0, log: silentLog });
     expect((await router.route(prompt(1)))?.runnerId).toBe("a");
 
     await new Promise((r) => setTimeout(r, 400));
@@ -107,7 +101,7 @@ describe("KV-aware routing", () => {
     const warnings: string[] = [];
     const broken = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     broken.on("error", () => {});
-    const router = new KvRouter({ redis: broken, keyBase: "test:{x}", logger: { warn: (m) => warnings.push(m) } });
+    const router = new KvRouter({ redis: broken, keyBase: "test:{x}", log: ({ msg }) => warnings.push(msg) });
     expect(await router.route(prompt(1))).toBeUndefined();
     expect(warnings[0]).toMatch(/KV-aware routing failed, using the shared queue/);
     broken.disconnect();

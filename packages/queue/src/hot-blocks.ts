@@ -3,8 +3,8 @@
 // holds the longest prefix of it. Keys (under the caller's base, e.g. the model's hash-tagged "llm:{tiny}"):
 //   <base>:hot:<runnerId>   SET of block keys, expiring after a few missed heartbeats
 //   <base>:runners          HASH runnerId -> JSON RunnerHeartbeat (stale fields are ignored and removed by readers)
-import type { WarnLogger } from "./redis-store.js";
-import type { RedisClient } from "./redis-target.js";
+import type { Log } from "@llm/log";
+import type { RedisClient } from "@llm/redis";
 
 export interface RunnerLoad {
   running: number;
@@ -34,7 +34,7 @@ export interface HotBlockPublisherOptions {
   intervalMs?: number;
   /** Most keys published: the memory tier's most recently used ones. */
   maxKeys?: number;
-  logger: WarnLogger;
+  log: Log;
 }
 
 export class HotBlockPublisher {
@@ -58,7 +58,10 @@ export class HotBlockPublisher {
     try {
       await multi.exec();
     } catch (error) {
-      this.options.logger.warn(`cannot publish hot prefix blocks: ${error instanceof Error ? error.message : error}`);
+      this.options.log({
+        level: "warn",
+        msg: `cannot publish hot prefix blocks: ${error instanceof Error ? error.message : error}`,
+      });
     }
   }
 

@@ -1,0 +1,1 @@
+export { connectRedis, type RedisClient, type RedisClientOptions, type RedisTarget, redisTarget } from "./target.js";
