@@ -46,15 +46,14 @@ export async function tinyEngine(
 }
 
 /**
- * An engine on any preset's folder and ONNX file (a dtype name or file under onnx/), sampling over the model's
- * vocabulary with the real in-process sampler unless `sampler` is given.
+ * An engine on a model folder and ONNX file (`modelFile`: a dtype name or a file under onnx/), sampling over the
+ * model's vocabulary with the real in-process sampler unless `sampler` is given.
  */
-export async function presetEngine(
-  preset: string,
+export async function folderEngine(
+  dir: string,
   options: Partial<EngineOptions<SamplingParams>> = {},
   sampler?: EngineOptions<SamplingParams>["sampler"],
 ): Promise<Engine<SamplingParams>> {
-  const { dir } = await ensureModel(preset);
   const { vocabSize } = await readModelConfig(dir);
   return Engine.load({
     ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
@@ -63,6 +62,14 @@ export async function presetEngine(
     log: silentLog,
     ...options,
   });
+}
+
+/** `folderEngine` on a preset's built folder. */
+export async function presetEngine(
+  preset: string,
+  options: Partial<EngineOptions<SamplingParams>> = {},
+): Promise<Engine<SamplingParams>> {
+  return folderEngine((await ensureModel(preset)).dir, options);
 }
 
 /** A request that ignores EOS, so its length is exactly maxTokens. */

@@ -3,39 +3,29 @@
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  Engine,
   type EngineOptions,
   type EngineSampler,
-  engineSizing,
   inProcessSampler,
   kvBytesPerToken,
   readModelConfig,
 } from "../src/index.js";
-import { collect, promptOf, request } from "./helpers.js";
+import { collect, folderEngine, promptOf, request } from "./helpers.js";
 
-const quiet = { info: () => {}, warn: () => {} };
+const _quiet = { info: () => {}, warn: () => {} };
 const temporary: string[] = [];
 afterAll(() => Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-async function llamaEngine(
+/** paddingPeriod 1: these tests need no batch invariance, and skip the probe's forwards. */
+function llamaEngine(
   dir: string,
   options: Partial<EngineOptions<SamplingParams>> = {},
   sampler?: EngineSampler<SamplingParams>,
 ) {
-  const { vocabSize } = await readModelConfig(dir);
-  return Engine.load({
-    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu" }),
-    modelDir: dir,
-    sampler: sampler ?? inProcessSampler(new Sampler({ vocabSize })),
-    log: silentLog,
-    paddingPeriod: 1,
-    ...options,
-  });
+  return folderEngine(dir, { paddingPeriod: 1, ...options }, sampler);
 }
 
 /** A copy of a built folder (files linked) whose config.json is `edit(config)`. */
