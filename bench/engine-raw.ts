@@ -1,8 +1,9 @@
 // Engine vs a minimal raw ONNX Runtime greedy loop at the same batch size (the raw loop is the ceiling:
 // equal prompt lengths so no padding, present fed back as past, no scheduler, no sampler plugin).
-// Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3]
+// Usage: npx tsx bench/engine-raw.ts [--preset tiny] [--batch 8] [--prompt 64] [--tokens 64] [--runs 3] [--threads N]
+// `--threads`: ONNX Runtime intra-op threads of both sessions (1 keeps a loaded shared box's contention out).
 import { parseArgs } from "node:util";
-import { Engine, engineSizing, inProcessSampler } from "@llm/engine";
+import { Engine, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
 import { jsonLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { Sampler, type SamplingParams } from "@llm/sampling";
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     prompt: { type: "string", default: "64" },
     tokens: { type: "string", default: "64" },
     runs: { type: "string", default: "3" },
+    threads: { type: "string" },
   },
 });
 const batch = Number(values.batch);
@@ -24,8 +26,10 @@ const newTokens = Number(values.tokens);
 const runs = Number(values.runs);
 
 const dir = (await ensureModel(values.preset)).dir;
+// Ids within every bundled tokenizer (GPT-2's 50,257; Llama 2's 32,000 for smollm2-135m).
+const idRange = Math.min(50_000, (await readModelConfig(dir)).tokenizerVocabSize);
 const prompts = Array.from({ length: batch }, (_, b) =>
-  Array.from({ length: promptLength }, (_, i) => (i * 7919 + b * 104_729 + 13) % 50_000),
+  Array.from({ length: promptLength }, (_, i) => (i * 7919 + b * 104_729 + 13) % idRange),
 );
 
 async function rawRun(model: RawModel) {
@@ -42,7 +46,8 @@ async function engineRun(engine: Engine<SamplingParams>, run: number) {
   return timings;
 }
 
-const raw = await openRawModel(dir);
+const intraOpThreads = values.threads === undefined ? undefined : Number(values.threads);
+const raw = await openRawModel(dir, { intraOpThreads });
 const engine = await Engine.load({
   ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
   modelDir: dir,
@@ -51,6 +56,7 @@ const engine = await Engine.load({
   maxStepTokens: Math.max(batch * promptLength + batch, 512),
   prefillChunkTokens: promptLength,
   prefixCacheBytes: 0, // every run prefills the full prompt, like the raw loop
+  intraOpThreads,
   log: jsonLog("warn"),
 });
 await rawRun(raw); // warm-up

@@ -1,7 +1,7 @@
 // The ceiling the engine is measured against: a minimal ONNX Runtime greedy loop over equal-length prompts
 // (no padding, no scheduler, no sampler plugin, `present` fed straight back as `past`).
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readModelConfig } from "@llm/engine";
 import * as ort from "onnxruntime-node";
 
 export interface RawModel {
@@ -9,9 +9,12 @@ export interface RawModel {
   /** The cache outputs stay where the provider computed them (a GPU buffer) and go back in as the next past. */
   kvOnDevice: boolean;
   layers: number;
+  /** KV heads (num_key_value_heads). */
   heads: number;
   headDim: number;
   vocab: number;
+  /** The graph declares num_logits_to_keep (the model pack's GPT-2 graphs; Optimum's Llama exports do not). */
+  keepsLastLogits: boolean;
 }
 
 export interface RawRun {
@@ -29,19 +32,22 @@ export interface RawModelOptions {
   provider?: "cpu" | "webgpu" | "cuda";
   /** Keep `present.*` in GPU buffers between steps (WebGPU's `preferredOutputLocation: "gpu-buffer"`). */
   kvOnDevice?: boolean;
+  /** ONNX Runtime's intra-op threads (default: its own choice). */
+  intraOpThreads?: number;
 }
 
 export async function openRawModel(dir: string, options: RawModelOptions = {}): Promise<RawModel> {
-  const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8"));
+  const config = await readModelConfig(dir);
   const kvOnDevice = options.kvOnDevice ?? false;
   const session = await ort.InferenceSession.create(join(dir, "onnx", "model.onnx"), {
     graphOptimizationLevel: "all",
     executionProviders: [options.provider ?? "cpu"],
+    ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
     // Every output but the logits stays on the device; the logits come to the host for the pick.
     ...(kvOnDevice
       ? {
           preferredOutputLocation: Object.fromEntries(
-            Array.from({ length: config.n_layer }, (_, l) => [
+            Array.from({ length: config.numLayers }, (_, l) => [
               [`present.${l}.key`, "gpu-buffer"],
               [`present.${l}.value`, "gpu-buffer"],
             ]).flat() as [string, "gpu-buffer"][],
@@ -52,10 +58,11 @@ export async function openRawModel(dir: string, options: RawModelOptions = {}): 
   return {
     session,
     kvOnDevice,
-    layers: config.n_layer,
-    heads: config.n_head,
-    headDim: config.n_embd / config.n_head,
-    vocab: config.vocab_size,
+    layers: config.numLayers,
+    heads: config.numKvHeads,
+    headDim: config.headDim,
+    vocab: config.vocabSize,
+    keepsLastLogits: session.inputNames.includes("num_logits_to_keep"),
   };
 }
 
@@ -89,11 +96,13 @@ export async function rawGreedy(model: RawModel, prompts: number[][], newTokens:
       input_ids: new ort.Tensor("int64", int64(ids), [batch, step]),
       attention_mask: new ort.Tensor("int64", new BigInt64Array(batch * total).fill(1n), [batch, total]),
       position_ids: new ort.Tensor("int64", int64(positions), [batch, step]),
-      num_logits_to_keep: new ort.Tensor("int64", new BigInt64Array([1n]), []),
+      ...(model.keepsLastLogits ? { num_logits_to_keep: new ort.Tensor("int64", new BigInt64Array([1n]), []) } : {}),
       ...past,
     });
     const logits = out.logits.data as Float32Array;
-    ids = Array.from({ length: batch }, (_, b) => argmax(logits, b * model.vocab, model.vocab));
+    const kept = out.logits.dims[1];
+    const last = (b: number) => (b * kept + kept - 1) * model.vocab;
+    ids = Array.from({ length: batch }, (_, b) => argmax(logits, last(b), model.vocab));
     if (model.kvOnDevice && t > 0) for (const tensor of Object.values(past)) tensor.dispose();
     past = {};
     for (let l = 0; l < model.layers; l++)

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { kvBytesPerToken } from "@llm/engine";
-import { generateBertWeights, headDim, PRESETS } from "@llm/model-pack";
+import { generateBertWeights, headDim, kvHeads, PRESETS } from "@llm/model-pack";
 import { expect, test } from "vitest";
 import { REPO_ROOT } from "./service-config.js";
 
@@ -43,13 +43,16 @@ test.each(encoders)("embedder sizing row of $name: its weights' bytes and feed-f
   expect(cells[5]).toBe(String(4 * preset.shape.nEmbd * 4));
 });
 
-test.each(decoders)("sizing row of $name matches kvBytesPerToken", ({ name, shape }) => {
+test.each(decoders)("sizing row of $name matches kvBytesPerToken", (preset) => {
+  const { name, shape, llama } = preset;
   const perToken = kvBytesPerToken({
     modelId: name,
     numLayers: shape.nLayer,
     numHeads: shape.nHead,
-    headDim: headDim(shape),
+    numKvHeads: kvHeads(preset),
+    headDim: headDim(shape, llama),
     vocabSize: shape.vocabSize,
+    tokenizerVocabSize: shape.vocabSize,
     contextLength: shape.nPositions,
     eosTokenIds: [],
   });

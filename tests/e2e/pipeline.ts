@@ -9,8 +9,9 @@ export interface Pipeline {
   stop(): Promise<Record<string, number | null>>;
 }
 
+/** `model.file`: the runner's LLM_MODEL_FILE (a dtype name or a file under onnx/); default onnx/model.onnx. */
 export async function startPipeline(
-  model: { dir: string; id: string },
+  model: { dir: string; id: string; file?: string },
   embedding?: { dir: string; id: string },
 ): Promise<Pipeline> {
   const services: { name: string; service: RunningService }[] = [];
@@ -43,7 +44,8 @@ export async function startPipeline(
     const [tokenizer, detokenizer, sampler, embedder] = settled.map(
       (result) => (result as PromiseFulfilledResult<string>).value,
     );
-    const runner = await start("model-runner", { ...modelEnv, LLM_SAMPLER_URL: sampler });
+    const fileEnv: Record<string, string> = model.file ? { LLM_MODEL_FILE: model.file } : {};
+    const runner = await start("model-runner", { ...modelEnv, ...fileEnv, LLM_SAMPLER_URL: sampler });
     pipeline.gateway = await start("gateway", {
       LLM_TOKENIZER_URL: tokenizer,
       LLM_RUNNER_URL: runner,

@@ -1,6 +1,7 @@
 // Greedy output of the whole pipeline (five real service processes, gateway Generate) against transformers.js
-// `generate()` on the same model folder, token for token: an independent implementation of GPT-2 inference.
-// On `tiny` (random weights, GPT-2's tokenizer) and on `demo` (trained weights, its own byte-level BPE).
+// `generate()` on the same model folder and ONNX file, token for token: an independent implementation of inference.
+// On `tiny` (random weights, GPT-2's tokenizer), on `demo` (trained weights, its own byte-level BPE), and on the
+// Llama-architecture builds (GQA; head_dim != hidden/heads with Qwen 3's padded vocabulary) in fp32 and fp16.
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import {
@@ -59,10 +60,16 @@ const SCRIPTURE: Case[] = [
   { prompt: "Blessed are the", maxTokens: 16 },
   { prompt: "And Jesus answered and said unto them,", maxTokens: 40 },
 ];
+const PRINTING_PRESS = "The history of the printing press. ".repeat(40); // ≈ 280 tokens: chunked prefill
+/** `dtype`: transformers.js's name of the ONNX file both sides load (fp32 = onnx/model.onnx). */
 const MODELS = [
-  { preset: "tiny", extra: [], long: "The history of the printing press. ".repeat(40) }, // ≈ 280 tokens: chunked prefill
-  { preset: "demo", extra: SCRIPTURE, long: "And the LORD spake unto Moses, saying, ".repeat(10) }, // ≈ 100 of its 128
-];
+  { preset: "tiny", dtype: "fp32", extra: [], long: PRINTING_PRESS },
+  { preset: "demo", dtype: "fp32", extra: SCRIPTURE, long: "And the LORD spake unto Moses, saying, ".repeat(10) }, // ≈ 100 of its 128
+  { preset: "llama-tiny", dtype: "fp32", extra: [], long: PRINTING_PRESS },
+  { preset: "llama-tiny", dtype: "fp16", extra: [], long: PRINTING_PRESS },
+  { preset: "llama-tiny-headdim", dtype: "fp32", extra: [], long: PRINTING_PRESS },
+  { preset: "llama-tiny-headdim", dtype: "fp16", extra: [], long: PRINTING_PRESS },
+] as const;
 
 interface Ours {
   ids: number[];
@@ -102,8 +109,8 @@ async function ours(
 interface Peer {
   tokenizer: PreTrainedTokenizer;
   model: PreTrainedModel;
-  /** From the folder's config.json. */
-  eos: number;
+  /** From the folder's config.json and generation_config.json. */
+  eos: number[];
 }
 
 /** transformers.js greedy: the new ids (its output includes the prompt) and the prompt's length. */
@@ -126,52 +133,56 @@ async function expectParity(peer: Peer, cases: Case[], results: Ours[]): Promise
     expect(got.ids, label).toEqual(expected.ids);
     expect(got.promptTokens, label).toBe(expected.promptTokens);
     expect(got.text, label).toBe(peer.tokenizer.decode(expected.ids, { skip_special_tokens: true }));
-    const reason = expected.ids.at(-1) === peer.eos ? FinishReason.EOS : FinishReason.LENGTH;
+    const reason = peer.eos.includes(expected.ids.at(-1) ?? -1) ? FinishReason.EOS : FinishReason.LENGTH;
     expect(got.finishReason, label).toBe(reason);
     if (reason === FinishReason.LENGTH) expect(got.ids, label).toHaveLength(maxTokens);
   }
 }
 
-describe.each(MODELS)("$preset: greedy generation through the gateway == transformers.js generate()", (spec) => {
-  const cases = [...spec.extra, ...CASES, { prompt: spec.long, maxTokens: 24 }];
-  /** Second wave, after the first finished: shares whole 16-token blocks with earlier prompts (prefix-cache hits). */
-  const repeats = [
-    { prompt: `${SHARED_PREFIX}User: and what is a KV cache?\nAssistant:`, maxTokens: 24 },
-    { prompt: spec.long, maxTokens: 24 },
-  ];
-  let pipeline: Pipeline;
-  let client: ServiceClient<typeof GenerationService>;
-  let peer: Peer;
+describe.each(MODELS)(
+  "$preset ($dtype): greedy generation through the gateway == transformers.js generate()",
+  (spec) => {
+    const cases = [...spec.extra, ...CASES, { prompt: spec.long, maxTokens: 24 }];
+    /** Second wave, after the first finished: shares whole 16-token blocks with earlier prompts (prefix-cache hits). */
+    const repeats = [
+      { prompt: `${SHARED_PREFIX}User: and what is a KV cache?\nAssistant:`, maxTokens: 24 },
+      { prompt: spec.long, maxTokens: 24 },
+    ];
+    let pipeline: Pipeline;
+    let client: ServiceClient<typeof GenerationService>;
+    let peer: Peer;
 
-  beforeAll(async () => {
-    const built = await ensureModel(spec.preset);
-    env.allowRemoteModels = false;
-    env.localModelPath = dirname(built.dir);
-    const [started, tokenizer, model] = await Promise.all([
-      startPipeline({ dir: built.dir, id: spec.preset }),
-      AutoTokenizer.from_pretrained(basename(built.dir)),
-      AutoModelForCausalLM.from_pretrained(basename(built.dir), { dtype: "fp32", device: "cpu" }),
-    ]);
-    const { eos_token_id: eos } = JSON.parse(readFileSync(join(built.dir, "config.json"), "utf8"));
-    [pipeline, peer] = [started, { tokenizer, model, eos }];
-    client = createClient(GenerationService, pipeline.gateway);
-  }, 180_000);
+    beforeAll(async () => {
+      const built = await ensureModel(spec.preset);
+      env.allowRemoteModels = false;
+      env.localModelPath = dirname(built.dir);
+      const [started, tokenizer, model] = await Promise.all([
+        startPipeline({ dir: built.dir, id: spec.preset, file: spec.dtype }),
+        AutoTokenizer.from_pretrained(basename(built.dir)),
+        AutoModelForCausalLM.from_pretrained(basename(built.dir), { dtype: spec.dtype, device: "cpu" }),
+      ]);
+      const eosOf = (file: string) => [JSON.parse(readFileSync(join(built.dir, file), "utf8")).eos_token_id].flat();
+      const eos = [...eosOf("config.json"), ...eosOf("generation_config.json")];
+      [pipeline, peer] = [started, { tokenizer, model, eos }];
+      client = createClient(GenerationService, pipeline.gateway);
+    }, 180_000);
 
-  afterAll(async () => {
-    client?.close();
-    await peer?.model.dispose();
-    if (pipeline) expect(Object.values(await pipeline.stop())).toEqual([0, 0, 0, 0, 0]);
-  });
+    afterAll(async () => {
+      client?.close();
+      await peer?.model.dispose();
+      if (pipeline) expect(Object.values(await pipeline.stop())).toEqual([0, 0, 0, 0, 0]);
+    });
 
-  it(`matches token for token on ${cases.length + repeats.length} varied prompts, batched and with prefix-cache hits`, async () => {
-    // All at once: the runner batches them, requests joining and leaving as each one finishes.
-    const generate = ({ prompt, maxTokens }: Case) => ours(client, spec.preset, prompt, maxTokens);
-    const first = await Promise.all(cases.map(generate));
-    const again = await Promise.all(repeats.map(generate));
-    for (const [i, result] of again.entries()) {
-      expect(result.cachedPromptTokens, `repeat ${i} reuses cached blocks`).toBeGreaterThanOrEqual(16);
-    }
-    await expectParity(peer, cases, first);
-    await expectParity(peer, repeats, again);
-  }, 180_000);
-});
+    it(`matches token for token on ${cases.length + repeats.length} varied prompts, batched and with prefix-cache hits`, async () => {
+      // All at once: the runner batches them, requests joining and leaving as each one finishes.
+      const generate = ({ prompt, maxTokens }: Case) => ours(client, spec.preset, prompt, maxTokens);
+      const first = await Promise.all(cases.map(generate));
+      const again = await Promise.all(repeats.map(generate));
+      for (const [i, result] of again.entries()) {
+        expect(result.cachedPromptTokens, `repeat ${i} reuses cached blocks`).toBeGreaterThanOrEqual(16);
+      }
+      await expectParity(peer, cases, first);
+      await expectParity(peer, repeats, again);
+    }, 180_000);
+  },
+);

@@ -66,6 +66,14 @@ export const REGISTRY = {
     "Folder of the model to serve, in the Hugging Face ONNX layout; overrides LLM_MODELS_DIR/LLM_MODEL_ID.",
     string,
   ),
+  LLM_MODEL_FILE: variable(
+    "Which ONNX file of the model folder the runner loads: a file name under onnx/, a path relative to the folder, " +
+      "or a dtype name mapped to onnx-community's file names (fp32 → model.onnx, fp16 → model_fp16.onnx, q4 → " +
+      "model_q4.onnx, q4f16 → model_q4f16.onnx, int8 → model_int8.onnx, uint8, q8 → model_quantized.onnx, bnb4); " +
+      "external data files (*.onnx_data) are read from beside it. A missing file is named at startup.",
+    string,
+    "model.onnx",
+  ),
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
   LLM_SPECIAL_TOKEN_TEXT: variable(
     "What special-token text typed in a prompt or a chat message (such as `<|im_end|>`) becomes: `control` " +

@@ -5,7 +5,7 @@
 // Capacity grows CAPACITY_STEP positions at a time (one copy of the rows), so that copy is paid once per 64 tokens.
 import type * as ort from "onnxruntime-node";
 import { Decoder, type ForwardInput, type ForwardOutput, type RowLayout } from "./decoder.js";
-import { gatherRows, KvState, placeRows } from "./kv-state.js";
+import { gatherRows, type KvArray, KvState, kvArray, placeRows } from "./kv-state.js";
 
 const CAPACITY_STEP = 64;
 
@@ -35,7 +35,8 @@ const RIGHT_PADDED: RowLayout = {
 
 /** Rows `state`'s buffers have room for at its length. */
 function rowRoom(state: KvState): number {
-  return state.tensors[0].buffer.byteLength / (4 * state.shape.numHeads * state.length * state.shape.headDim);
+  const width = state.tensors[0].BYTES_PER_ELEMENT;
+  return state.tensors[0].buffer.byteLength / (width * state.shape.numHeads * state.length * state.shape.headDim);
 }
 
 /** A view of the first `rows` rows of `state`'s buffers (which start at offset 0). */
@@ -45,7 +46,7 @@ function firstRows(state: KvState, rows: number): KvState {
     state.shape,
     rows,
     state.length,
-    state.tensors.map((t) => new Float32Array(t.buffer, 0, floats)),
+    state.tensors.map((t) => kvArray(state.shape.dtype, floats, t.buffer)),
   );
 }
 
@@ -78,7 +79,7 @@ function withCapacity(state: KvState, lengths: readonly number[], capacity: numb
 
 /** Writes `added` ([batch, heads, newTokens, headDim]) into tensor `t` of `state`, after each row's real positions. */
 function appendRows(state: KvState, t: number, added: ort.Tensor, lengths: readonly number[], newTokens: number): void {
-  const data = added.data as Float32Array;
+  const data = added.data as KvArray;
   const { numHeads, headDim } = state.shape;
   const span = newTokens * headDim;
   lengths.forEach((length, row) => {

@@ -1,7 +1,9 @@
 // One forward pass of a Hugging Face-layout decoder graph (design §4), over a batch of rows that each add
 // the same number of new tokens on top of a left-padded past. `CapacityDecoder` holds the other KV paths.
+import { fromFloat16 } from "@llm/prefix-cache";
 import * as ort from "onnxruntime-node";
-import { gatherRows, type KvShape, KvState, type RowSlice } from "./kv-state.js";
+import type { GraphContract } from "./graph-contract.js";
+import { gatherRows, type KvArray, type KvShape, KvState, type RowSlice } from "./kv-state.js";
 
 export interface ForwardInput {
   /** New token ids, row-major [batch, newTokens]. */
@@ -36,16 +38,27 @@ const LEFT_PADDED: RowLayout = {
   gather: (shape, rows, longest) => gatherRows(shape, rows, longest),
 };
 
+/** What a decoder needs to know about its model besides the graph. */
+export interface DecoderModel {
+  shape: KvShape;
+  /** Columns of the logits. */
+  vocabSize: number;
+  /** Ids from here to `vocabSize` are padding the tokenizer cannot decode: their logits become -Infinity. */
+  tokenizerVocabSize: number;
+  contract: GraphContract;
+}
+
 export class Decoder {
   readonly rows: RowLayout = LEFT_PADDED;
-  private readonly keepsLastLogitsOnly: boolean;
+  protected readonly shape: KvShape;
+  readonly vocabSize: number;
 
   constructor(
     protected readonly session: ort.InferenceSession,
-    protected readonly shape: KvShape,
-    readonly vocabSize: number,
+    protected readonly model: DecoderModel,
   ) {
-    this.keepsLastLogitsOnly = session.inputNames.includes("num_logits_to_keep");
+    this.shape = model.shape;
+    this.vocabSize = model.vocabSize;
   }
 
   async forward(input: ForwardInput): Promise<ForwardOutput> {
@@ -55,10 +68,10 @@ export class Decoder {
     // Row r: its left padding, then its past and new positions.
     const feeds = { ...this.tokenFeeds(input, total, (r) => past.length - pastLengths[r]), ...this.cacheFeeds(past) };
     const outputs = await this.session.run(feeds);
-    const tensors: Float32Array[] = [];
+    const tensors: KvArray[] = [];
     for (let layer = 0; layer < this.shape.numLayers; layer++) {
-      tensors.push(outputs[`present.${layer}.key`].data as Float32Array);
-      tensors.push(outputs[`present.${layer}.value`].data as Float32Array);
+      tensors.push(outputs[`present.${layer}.key`].data as KvArray);
+      tensors.push(outputs[`present.${layer}.value`].data as KvArray);
     }
     return {
       logits: this.lastPositionLogits(outputs.logits, batch),
@@ -67,7 +80,7 @@ export class Decoder {
   }
 
   /**
-   * input_ids, position_ids (counted from each row's past), num_logits_to_keep when the graph has it, and an
+   * input_ids, position_ids (counted from each row's past) and num_logits_to_keep when the graph declares them, and an
    * attention_mask of `width` whose row r is 1 from `firstReal(r)` up to its past + new positions.
    */
   protected tokenFeeds(
@@ -91,34 +104,46 @@ export class Decoder {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor("int64", ids, [batch, newTokens]),
       attention_mask: new ort.Tensor("int64", mask, [batch, width]),
-      position_ids: new ort.Tensor("int64", positions, [batch, newTokens]),
     };
-    if (this.keepsLastLogitsOnly) feeds.num_logits_to_keep = new ort.Tensor("int64", new BigInt64Array([1n]), []);
+    const { contract } = this.model;
+    if (contract.hasPositionIds) feeds.position_ids = new ort.Tensor("int64", positions, [batch, newTokens]);
+    const keep = contract.logitsToKeepInput;
+    if (keep) feeds[keep] = new ort.Tensor("int64", new BigInt64Array([1n]), []);
     return feeds;
   }
 
   /** The past_key_values.* inputs over `state`'s buffers (no copy). */
   protected cacheFeeds(state: KvState): Record<string, ort.Tensor> {
     const dims = [state.batch, this.shape.numHeads, state.length, this.shape.headDim];
+    const { dtype } = this.shape;
     const feeds: Record<string, ort.Tensor> = {};
     for (let layer = 0; layer < this.shape.numLayers; layer++) {
-      feeds[`past_key_values.${layer}.key`] = new ort.Tensor("float32", state.tensors[2 * layer], dims);
-      feeds[`past_key_values.${layer}.value`] = new ort.Tensor("float32", state.tensors[2 * layer + 1], dims);
+      feeds[`past_key_values.${layer}.key`] = new ort.Tensor(dtype, state.tensors[2 * layer], dims);
+      feeds[`past_key_values.${layer}.value`] = new ort.Tensor(dtype, state.tensors[2 * layer + 1], dims);
     }
     return feeds;
   }
 
-  // Graphs without num_logits_to_keep return every position: keep only the last one of each row.
+  /**
+   * float32 [batch, vocab] logits of each row's last position (graphs without num_logits_to_keep return every
+   * position). float16 logits are widened here, so every sampler (in-process or remote) gets float32; ids the
+   * tokenizer does not have get -Infinity, so no sampler can pick one.
+   */
   protected lastPositionLogits(logits: ort.Tensor, batch: number): Float32Array {
-    const data = logits.data as Float32Array;
     const positions = logits.dims[1];
-    if (positions === 1) return data;
     const vocab = this.vocabSize;
-    const last = new Float32Array(batch * vocab);
-    for (let r = 0; r < batch; r++) {
-      const begin = (r * positions + positions - 1) * vocab;
-      last.set(data.subarray(begin, begin + vocab), r * vocab);
+    const data = logits.type === "float16" ? fromFloat16(logits.data as Uint16Array) : (logits.data as Float32Array);
+    let last = data;
+    if (positions !== 1) {
+      last = new Float32Array(batch * vocab);
+      for (let r = 0; r < batch; r++) {
+        const begin = (r * positions + positions - 1) * vocab;
+        last.set(data.subarray(begin, begin + vocab), r * vocab);
+      }
     }
+    const known = this.model.tokenizerVocabSize;
+    if (known < vocab)
+      for (let r = 0; r < batch; r++) last.fill(Number.NEGATIVE_INFINITY, r * vocab + known, (r + 1) * vocab);
     return last;
   }
 

@@ -1,7 +1,6 @@
 // The continuous-batching engine: one loop that, every step, admits waiting requests (batch slots, KV
 // budget), runs one prefill chunk per prefilling request, runs ONE batched decode forward for all running
 // requests, samples every produced position in one sampler call, and retires finished requests at once.
-import { join } from "node:path";
 import { LlmError, toLlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
@@ -9,9 +8,11 @@ import { Admission } from "./admission.js";
 import { DecodeBatch } from "./decode-batch.js";
 import type { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
+import { checkGraph } from "./graph-contract.js";
 import { createDecoder } from "./kv-layout.js";
 import type { KvShape } from "./kv-state.js";
 import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+import { resolveModelFile } from "./model-file.js";
 import { rememberPrompt, restorePrefix } from "./prompt-cache.js";
 import type { EngineSampler, SampleResult } from "./sampler.js";
 import { Sequence } from "./sequence.js";
@@ -23,6 +24,8 @@ import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenE
 export interface EngineOptions<P> extends EngineSizing {
   /** A Hugging Face ONNX export folder (design §4). */
   modelDir: string;
+  /** Which ONNX file of the folder: see resolveModelFile (default onnx/model.onnx). */
+  modelFile?: string;
   sampler: EngineSampler<P>;
   /**
    * A tier shared by every runner (Redis) behind the memory tier: looked up after memory, its hits are
@@ -50,7 +53,6 @@ export class Engine<P> {
   private readonly admission: Admission<P>;
   private readonly prefilling: Sequence<P>[] = [];
   private readonly batch: DecodeBatch<P>;
-  private readonly shape: KvShape;
   private joining: Sequence<P>[] = [];
   private looping = false;
   /** Admissions whose sampler open and prefix lookup are in flight: a Redis lookup must not stall the batch. */
@@ -63,19 +65,22 @@ export class Engine<P> {
 
   private constructor(
     private readonly config: ModelConfig,
+    private readonly shape: KvShape,
     private readonly decoder: Decoder,
     private readonly provider: ExecutionProvider,
     attempts: ProviderAttempt[],
-    private readonly options: Omit<EngineOptions<P>, "sharedPrefixStore" | "intraOpThreads" | "paddingPeriod">,
+    private readonly options: Omit<
+      EngineOptions<P>,
+      "sharedPrefixStore" | "intraOpThreads" | "paddingPeriod" | "modelFile"
+    >,
     private readonly prefixCache: PrefixCache,
     paddingPeriod: number,
   ) {
     this.providerAttempts = attempts;
-    this.shape = { numLayers: config.numLayers, numHeads: config.numHeads, headDim: config.headDim };
     this.admission = new Admission({
       maxBatchSize: options.maxBatchSize,
       kvCacheBytes: options.kvCacheBytes,
-      bytesPerToken: kvBytesPerToken(config),
+      bytesPerToken: kvBytesPerToken(config, shape.dtype),
       vocabSize: config.vocabSize,
       contextLength: config.contextLength,
     });
@@ -87,22 +92,37 @@ export class Engine<P> {
       throw new Error(`maxStepTokens (${options.maxStepTokens}) must exceed maxBatchSize (${options.maxBatchSize})`);
     }
     const config = await readModelConfig(options.modelDir);
-    const { session, provider, attempts } = await createSession(join(options.modelDir, "onnx", "model.onnx"), {
+    const modelPath = resolveModelFile(options.modelDir, options.modelFile);
+    const { session, provider, attempts } = await createSession(modelPath, {
       providers: options.providers,
       intraOpThreads: options.intraOpThreads,
       log: options.log,
     });
+    let contract: ReturnType<typeof checkGraph>;
+    try {
+      contract = checkGraph(session, config, modelPath);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    const shape = {
+      numLayers: config.numLayers,
+      numHeads: config.numKvHeads,
+      headDim: config.headDim,
+      dtype: contract.kvDtype,
+    };
     // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const { decoder, layout, paddingPeriod } = await createDecoder(session, { ...config }, config.vocabSize, {
+    const model = { shape, vocabSize: config.vocabSize, tokenizerVocabSize: config.tokenizerVocabSize, contract };
+    const { decoder, layout, paddingPeriod } = await createDecoder(session, model, {
       probe: options.paddingPeriod === undefined,
     });
-    if (layout !== "standard")
-      options.log({ level: "info", msg: `model ${config.modelId}: ${layout} KV cache layout` });
+    const cache = `${shape.dtype} cache of ${shape.numHeads} KV heads x ${shape.headDim}`;
+    options.log({ level: "info", msg: `model ${config.modelId}: ${layout} KV cache layout, ${cache}` });
     const memory = new MemoryBlockStore(options.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = new PrefixCache(store, config.modelId);
     const period = options.paddingPeriod ?? paddingPeriod;
-    return new Engine(config, decoder, provider, attempts, options, prefixCache, period);
+    return new Engine(config, shape, decoder, provider, attempts, options, prefixCache, period);
   }
 
   /**

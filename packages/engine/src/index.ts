@@ -1,6 +1,7 @@
 export { Engine, type EngineOptions } from "./engine.js";
 export { inProcessSampler } from "./in-process-sampler.js";
-export { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+export { type KvDtype, kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
+export { DEFAULT_MODEL_FILE, MODEL_FILES_BY_DTYPE, resolveModelFile } from "./model-file.js";
 export type { EngineSampler, SampledToken, SampleInput, SampleResult, TopLogprob } from "./sampler.js";
 export { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
 export { type EngineSizing, engineSizing } from "./sizing.js";

@@ -3,8 +3,7 @@
 // (The model pack's gqa variant is not served: through onnxruntime-node it was not faster, see bench/RESULTS.md.)
 import type * as ort from "onnxruntime-node";
 import { CapacityDecoder } from "./capacity-decoder.js";
-import { Decoder } from "./decoder.js";
-import type { KvShape } from "./kv-state.js";
+import { Decoder, type DecoderModel } from "./decoder.js";
 
 export type KvLayout = "standard" | "append";
 
@@ -15,12 +14,11 @@ export function kvLayoutOf(outputNames: readonly string[]): KvLayout {
 /** The decoder for `session`'s graph, its layout, and the padding period its batch rows are grouped by (probed). */
 export async function createDecoder(
   session: ort.InferenceSession,
-  shape: KvShape,
-  vocabSize: number,
+  model: DecoderModel,
   { probe = true } = {},
 ): Promise<{ decoder: Decoder; layout: KvLayout; paddingPeriod: number }> {
   const layout = kvLayoutOf(session.outputNames);
   const Kind = layout === "append" ? CapacityDecoder : Decoder;
-  const decoder = new Kind(session, shape, vocabSize);
+  const decoder = new Kind(session, model);
   return { decoder, layout, paddingPeriod: probe ? await decoder.paddingPeriod() : 1 };
 }

@@ -2,11 +2,24 @@
 // Rows of a batch may hold fewer real positions than `length`. In the standard layout they are left-padded
 // (padding first) and the attention mask hides the padding; in the shared-buffer (gqa) layout `length` is a
 // capacity and each row's real positions come first (see `RowLayout` in decoder.ts).
+// float16 caches hold IEEE half bits in Uint16Arrays (what onnxruntime-node takes and returns for float16).
+import { fromFloat16, type KvBlock, toFloat16 } from "@llm/prefix-cache";
+import { BYTES_PER_VALUE, type KvDtype } from "./model-config.js";
 
 export interface KvShape {
   numLayers: number;
+  /** The cache's heads: config.json's num_key_value_heads. */
   numHeads: number;
   headDim: number;
+  dtype: KvDtype;
+}
+
+export type KvArray = Float32Array | Uint16Array;
+
+/** A zeroed array of `length` values of `dtype`, optionally over the start of an existing buffer. */
+export function kvArray(dtype: KvDtype, length: number, buffer?: ArrayBufferLike): KvArray {
+  if (dtype === "float16") return buffer ? new Uint16Array(buffer, 0, length) : new Uint16Array(length);
+  return buffer ? new Float32Array(buffer, 0, length) : new Float32Array(length);
 }
 
 export class KvState {
@@ -15,7 +28,7 @@ export class KvState {
     readonly batch: number,
     readonly length: number,
     /** Per layer: K then V, each [batch, heads, length, headDim]. */
-    readonly tensors: Float32Array[],
+    readonly tensors: KvArray[],
   ) {}
 
   static empty(shape: KvShape, batch: number, length = 0): KvState {
@@ -24,12 +37,13 @@ export class KvState {
       shape,
       batch,
       length,
-      Array.from({ length: 2 * shape.numLayers }, () => new Float32Array(size)),
+      Array.from({ length: 2 * shape.numLayers }, () => kvArray(shape.dtype, size)),
     );
   }
 
   get bytes(): number {
-    return this.tensors.length * this.batch * this.shape.numHeads * this.length * this.shape.headDim * 4;
+    const values = this.tensors.length * this.batch * this.shape.numHeads * this.length * this.shape.headDim;
+    return values * BYTES_PER_VALUE[this.shape.dtype];
   }
 
   /** Offset of position `position` of head `head` in row `row`. */
@@ -75,7 +89,8 @@ export function placeRows(target: KvState, rows: readonly RowSlice[], align: "ri
       for (let h = 0; h < numHeads; h++) {
         const begin = slice.state.offset(slice.row, h, slice.start);
         const at = target.offset(r, h, padding);
-        if (from.buffer === to.buffer && from.byteOffset + begin * 4 === to.byteOffset + at * 4) continue;
+        const width = to.BYTES_PER_ELEMENT;
+        if (from.buffer === to.buffer && from.byteOffset + begin * width === to.byteOffset + at * width) continue;
         to.set(from.subarray(begin, begin + slice.length * headDim), at);
       }
     }
@@ -86,12 +101,12 @@ export function placeRows(target: KvState, rows: readonly RowSlice[], align: "ri
  * Prefix-cache block values of a single-row state: block b covers positions [b*blockSize, (b+1)*blockSize),
  * laid out [layer][K|V][head][position][headDim].
  */
-export function toBlocks(state: KvState, fromBlock: number, toBlock: number, blockSize: number): Float32Array[] {
-  const { numHeads, headDim } = state.shape;
+export function toBlocks(state: KvState, fromBlock: number, toBlock: number, blockSize: number): KvBlock[] {
+  const { numHeads, headDim, dtype } = state.shape;
   const headSpan = blockSize * headDim;
-  const blocks: Float32Array[] = [];
+  const blocks: KvBlock[] = [];
   for (let b = fromBlock; b < toBlock; b++) {
-    const block = new Float32Array(state.tensors.length * numHeads * headSpan);
+    const block = kvArray(dtype, state.tensors.length * numHeads * headSpan);
     state.tensors.forEach((tensor, t) => {
       for (let h = 0; h < numHeads; h++) {
         const begin = state.offset(0, h, b * blockSize);
@@ -103,12 +118,16 @@ export function toBlocks(state: KvState, fromBlock: number, toBlock: number, blo
   return blocks;
 }
 
-/** The single-row state that `toBlocks` values describe, block after block. */
-export function fromBlocks(shape: KvShape, blocks: readonly Float32Array[], blockSize: number): KvState {
+/**
+ * The single-row state that `toBlocks` values describe, block after block. A block of the other dtype (a shared
+ * tier storing float32 blocks as float16) is converted to the model's.
+ */
+export function fromBlocks(shape: KvShape, blocks: readonly KvBlock[], blockSize: number): KvState {
   const state = KvState.empty(shape, 1, blocks.length * blockSize);
   const headSpan = blockSize * shape.headDim;
   const expected = 2 * shape.numLayers * shape.numHeads * headSpan;
-  blocks.forEach((block, b) => {
+  blocks.forEach((stored, b) => {
+    const block = inDtype(stored, shape.dtype);
     if (block.length !== expected) {
       throw new Error(`prefix-cache block holds ${block.length} floats, this model needs ${expected}`);
     }
@@ -120,4 +139,9 @@ export function fromBlocks(shape: KvShape, blocks: readonly Float32Array[], bloc
     });
   });
   return state;
+}
+
+function inDtype(block: KvBlock, dtype: KvDtype): KvArray {
+  if (dtype === "float16") return block instanceof Uint16Array ? block : toFloat16(block);
+  return block instanceof Float32Array ? block : fromFloat16(block);
 }

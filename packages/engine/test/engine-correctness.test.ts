@@ -2,31 +2,13 @@
 // the engine's batching, caching and chunking must not change tokens.
 import { join } from "node:path";
 import type { SamplingParams } from "@llm/sampling";
-import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine, TokenEvent } from "../src/index.js";
-import { argmax, collect, promptOf, request, type TinyPreset, tinyEngine, tinyModelDir } from "./helpers.js";
+import { collect, fullRecompute, promptOf, request, type TinyPreset, tinyEngine, tinyModelDir } from "./helpers.js";
 
-/** Greedy generation recomputing the whole sequence every step with raw ORT (standard graph): no KV cache at all. */
-async function fullRecompute(prompt: number[], steps: number): Promise<number[]> {
-  const session = await ort.InferenceSession.create(join(await tinyModelDir(), "onnx", "model.onnx"));
-  const ids = [...prompt];
-  for (let s = 0; s < steps; s++) {
-    const n = ids.length;
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new ort.Tensor("int64", new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new ort.Tensor("int64", BigInt64Array.from(ids.keys(), BigInt), [1, n]),
-      num_logits_to_keep: new ort.Tensor("int64", new BigInt64Array([1n]), []),
-    };
-    for (const name of session.inputNames.filter((input) => input.startsWith("past_key_values."))) {
-      feeds[name] = new ort.Tensor("float32", new Float32Array(0), [1, 4, 0, 16]);
-    }
-    const { logits } = await session.run(feeds);
-    ids.push(argmax(logits.data as Float32Array));
-  }
-  await session.release();
-  return ids.slice(prompt.length);
+async function tinyRecompute(prompt: number[], steps: number): Promise<number[]> {
+  const file = join(await tinyModelDir(), "onnx", "model.onnx");
+  return fullRecompute(file, { kvHeads: 4, headDim: 16, dtype: "float32" }, prompt, steps);
 }
 
 describe.each<TinyPreset>(["tiny", "tiny-append"])("engine correctness (%s model, real ORT)", (preset) => {
@@ -40,7 +22,7 @@ describe.each<TinyPreset>(["tiny", "tiny-append"])("engine correctness (%s model
     const prompt = promptOf(20, 1);
     const { tokens, final } = await collect(engine.submit(request("kv", prompt, 32)));
     expect(final).toMatchObject({ finishReason: "length", usage: { promptTokens: 20, completionTokens: 32 } });
-    expect(tokens).toEqual(await fullRecompute(prompt, 32));
+    expect(tokens).toEqual(await tinyRecompute(prompt, 32));
   });
 
   for (const [mode, sampling] of [

@@ -143,7 +143,8 @@ describe("execution providers", () => {
       expect(engine.providerAttempts.map((a) => a.provider)).toEqual(["cuda", "cpu"]);
       expect(engine.providerAttempts[0].error).toBeTruthy();
       expect(warnings).toEqual([]); // no CUDA libraries on this machine: expected, not a fault
-      expect(infos).toHaveLength(1);
+      expect(infos).toHaveLength(2); // the provider line, then the model's KV layout and dtype
+      expect(infos[1]).toMatch(/KV cache layout, float32 cache/);
       expect(infos[0]).toMatch(/runs on execution provider "cpu"; not available on this machine: "cuda" \(\S+/);
     } finally {
       await engine.close();

@@ -53,8 +53,8 @@ describe("append KV path (tiny-append) vs standard (tiny)", () => {
     it(`gives the same tokens as the standard layout (${mode})`, async () => {
       const standard = await generateAll("tiny", sampling);
       const append = await generateAll("tiny-append", sampling);
-      expect(standard.logged.filter((line) => line.includes("KV cache layout"))).toEqual([]);
-      expect(append.logged).toContain("model tiny-append: append KV cache layout");
+      expect(standard.logged).toContain("model tiny: standard KV cache layout, float32 cache of 4 KV heads x 16");
+      expect(append.logged).toContain("model tiny-append: append KV cache layout, float32 cache of 4 KV heads x 16");
       append.tokens.forEach((tokens, i) => {
         expect(tokens, `spec ${i}`).toHaveLength(specs[i].max);
         expect(tokens, `spec ${i}`).toEqual(standard.tokens[i]);

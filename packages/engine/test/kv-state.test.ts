@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fromBlocks, gatherRows, KvState, placeRows, toBlocks } from "../src/kv-state.js";
 
-const shape = { numLayers: 2, numHeads: 3, headDim: 4 };
+const shape = { numLayers: 2, numHeads: 3, headDim: 4, dtype: "float32" as const };
 
 /** A single-row state whose every float encodes (tensor, head, position, dim), so copies are checkable. */
 function labelled(length: number, tag: number): KvState {

@@ -100,7 +100,7 @@ export function encodeGpt2Model(weights: Gpt2Weights, layout: KvLayout = "standa
  * [batch, 1, seq, past + seq] additive bias: 0 where query i (at absolute index past + i) may attend to
  * key j (j <= past + i, and attention_mask[b, j] = 1), MASKED_SCORE elsewhere.
  */
-function attentionBias(g: GraphBuilder, inputIds: string, attentionMask: string): string {
+export function attentionBias(g: GraphBuilder, inputIds: string, attentionMask: string): string {
   g.scope = "mask/";
   const one = g.int64([1], true);
   const seqLen = g.op("Gather", [g.op("Shape", [inputIds]), one]);

@@ -20,6 +20,22 @@ export {
   presentValueName,
 } from "./gpt2-graph.js";
 export {
+  familyTokenizer,
+  familyTokenizerDir,
+  llamaModelFiles,
+  llamaWeightsOf,
+  ONNX_FP16_MODEL_PATH,
+} from "./llama-files.js";
+export { encodeLlamaModel, type LlamaDtype } from "./llama-graph.js";
+export { type LlamaReferenceOutput, llamaReferenceForward } from "./llama-reference.js";
+export {
+  generateLlamaWeights,
+  type LlamaLayerWeights,
+  type LlamaWeights,
+  RMS_NORM_EPSILON,
+  ropeInverseFrequencies,
+} from "./llama-weights.js";
+export {
   GENAI_CONFIG_PATH,
   type ModelFiles,
   modelFiles,
@@ -36,6 +52,8 @@ export {
   GPT2_VOCAB_SIZE,
   headDim,
   type KvLayout,
+  kvHeads,
+  type LlamaSettings,
   type ModelPreset,
   type ModelShape,
   type PoolingMode,

@@ -5,6 +5,7 @@ import { encodeBertModel } from "./bert-graph.js";
 import { generateBertWeights } from "./bert-weights.js";
 import { encoderConfigFiles, jsonBytes } from "./encoder-files.js";
 import { encodeGpt2Model, LAYER_NORM_EPSILON } from "./gpt2-graph.js";
+import { llamaModelFiles } from "./llama-files.js";
 import type { ModelPreset, TrainedFiles } from "./presets.js";
 import { readSafetensors } from "./safetensors.js";
 import {
@@ -28,6 +29,7 @@ export const GENAI_CONFIG_PATH = "genai_config.json";
 export type ModelFiles = Map<string, Uint8Array>;
 
 export function modelFiles(preset: ModelPreset): ModelFiles {
+  if (preset.llama) return llamaModelFiles(preset);
   const { shape, encoder } = preset;
   if (encoder) {
     const graph = encodeBertModel(generateBertWeights(shape, preset.seed));

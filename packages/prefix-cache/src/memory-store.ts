@@ -1,9 +1,9 @@
 // The runner-memory tier: an LRU bounded by bytes.
-import type { BlockStore, BlockStoreStats } from "./store.js";
+import type { BlockStore, BlockStoreStats, KvBlock } from "./store.js";
 
 export class MemoryBlockStore implements BlockStore {
   // A Map iterates in insertion order: re-inserting on use makes its first entry the least recently used.
-  private readonly blocks = new Map<string, Float32Array>();
+  private readonly blocks = new Map<string, KvBlock>();
   private bytes = 0;
   private evictions = 0;
 
@@ -11,8 +11,8 @@ export class MemoryBlockStore implements BlockStore {
     if (!(maxBytes >= 0)) throw new RangeError(`prefix cache maxBytes must be >= 0, got ${maxBytes}`);
   }
 
-  async getPrefix(keys: readonly string[]): Promise<Float32Array[]> {
-    const found: Float32Array[] = [];
+  async getPrefix(keys: readonly string[]): Promise<KvBlock[]> {
+    const found: KvBlock[] = [];
     for (const key of keys) {
       const value = this.blocks.get(key);
       if (value === undefined) break;
@@ -22,7 +22,7 @@ export class MemoryBlockStore implements BlockStore {
     return found;
   }
 
-  async put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void> {
+  async put(entries: ReadonlyArray<readonly [key: string, value: KvBlock]>): Promise<void> {
     // Reverse order, like touchChain: the chain's first block ends up most recent.
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, value] = entries[i];

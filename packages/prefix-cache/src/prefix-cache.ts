@@ -1,11 +1,11 @@
 // Longest-prefix reuse over a block store: computes the chained keys of a prompt, finds how much of it
 // is cached, and stores the full blocks of finished prompts.
 import { type BlockKeyScope, blockKeys, DEFAULT_BLOCK_SIZE } from "./block-keys.js";
-import type { BlockStore, BlockStoreStats } from "./store.js";
+import type { BlockStore, BlockStoreStats, KvBlock } from "./store.js";
 
 export interface PrefixMatch {
   /** Values of the longest cached prefix: `blocks.length * blockSize` tokens are reused. */
-  blocks: Float32Array[];
+  blocks: KvBlock[];
   /** Number of prompt tokens covered by `blocks`. */
   tokens: number;
 }
@@ -48,7 +48,7 @@ export class PrefixCache {
   }
 
   /** Stores blocks `from..from+values.length-1` of a chain whose keys came from `keys()`/`lookup()`. */
-  async insert(keys: readonly string[], from: number, values: readonly Float32Array[]): Promise<void> {
+  async insert(keys: readonly string[], from: number, values: readonly KvBlock[]): Promise<void> {
     await this.store.put(values.map((value, i) => [keys[from + i], value] as const));
   }
 

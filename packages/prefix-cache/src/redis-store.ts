@@ -5,7 +5,7 @@
 import type { Log } from "@llm/log";
 import { connectRedis, type RedisClient, type RedisTarget } from "@llm/redis";
 import { type BlockDtype, decodeBlock, encodeBlock } from "./block-codec.js";
-import type { BlockStore, BlockStoreStats, SharedTierStats } from "./store.js";
+import type { BlockStore, BlockStoreStats, KvBlock, SharedTierStats } from "./store.js";
 
 export interface RedisBlockStoreOptions {
   /** A standalone client or a Redis Cluster one: every command names one key, so blocks spread over the slots. */
@@ -58,7 +58,7 @@ export class RedisBlockStore implements BlockStore {
     return this.keyPrefix + key;
   }
 
-  async getPrefix(keys: readonly string[]): Promise<Float32Array[]> {
+  async getPrefix(keys: readonly string[]): Promise<KvBlock[]> {
     if (keys.length === 0) return [];
     try {
       // First which keys exist (small replies), then the values of the leading run only: a gap would make
@@ -72,7 +72,7 @@ export class RedisBlockStore implements BlockStore {
       const values = await Promise.all(
         keys.slice(0, length).map((key) => this.redis.getexBuffer(this.redisKey(key), "EX", this.ttlSeconds)),
       );
-      const blocks: Float32Array[] = [];
+      const blocks: KvBlock[] = [];
       for (const value of values) {
         if (!(value instanceof Buffer)) break; // expired between the two round trips
         blocks.push(decodeBlock(value));
@@ -89,7 +89,7 @@ export class RedisBlockStore implements BlockStore {
    * Writes the blocks after the current turn of the event loop (encoding included), so the caller's step
    * goes on at once; the promise settles when Redis has them or the write was given up (never rejects).
    */
-  put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void> {
+  put(entries: ReadonlyArray<readonly [key: string, value: KvBlock]>): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     const bytes = entries.reduce((sum, [, value]) => sum + value.byteLength, 0);
     if (this.pendingWriteBytes + bytes > this.maxPendingWriteBytes) {

@@ -23,14 +23,20 @@ export interface SharedTierStats {
   errors: number;
 }
 
+/**
+ * One block's values in the model's KV dtype: float32, or float16 as IEEE half bits (a Uint16Array; Node 20 has no
+ * Float16Array). Tiers keep a block's dtype, so an fp16 model's blocks take half the bytes everywhere.
+ */
+export type KvBlock = Float32Array | Uint16Array;
+
 export interface BlockStore {
   /**
    * The values of the longest prefix of `keys` that the tier holds, in order: the walk stops at the
    * first missing key, because a block is only usable when all blocks before it are.
    */
-  getPrefix(keys: readonly string[]): Promise<Float32Array[]>;
+  getPrefix(keys: readonly string[]): Promise<KvBlock[]>;
   /** Stores blocks; keys already present are kept (same key = same content). */
-  put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void>;
+  put(entries: ReadonlyArray<readonly [key: string, value: KvBlock]>): Promise<void>;
   stats(): BlockStoreStats;
   /** Keys of this runner's own (memory) tier, most recently used first: what it publishes as "hot". */
   recentKeys?(limit: number): string[];

@@ -2,7 +2,7 @@
 // after memory's match, and promote what it returns; writes land in memory at once and go to the shared
 // tier in the background (the caller never waits for Redis). The shared store must absorb its own
 // failures (RedisBlockStore's put never rejects; its lookups degrade to misses).
-import type { BlockStore, BlockStoreStats } from "./store.js";
+import type { BlockStore, BlockStoreStats, KvBlock } from "./store.js";
 
 export class TieredBlockStore implements BlockStore {
   constructor(
@@ -10,7 +10,7 @@ export class TieredBlockStore implements BlockStore {
     private readonly shared: BlockStore,
   ) {}
 
-  async getPrefix(keys: readonly string[]): Promise<Float32Array[]> {
+  async getPrefix(keys: readonly string[]): Promise<KvBlock[]> {
     const local = await this.memory.getPrefix(keys);
     if (local.length === keys.length) return local;
     const rest = keys.slice(local.length);
@@ -20,7 +20,7 @@ export class TieredBlockStore implements BlockStore {
     return [...local, ...remote];
   }
 
-  async put(entries: ReadonlyArray<readonly [key: string, value: Float32Array]>): Promise<void> {
+  async put(entries: ReadonlyArray<readonly [key: string, value: KvBlock]>): Promise<void> {
     await this.memory.put(entries);
     void this.shared.put(entries);
   }

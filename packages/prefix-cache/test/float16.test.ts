@@ -45,8 +45,15 @@ describe("block codec", () => {
     const narrow = encodeBlock(values, "float16");
     expect(decodeBlock(wide)).toEqual(values);
     expect(narrow.length - 8).toBe((wide.length - 8) / 2);
-    const back = decodeBlock(narrow);
+    const back = fromFloat16(decodeBlock(narrow) as Uint16Array);
     for (let i = 0; i < values.length; i++) expect(Math.abs(back[i] - values[i])).toBeLessThanOrEqual(3 * 2 ** -11);
+  });
+
+  it("a float16 block (an fp16 model's) is stored as it is, even by a float32 tier, and comes back as float16", () => {
+    const halves = toFloat16(values);
+    const stored = encodeBlock(halves, "float32");
+    expect(stored.length - 8).toBe(halves.byteLength);
+    expect(decodeBlock(stored)).toEqual(halves);
   });
 
   it("decodes a block sitting at an odd offset of a larger buffer", () => {

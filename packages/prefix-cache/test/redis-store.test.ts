@@ -5,6 +5,7 @@ import { type RedisClient, redisTarget } from "@llm/redis";
 import { startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { fromFloat16 } from "../src/float16.js";
 import { connectSharedTier, MemoryBlockStore, PrefixCache, RedisBlockStore, TieredBlockStore } from "../src/index.js";
 
 const block = (seed: number, floats = 64) => Float32Array.from({ length: floats }, (_, i) => Math.sin(seed * 100 + i));
@@ -37,13 +38,15 @@ describe("RedisBlockStore", () => {
     expect(tier.stats().shared).toMatchObject({ hitBlocks: 2, writtenBlocks: 3, errors: 0 });
   });
 
-  it("stores float16 in half the bytes, and a float32 reader decodes them", async () => {
+  it("stores float16 in half the bytes, and a float32 reader gets the float16 block back (the engine widens it)", async () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const writer = store({ keyPrefix, dtype: "float16" });
     const value = block(7, 4096);
     await writer.put([["k", value]]);
     expect(await redis.strlen(writer.redisKey("k"))).toBe(8 + 2 * 4096);
-    const [back] = await store({ keyPrefix, dtype: "float32" }).getPrefix(["k"]);
+    const [stored] = await store({ keyPrefix, dtype: "float32" }).getPrefix(["k"]);
+    expect(stored).toBeInstanceOf(Uint16Array);
+    const back = fromFloat16(stored as Uint16Array);
     expect(back).toHaveLength(4096);
     for (let i = 0; i < value.length; i++) expect(Math.abs(back[i] - value[i])).toBeLessThanOrEqual(2 ** -11);
   });

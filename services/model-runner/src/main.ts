@@ -29,6 +29,7 @@ await runService({
     "LLM_MODELS_DIR",
     "LLM_MODEL_ID",
     "LLM_MODEL_DIR",
+    "LLM_MODEL_FILE",
     "LLM_PREFIX_CACHE_TTL_S",
     "LLM_PREFIX_CACHE_REDIS_DTYPE",
     "LLM_RUNNER_ID",
@@ -53,7 +54,7 @@ await runService({
       modelsDir: config.LLM_MODELS_DIR,
       modelId: config.LLM_MODEL_ID,
       modelDir: config.LLM_MODEL_DIR,
-      requiredFiles: ["config.json", "onnx/model.onnx"],
+      requiredFiles: ["config.json"], // the ONNX file (LLM_MODEL_FILE) is resolved, and named if missing, by the engine
     });
     const { vocabSize, eosTokenIds } = await readModelConfig(model.dir);
     const vocabulary = await constraintVocabulary(model.dir, vocabSize, eosTokenIds);
@@ -94,6 +95,7 @@ await runService({
 
     const engine = await Engine.load({
       modelDir: model.dir,
+      modelFile: config.LLM_MODEL_FILE,
       sampler,
       ...sizing,
       sharedPrefixStore,
