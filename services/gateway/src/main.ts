@@ -78,7 +78,11 @@ await runService({
               requestTimeoutMs: config.LLM_HTTP_REQUEST_TIMEOUT_MS,
               stallTimeoutMs: config.LLM_HTTP_STALL_TIMEOUT_MS,
             },
-            upstreamAddresses: { ...addresses, ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}) },
+            upstreamAddresses: {
+              tokenizer: addresses.tokenizer,
+              ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}),
+              detokenizer: addresses.detokenizer,
+            },
           }),
           "gateway-http",
           config.LLM_HOST,
