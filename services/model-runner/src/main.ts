@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { Engine, type EngineSampler, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
 import { runService } from "@llm/launcher/host";
-import { servedModel } from "@llm/model-pack";
+import { configuredModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { clusterKeys, DispatchWorker, HotBlockPublisher, whenReady } from "@llm/queue";
@@ -45,12 +45,7 @@ await runService({
   metricsRoutes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
   async wire({ config, log }) {
     const runnerTelemetry = new RunnerTelemetry(recentRequests);
-    const model = servedModel({
-      modelsDir: config.LLM_MODELS_DIR,
-      modelId: config.LLM_MODEL_ID,
-      modelDir: config.LLM_MODEL_DIR,
-      requiredFiles: ["config.json", "onnx/model.onnx"],
-    });
+    const model = configuredModel(config, ["config.json", "onnx/model.onnx"]);
     const { vocabSize } = await readModelConfig(model.dir);
     const remote = config.LLM_SAMPLER_URL
       ? new RemoteSampler(config.LLM_SAMPLER_URL, log, undefined, (id) => runnerTelemetry.contextOf(id))
