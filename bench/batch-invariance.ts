@@ -59,6 +59,18 @@ const registry = () => createStrategyRegistry().register("cdf", inverseCdf);
 const promptOf = (s: number) =>
   Array.from({ length: 5 + ((s * 3) % 17) }, (_, i) => (i * 7919 + s * 104729 + 13) % 50000);
 
+/** The bench's engine: CPU, 32 slots and a 2 GiB KV budget (what it measured with before the registry held the defaults). */
+function benchEngine<P>(modelDir: string, sampler: EngineSampler<P>, paddingPeriod: number | undefined) {
+  return Engine.load({
+    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
+    modelDir,
+    sampler,
+    log: silentLog,
+    maxBatchSize: 32,
+    paddingPeriod,
+  });
+}
+
 /** Greedy generation of `streams` prompts (alone: one by one), recording every row's logits. */
 async function recordLogits(preset: string, paddingPeriod: number | undefined, streams: number, batched: boolean) {
   const logits = new Map<string, Float32Array[]>();
@@ -73,14 +85,7 @@ async function recordLogits(preset: string, paddingPeriod: number | undefined, s
     close: () => {},
   };
   const modelDir = (await ensureModel(preset)).dir;
-  const engine = await Engine.load({
-    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
-    modelDir,
-    sampler,
-    log: silentLog,
-    maxBatchSize: 32,
-    paddingPeriod,
-  });
+  const engine = await benchEngine(modelDir, sampler, paddingPeriod);
   const run = async (id: string, promptIds: number[], maxTokens: number, outputIds: number[] = []) => {
     const tokens: number[] = [];
     for await (const event of engine.submit({ requestId: id, promptIds, outputIds, maxTokens, sampling: {} })) {
@@ -169,14 +174,7 @@ function flipRates(pairs: [Float32Array, Float32Array][]) {
 async function tokensPerSecond(streams: number, before: boolean): Promise<number> {
   const sampler = inProcessSampler(new Sampler({ vocabSize: VOCAB, registry: registry() }));
   const modelDir = (await ensureModel("tiny")).dir;
-  const engine = await Engine.load({
-    ...engineSizing({ LLM_EXECUTION_PROVIDERS: "cpu", LLM_KV_CACHE_BYTES: String(2 * 1024 ** 3) }),
-    modelDir,
-    sampler,
-    log: silentLog,
-    maxBatchSize: 32,
-    paddingPeriod: before ? 1 : undefined,
-  });
+  const engine = await benchEngine(modelDir, sampler, before ? 1 : undefined);
   const sampling = { ...SEEDED, strategy: before ? "cdf" : "standard" };
   const started = performance.now();
   await Promise.all(

@@ -71,7 +71,13 @@ export {
   referenceForward,
 } from "./reference.js";
 export { halfToFloat, readSafetensors, type StoredTensor } from "./safetensors.js";
-export { type ServedModel, type ServedModelOptions, servedModel } from "./served-model.js";
+export {
+  configuredModel,
+  type ModelSettings,
+  type ServedModel,
+  type ServedModelOptions,
+  servedModel,
+} from "./served-model.js";
 export {
   byteLevelBpeTokenizerJson,
   END_OF_TEXT,

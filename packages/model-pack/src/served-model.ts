@@ -36,3 +36,20 @@ export function servedModel(options: ServedModelOptions): ServedModel {
   }
   return { id, dir };
 }
+
+/** The LLM_* settings that name the served model (packages/config's registry documents them). */
+export interface ModelSettings {
+  LLM_MODELS_DIR: string;
+  LLM_MODEL_ID: string | undefined;
+  LLM_MODEL_DIR: string | undefined;
+}
+
+/** servedModel() from a service's settings. */
+export function configuredModel(settings: ModelSettings, requiredFiles?: readonly string[]): ServedModel {
+  return servedModel({
+    modelsDir: settings.LLM_MODELS_DIR,
+    modelId: settings.LLM_MODEL_ID,
+    modelDir: settings.LLM_MODEL_DIR,
+    requiredFiles,
+  });
+}

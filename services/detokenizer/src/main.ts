@@ -1,6 +1,6 @@
 // Detokenizer service: streams of token ids to UTF-8-safe text deltas with stop sequences, over gRPC.
 import { runService } from "@llm/launcher/host";
-import { servedModel } from "@llm/model-pack";
+import { configuredModel } from "@llm/model-pack";
 import { DetokenizerService } from "@llm/proto";
 import { registration } from "@llm/rpc";
 import { TokenizerCatalog } from "@llm/tokenizer";
@@ -11,12 +11,7 @@ await runService({
   entryUrl: import.meta.url,
   config: ["LLM_MODELS_DIR", "LLM_MODEL_ID", "LLM_MODEL_DIR"],
   async wire({ config }) {
-    const model = servedModel({
-      modelsDir: config.LLM_MODELS_DIR,
-      modelId: config.LLM_MODEL_ID,
-      modelDir: config.LLM_MODEL_DIR,
-      requiredFiles: ["tokenizer.json"],
-    });
+    const model = configuredModel(config, ["tokenizer.json"]);
     const catalog = new TokenizerCatalog({ defaultModel: model, modelsDir: config.LLM_MODELS_DIR });
     await catalog.preload();
     return {

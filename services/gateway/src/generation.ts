@@ -1,4 +1,5 @@
 // One generation through the pipeline: tokenizer → model runner → detokenizer, streamed back as deltas and a final.
+// The upstream calls are in upstreams.ts, the events it yields in generation-events.ts.
 import { randomUUID } from "node:crypto";
 import { LlmError, toLlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
@@ -6,36 +7,28 @@ import {
   clone,
   create,
   type DecodeStreamResponse,
-  type DetokenizerService,
   FinishReason,
   type GenerateRequest,
   GenerateRequestSchema,
-  type MessageInitShape,
   ModelRunnerServiceGenerateRequestSchema,
   type ModelRunnerServiceGenerateResponse,
   type SamplingParams,
   SamplingParamsSchema,
   type TokenEvent,
-  type TokenizerService,
-  type TokenLogprobsSchema,
   timestampFromMs,
-  type Usage,
 } from "@llm/proto";
-import type { CallContext, CallOptions, ServiceClient } from "@llm/rpc";
+import type { CallContext } from "@llm/rpc";
 import { randomSeed64 } from "@llm/sampling";
 import { LLM_ATTR } from "@llm/telemetry";
 import { trace } from "@opentelemetry/api";
 import { traceContent } from "./content-trace.js";
 import type { Dispatch, DispatchCall } from "./dispatch.js";
+import type { GenerationDelta, GenerationFinal, ResponseEvent, UsageInit } from "./generation-events.js";
 import type { InflightRequests } from "./inflight.js";
 import { RequestMetrics } from "./request-metrics.js";
 import type { ModelInfo, ServedModels } from "./served-models.js";
+import { type DecodeSession, encodePrompt, openDetokenizer, type Upstreams } from "./upstreams.js";
 import { checkContextFits, type InputLimits, validateRequest } from "./validate-request.js";
-
-export interface Upstreams {
-  tokenizer: ServiceClient<typeof TokenizerService>;
-  detokenizer: ServiceClient<typeof DetokenizerService>;
-}
 
 export interface GenerationDeps {
   upstreams: Upstreams;
@@ -54,29 +47,6 @@ export type GenerationContext = Pick<CallContext, "signal" | "deadline"> & {
   /** Who sent it (an API key's id, or "local" with keys off): only the same caller may resume the request. */
   caller?: string;
 };
-
-type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
-
-/** GenerateResponse's two events, with every field present (the unary call collects them). */
-export interface GenerationDelta {
-  text: string;
-  tokenIds: number[];
-  logprobs: MessageInitShape<typeof TokenLogprobsSchema>[];
-  /**
-   * The text of each logprobs entry's token and then its alternatives, flattened in that order (from the
-   * detokenizer, for the HTTP API's logprobs; not part of the gRPC message).
-   */
-  tokenTexts: string[];
-}
-export interface GenerationFinal {
-  finishReason: FinishReason;
-  usage: UsageInit;
-  matchedStop: string;
-  requestId: string;
-}
-export type ResponseEvent =
-  | { event: { case: "delta"; value: GenerationDelta & { index: number } } }
-  | { event: { case: "final"; value: GenerationFinal } };
 
 /**
  * Runs `request` and yields its deltas, then exactly one final message. Every upstream call shares one
@@ -248,69 +218,6 @@ async function resume(
   const detokenizer = openDetokenizer(deps.upstreams, model, admitted, call);
   await detokenizer.opened;
   return { admitted, events, detokenizer };
-}
-
-/** The request's decode stream, answered message by message. */
-interface DecodeSession {
-  /** Settles once the detokenizer accepted the stream: bad stop sequences fail here, before the runner starts. */
-  opened: Promise<DecodeStreamResponse>;
-  /** Decodes `tokenId` into the text; `textIds` come back each decoded alone, in `tokenTexts`. */
-  push(tokenId: number, textIds: number[]): Promise<DecodeStreamResponse>;
-  /** Half-closes and returns the held-back rest. */
-  flush(): Promise<DecodeStreamResponse>;
-}
-
-function openDetokenizer(
-  upstreams: Upstreams,
-  model: ModelInfo,
-  request: GenerateRequest,
-  call: CallOptions,
-): DecodeSession {
-  const stream = upstreams.detokenizer.decodeStream(call);
-  const responses = stream[Symbol.asyncIterator]();
-  const next = async () => {
-    const response = await responses.next();
-    if (response.done) throw new LlmError("unavailable", "the detokenizer ended its stream early; retry the request");
-    return response.value;
-  };
-  stream.send({ start: { model: model.id, stop: request.stop, skipSpecialTokens: true } });
-  stream.send({ tokenIds: [] }); // answered at once, with no text
-  return {
-    opened: next(),
-    push: (tokenId, textIds) => {
-      stream.send({ tokenIds: [tokenId], tokenTextIds: textIds });
-      return next();
-    },
-    flush: () => {
-      stream.end();
-      return next();
-    },
-  };
-}
-
-async function encodePrompt(
-  { tokenizer }: Upstreams,
-  model: ModelInfo,
-  { prompt, addSpecialTokens }: GenerateRequest,
-  call: CallOptions,
-): Promise<number[]> {
-  if (prompt.case === "tokenIds") return prompt.value.ids;
-  if (prompt.case === "chat") {
-    const rendered = await tokenizer.applyChatTemplate(
-      {
-        model: model.id,
-        messages: prompt.value.messages,
-        addGenerationPrompt: true,
-        toolsJson: prompt.value.toolsJson,
-      },
-      call,
-    );
-    return rendered.tokenIds;
-  }
-  // As Hugging Face encodes a prompt: special-token text is the control token (LLM_SPECIAL_TOKEN_TEXT=reject
-  // refuses it at the tokenizer), and the model's BOS/EOS are added unless the request turns them off.
-  const text = { model: model.id, text: prompt.value ?? "", allowSpecialTokens: true };
-  return (await tokenizer.encode({ ...text, addSpecialTokens: addSpecialTokens ?? true }, call)).tokenIds;
 }
 
 /** The sampling params with a seed: fixed here when the client gave none, so a retry reproduces the tokens. */

@@ -89,8 +89,9 @@ await runService({
               stallTimeoutMs: config.LLM_HTTP_STALL_TIMEOUT_MS,
             },
             upstreamAddresses: {
-              ...addresses,
+              tokenizer: addresses.tokenizer,
               ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}),
+              detokenizer: addresses.detokenizer,
               ...(config.LLM_EMBEDDER_URL ? { embedder: config.LLM_EMBEDDER_URL } : {}),
             },
           }),

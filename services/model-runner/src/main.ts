@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { Engine, type EngineSampler, engineSizing, inProcessSampler, readModelConfig } from "@llm/engine";
 import { runService } from "@llm/launcher/host";
-import { servedModel } from "@llm/model-pack";
+import { configuredModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { ModelRunnerService, type SamplingParams } from "@llm/proto";
 import { clusterKeys, DispatchWorker, HotBlockPublisher, whenReady } from "@llm/queue";
@@ -50,12 +50,8 @@ await runService({
   metricsRoutes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
   async wire({ config, log }) {
     const runnerTelemetry = new RunnerTelemetry(recentRequests);
-    const model = servedModel({
-      modelsDir: config.LLM_MODELS_DIR,
-      modelId: config.LLM_MODEL_ID,
-      modelDir: config.LLM_MODEL_DIR,
-      requiredFiles: ["config.json"], // the ONNX file (LLM_MODEL_FILE) is resolved, and named if missing, by the engine
-    });
+    // The ONNX file (LLM_MODEL_FILE) is resolved, and named if missing, by the engine.
+    const model = configuredModel(config, ["config.json"]);
     const { vocabSize, eosTokenIds } = await readModelConfig(model.dir);
     const vocabulary = await constraintVocabulary(model.dir, vocabSize, eosTokenIds);
     const sizing = engineSizing(process.env);

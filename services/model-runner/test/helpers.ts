@@ -19,7 +19,8 @@ export type SamplingInit = MessageInitShape<typeof SamplingParamsSchema>;
 export const GREEDY: SamplingInit = { temperature: 0 };
 export const RUNNER = "services/model-runner/src/main.ts";
 export const SAMPLER = "services/sampler/src/main.ts";
-export const TYPICAL_PLUGIN = "services/sampler/plugins/typical.ts";
+/** The sampler service's example plugin, named as an operator names a packaged plugin in LLM_SAMPLER_PLUGINS. */
+export const TYPICAL_PLUGIN = "@llm/sampler-service/plugins/typical";
 
 export async function tinyModelDir(): Promise<string> {
   return (await ensureModel("tiny")).dir;
@@ -55,8 +56,8 @@ export async function collect(
 /** The engine with the in-process sampler (built-ins plus the example plugin): the reference for token ids. */
 export async function referenceEngine(): Promise<Engine<SamplingParams>> {
   const registry = createStrategyRegistry();
-  // The plugin as an operator deploys it: a module loaded by its path (LLM_SAMPLER_PLUGINS), not a code dependency.
-  const plugin = await import(new URL(`../../../${TYPICAL_PLUGIN}`, import.meta.url).href);
+  // The plugin through the sampler service's package exports, not a path into its folder.
+  const plugin = await import("@llm/sampler-service/plugins/typical");
   plugin.register(registry);
   return Engine.load({
     modelDir: await tinyModelDir(),

@@ -1,7 +1,7 @@
 // Tokenizer service: text ⇄ token ids and chat templates for the served model(s), over gRPC.
 import { readFile } from "node:fs/promises";
 import { runService } from "@llm/launcher/host";
-import { servedModel } from "@llm/model-pack";
+import { configuredModel } from "@llm/model-pack";
 import { TokenizerService } from "@llm/proto";
 import { registration } from "@llm/rpc";
 import { TokenizerCatalog } from "@llm/tokenizer";
@@ -19,12 +19,7 @@ await runService({
     "LLM_CHAT_TEMPLATE",
   ],
   async wire({ config }) {
-    const model = servedModel({
-      modelsDir: config.LLM_MODELS_DIR,
-      modelId: config.LLM_MODEL_ID,
-      modelDir: config.LLM_MODEL_DIR,
-      requiredFiles: ["tokenizer.json"],
-    });
+    const model = configuredModel(config, ["tokenizer.json"]);
     const template = config.LLM_CHAT_TEMPLATE;
     const catalog = new TokenizerCatalog({
       defaultModel: model,

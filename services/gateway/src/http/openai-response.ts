@@ -1,6 +1,6 @@
 // Our generation events in OpenAI's shapes: whole responses, stream chunks, usage, finish reasons and logprobs.
 import { FinishReason } from "@llm/proto";
-import type { GenerationDelta, GenerationFinal } from "../generation.js";
+import type { GenerationDelta, GenerationFinal } from "../generation-events.js";
 import type { Endpoint } from "./openai-request.js";
 import { type ParsedToolCall, parseToolCalls, ToolCallParser } from "./tool-call-parser.js";
 
