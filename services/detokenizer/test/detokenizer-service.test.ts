@@ -1,9 +1,7 @@
-// The detokenizer service as a real child process: streamed ids in, UTF-8-safe text deltas and stop matches out.
-import { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { type DecodeStreamResponse, DetokenizerService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, startService } from "@llm/testing";
+import { llmFailure, type RunningService, startService } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -45,15 +43,6 @@ function decodeStream(
   batches: number[][],
 ): Promise<DecodeStreamResponse[]> {
   return exchange([{ start: { model: "tiny", ...start } }, ...batches.map((tokenIds) => ({ tokenIds }))]);
-}
-
-async function failure(responses: Promise<unknown>): Promise<LlmError> {
-  const err = await responses.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LlmError);
-  return err as LlmError;
 }
 
 const oneByOne = (ids: ArrayLike<number>) => Array.from(ids, (id) => [id]);
@@ -128,27 +117,27 @@ describe("detokenizer service", () => {
   });
 
   it("rejects bad streams with an actionable status and keeps serving", async () => {
-    const unknown = await failure(decodeStream({ model: "no-such-model" }, [[1]]));
+    const unknown = await llmFailure(decodeStream({ model: "no-such-model" }, [[1]]));
     expect(unknown.code).toBe("not_found");
     expect(unknown.message).toContain("no-such-model");
 
-    const emptyStop = await failure(decodeStream({ stop: ["ok", ""] }, [[1]]));
+    const emptyStop = await llmFailure(decodeStream({ stop: ["ok", ""] }, [[1]]));
     expect(emptyStop.code).toBe("invalid_argument");
     expect(emptyStop.message).toMatch(/stop sequence 1 is empty/);
 
-    const tooMany = await failure(decodeStream({ stop: Array.from({ length: 17 }, (_, i) => `s${i}`) }, [[1]]));
+    const tooMany = await llmFailure(decodeStream({ stop: Array.from({ length: 17 }, (_, i) => `s${i}`) }, [[1]]));
     expect(tooMany.code).toBe("invalid_argument");
     expect(tooMany.message).toMatch(/too many stop sequences/);
 
-    const badId = await failure(decodeStream({}, [[1, tokenizer.vocabSize + 7]]));
+    const badId = await llmFailure(decodeStream({}, [[1, tokenizer.vocabSize + 7]]));
     expect(badId.code).toBe("invalid_argument");
     expect(badId.message).toContain(String(tokenizer.vocabSize + 7));
 
-    const missingStart = await failure(exchange([{ tokenIds: [1, 2] }]));
+    const missingStart = await llmFailure(exchange([{ tokenIds: [1, 2] }]));
     expect(missingStart.code).toBe("invalid_argument");
     expect(missingStart.message).toContain("start");
 
-    const secondStart = await failure(exchange([{ start: { model: "tiny" } }, { start: { model: "tiny" } }]));
+    const secondStart = await llmFailure(exchange([{ start: { model: "tiny" } }, { start: { model: "tiny" } }]));
     expect(secondStart.code).toBe("invalid_argument");
 
     // Still serving, and correct.

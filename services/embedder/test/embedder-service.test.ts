@@ -1,11 +1,8 @@
-// The embedder service as a real child process, called over gRPC: vectors, health, reflection, metrics,
-// errors with their status, and a deadline that cancels a waiting request without disturbing others.
-import { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService, ServerReflection } from "@llm/proto";
 import { checkHealth, createClient, type ServiceClient } from "@llm/rpc";
 import { METRICS } from "@llm/telemetry";
-import { type RunningService, startService } from "@llm/testing";
+import { llmFailure, type RunningService, startService } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ENTRY = "services/embedder/src/main.ts";
@@ -29,15 +26,6 @@ afterAll(async () => {
   const exit = await service?.stop();
   expect(exit?.code).toBe(0); // SIGTERM drains and exits cleanly
 });
-
-async function rejection(call: Promise<unknown>): Promise<LlmError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LlmError);
-  return err as LlmError;
-}
 
 describe("embedder service", () => {
   it("describes its model", async () => {
@@ -102,7 +90,7 @@ describe("embedder service", () => {
       "invalid_argument",
     ],
   ])("refuses %s with a clear status", async (_name, request, code) => {
-    const err = await rejection(client.embed(request));
+    const err = await llmFailure(client.embed(request));
     expect(err.code).toBe(code);
     expect(err.message.length).toBeGreaterThan(10);
   });
@@ -112,7 +100,7 @@ describe("embedder service", () => {
       input: { case: "text" as const, value: `word ${i} `.repeat(60) },
     }));
     const busy = client.embed({ inputs: big });
-    const err = await rejection(client.embed({ inputs: big }, { deadline: Date.now() + 5 }));
+    const err = await llmFailure(client.embed({ inputs: big }, { deadline: Date.now() + 5 }));
     expect(["deadline_exceeded", "cancelled"]).toContain(err.code);
     expect((await busy).embeddings).toHaveLength(64);
   });

@@ -1,6 +1,6 @@
 // The gateway with real tokenizer, model-runner and detokenizer processes, all on the bundled tiny model.
 import { credentials, Client as GrpcClient, type ServiceError, status } from "@grpc/grpc-js";
-import { LlmError } from "@llm/errors";
+import type { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import {
   FinishReason,
@@ -13,7 +13,7 @@ import {
   type TokenLogprobs,
 } from "@llm/proto";
 import { type CallOptions, createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, ServiceGroup } from "@llm/testing";
+import { llmFailure, type RunningService, ServiceGroup } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -89,15 +89,6 @@ async function stream(
   }
   expect(out.final).toBeDefined();
   return out;
-}
-
-async function failure(call: Promise<unknown>): Promise<LlmError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LlmError);
-  return err as LlmError;
 }
 
 async function runningOnRunner(): Promise<number> {
@@ -319,10 +310,10 @@ describe("gateway", () => {
       ],
     ];
     for (const [name, request, code, message] of bad) {
-      const err = await failure(stream(request));
+      const err = await llmFailure(stream(request));
       expect({ name, code: err.code }).toEqual({ name, code });
       expect(err.message, name).toMatch(message);
-      const unary = await failure(client.generateUnary({ request }));
+      const unary = await llmFailure(client.generateUnary({ request }));
       expect({ name, code: unary.code }).toEqual({ name, code });
     }
     expect(await rawGenerateStatus(invalidUtf8Prompt())).toEqual({
@@ -349,7 +340,7 @@ describe("gateway", () => {
         }
       },
     );
-    expect((await failure(cancelled)).code).toBe("cancelled");
+    expect((await llmFailure(cancelled)).code).toBe("cancelled");
     expect(busy).toBe(1);
     // The rest of a LONG stream takes well over a second here: only the cancel can free the slot this soon.
     await expect.poll(runningOnRunner, { timeout: 400, interval: 20 }).toBe(0);
@@ -357,10 +348,10 @@ describe("gateway", () => {
 
   it("ends a request past its deadline with DEADLINE_EXCEEDED and frees the slot", async () => {
     const request: Request = { prompt: { case: "text", value: "Slowly" }, maxTokens: LONG };
-    const late = await failure(stream(request, { deadline: Date.now() + 300 }));
+    const late = await llmFailure(stream(request, { deadline: Date.now() + 300 }));
     expect(late.code).toBe("deadline_exceeded");
     await expect.poll(runningOnRunner, { timeout: 400, interval: 20 }).toBe(0);
-    const lateUnary = await failure(client.generateUnary({ request }, { deadline: Date.now() + 300 }));
+    const lateUnary = await llmFailure(client.generateUnary({ request }, { deadline: Date.now() + 300 }));
     expect(lateUnary.code).toBe("deadline_exceeded");
     await expect.poll(runningOnRunner, { timeout: 400, interval: 20 }).toBe(0);
   });
@@ -374,7 +365,7 @@ describe("gateway", () => {
       {},
       async (received) => {
         if (received.tokenIds.length !== 2) return;
-        duplicate = await failure(stream({ prompt: { case: "text", value: "again" }, maxTokens: 4, requestId }));
+        duplicate = await llmFailure(stream({ prompt: { case: "text", value: "again" }, maxTokens: 4, requestId }));
         found = (await client.cancel({ requestId })).found;
       },
     );
@@ -386,7 +377,7 @@ describe("gateway", () => {
     expect(out.final?.usage?.completionTokens).toBe(out.tokenIds.length);
     await expect.poll(runningOnRunner, { timeout: 400, interval: 20 }).toBe(0);
     expect((await client.cancel({ requestId })).found).toBe(false);
-    expect((await failure(client.cancel({ requestId: "" }))).code).toBe("invalid_argument");
+    expect((await llmFailure(client.cancel({ requestId: "" }))).code).toBe("invalid_argument");
   });
 
   it("turns requests past LLM_MAX_INFLIGHT away with RESOURCE_EXHAUSTED and a retry hint", async () => {
@@ -402,7 +393,7 @@ describe("gateway", () => {
       ).catch((e: unknown) => e);
     });
     await Promise.all(started);
-    const refused = await failure(stream({ prompt: { case: "text", value: "one more" }, maxTokens: 4 }));
+    const refused = await llmFailure(stream({ prompt: { case: "text", value: "one more" }, maxTokens: 4 }));
     expect(refused.code).toBe("resource_exhausted");
     expect(refused.message).toMatch(/maximum of 4 requests \(LLM_MAX_INFLIGHT\)/);
     expect(refused.retryAfterMs).toBeGreaterThan(0);
@@ -437,7 +428,7 @@ describe("gateway", () => {
         if (exited === undefined) {
           exited = draining.stop(20_000);
           await expect.poll(() => draining.stderr()).toContain('"shutting down"');
-          refused = await failure(other.generateUnary({ request: { ...request, maxTokens: 2 } }));
+          refused = await llmFailure(other.generateUnary({ request: { ...request, maxTokens: 2 } }));
         }
       }
       expect(out.final).toMatchObject({ finishReason: FinishReason.LENGTH });

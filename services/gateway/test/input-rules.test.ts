@@ -2,10 +2,11 @@
 // lone surrogates are refused like gRPC's invalid UTF-8, naming the field, before any upstream call); chat roles
 // are OpenAI's; a prompt may be token ids, checked against the vocabulary and the context.
 import { status } from "@grpc/grpc-js";
-import { LlmError } from "@llm/errors";
+import type { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { create, GenerateRequestSchema, GenerationService, type MessageInitShape, toBinary } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
+import { llmFailure } from "@llm/testing";
 import { Tokenizer } from "@llm/tokenizer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GATEWAY, type LocalGateway, rawCall, startLocalGateway } from "./gateway-kit.js";
@@ -46,13 +47,8 @@ async function expect400(response: Response, param: string, message: RegExp): Pr
   expect(body.error.message).toMatch(message);
 }
 
-async function grpcFailure(request: Request): Promise<LlmError> {
-  const err = await client.generateUnary({ request }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LlmError);
-  return err as LlmError;
+function grpcFailure(request: Request): Promise<LlmError> {
+  return llmFailure(client.generateUnary({ request }));
 }
 
 const NOT_TEXT = /is not valid UTF-8 text/;

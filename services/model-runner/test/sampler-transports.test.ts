@@ -176,7 +176,7 @@ describe("sampler transports (real sampler process)", () => {
     const rows = Array.from({ length: MAX_BATCH }, (_, i) => rowOf(i, 0));
     for (const [i, row] of rows.entries()) remote.open(row.seqId, paramsOf(i), [i]);
     await remote.sample(rows); // attaches the ring
-    const doomed = remote.sample(rows.map((row, i) => rowOf(i, 1)));
+    const doomed = remote.sample(rows.map((_, i) => rowOf(i, 1)));
     sampler.process.kill("SIGKILL");
     const failed = await doomed;
     expect(

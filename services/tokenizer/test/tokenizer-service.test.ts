@@ -3,11 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, Client as GrpcClient, Metadata, status } from "@grpc/grpc-js";
-import { LlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { TokenizerService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
-import { type RunningService, startService } from "@llm/testing";
+import { llmFailure, type RunningService, startService } from "@llm/testing";
 import { get_encoding } from "tiktoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -36,15 +35,6 @@ afterAll(async () => {
   const exit = await service?.stop();
   expect(exit?.code).toBe(0); // SIGTERM drains and exits cleanly
 });
-
-async function rejection(call: Promise<unknown>): Promise<LlmError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LlmError);
-  return err as LlmError;
-}
 
 describe("tokenizer service", () => {
   it("encodes exactly as tiktoken's gpt2 and decodes back to the same text", async () => {
@@ -86,20 +76,20 @@ describe("tokenizer service", () => {
   });
 
   it("answers NOT_FOUND for an unknown model, naming the served one", async () => {
-    const err = await rejection(client.encode({ model: "no-such-model", text: "x" }));
+    const err = await llmFailure(client.encode({ model: "no-such-model", text: "x" }));
     expect(err.code).toBe("not_found");
     expect(err.message).toContain('"tiny"');
-    expect((await rejection(client.encode({ model: "../tiny", text: "x" }))).code).toBe("not_found");
+    expect((await llmFailure(client.encode({ model: "../tiny", text: "x" }))).code).toBe("not_found");
   });
 
   it("answers RESOURCE_EXHAUSTED above LLM_MAX_INPUT_BYTES, saying the limit", async () => {
-    const err = await rejection(client.encode({ model: "tiny", text: "a".repeat(5000) }));
+    const err = await llmFailure(client.encode({ model: "tiny", text: "a".repeat(5000) }));
     expect(err.code).toBe("resource_exhausted");
     expect(err.message).toContain("4096");
   });
 
   it("answers INVALID_ARGUMENT for token ids outside the vocabulary", async () => {
-    const err = await rejection(client.decode({ model: "tiny", tokenIds: [15496, 999_999] }));
+    const err = await llmFailure(client.decode({ model: "tiny", tokenIds: [15496, 999_999] }));
     expect(err.code).toBe("invalid_argument");
     expect(err.message).toContain("999999");
   });
