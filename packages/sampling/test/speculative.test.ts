@@ -49,7 +49,9 @@ describe("verify", () => {
         }
         while (proposed.length < k) proposed.push(Math.floor(random() * VOCAB)); // past a rejection: never read
         const joined = new Float32Array(VOCAB * (k + 1));
-        rows.forEach((row, j) => joined.set(row, j * VOCAB));
+        rows.forEach((row, j) => {
+          joined.set(row, j * VOCAB);
+        });
         const result = sampled(speculative.sampleBatch([{ sequenceId: "s", logits: joined, proposed }])[0]);
         const { sequenceId: _id, accepted = [], ...last } = result;
         const drawn = [...accepted, last];
