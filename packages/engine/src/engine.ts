@@ -212,6 +212,9 @@ export class Engine<P> {
           for (const seq of [...this.admission.active.values()]) if (seq.state !== "waiting") this.fail(seq, error);
         }
       }
+      // Idle: the finished rows' caches go now, not when the next request arrives.
+      this.batch.update([]);
+      this.speculator.idle();
     } finally {
       this.looping = false;
     }

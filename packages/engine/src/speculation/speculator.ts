@@ -114,6 +114,11 @@ export class Speculator {
     this.options.draft?.settle();
   }
 
+  /** Nothing decodes: the draft's rows and caches are dropped. */
+  idle(): void {
+    this.options.draft?.idle();
+  }
+
   release(): Promise<void> {
     return this.options.draft?.release() ?? Promise.resolve();
   }
