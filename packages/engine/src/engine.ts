@@ -4,9 +4,9 @@
 import { LlmError, toLlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
-import { argmax } from "@llm/sampling";
 import { Admission } from "./admission.js";
 import { DecodeBatch } from "./decode-batch.js";
+import { decodeRows, type Produced } from "./decode-step.js";
 import type { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
 import type { KvShape } from "./kv-state.js";
@@ -43,16 +43,6 @@ export interface EngineOptions<P> extends EngineSizing {
   observer?: EngineObserver;
   /** Speculative decoding: the default mode, a draft model, the lookahead policy (default: off). */
   speculation?: SpeculationOptions;
-}
-
-interface Produced<P> {
-  seq: Sequence<P>;
-  /** One row, or one per proposal plus one. */
-  logits: Float32Array;
-  /** A decode row's proposals (a prefill's first token has none). */
-  proposed?: readonly number[];
-  /** A decode row: each token drawn keeps one more of the step's positions. */
-  decoding: boolean;
 }
 
 export class Engine<P> {
@@ -336,43 +326,10 @@ export class Engine<P> {
     return produced;
   }
 
-  /**
-   * One forward of the decode batch: every row's pending token, and for the rows that speculate this step their
-   * proposals after it (rows with fewer are padded; their extra positions are rolled back with the rejections).
-   */
   private async decodeStep(record: StepRecord): Promise<Produced<P>[]> {
     if (this.batch.size === 0) return [];
-    const rows = this.batch.liveRows();
-    const remaining = (seq: Sequence<unknown>) => seq.request.maxTokens - seq.generated;
-    const proposals = await this.speculator.plan(rows, remaining, (draftRows) => this.proposeFromDraft(draftRows));
-    const lookahead = Math.max(0, ...[...proposals.values()].map((tokens) => tokens.length));
-    const width = 1 + lookahead;
-    const decoded = await this.batch.step(this.decoder, {
-      width,
-      allLogits: width > 1,
-      tokens: (seq) => {
-        const own = [seq.pendingToken, ...(proposals.get(seq) ?? [])];
-        return own.length === width ? own : [...own, ...new Array(width - own.length).fill(seq.pendingToken)];
-      },
-    });
-    const proposedTokens = [...proposals.values()].reduce((sum, tokens) => sum + tokens.length, 0);
-    record.decoded(
-      decoded.map(({ row }) => row.id),
-      lookahead,
-      proposedTokens,
-    );
-    const vocab = this.config.vocabSize;
-    return decoded.map(({ row: seq, logits }) => {
-      const proposed = proposals.get(seq) ?? [];
-      return { seq, logits: logits.subarray(0, (proposed.length + 1) * vocab), proposed, decoding: true };
-    });
-  }
-
-  /** The sampler's coupled draws from the draft's rows, or the draft's most likely tokens. */
-  private async proposeFromDraft(rows: readonly { seqId: string; logits: Float32Array; ahead: number }[]) {
     const { sampler } = this.options;
-    if (sampler.propose) return sampler.propose(rows);
-    return rows.map(({ logits }) => argmax(logits));
+    return decodeRows(this.batch, this.decoder, this.speculator, sampler, record);
   }
 
   private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {
@@ -447,21 +404,7 @@ export class Engine<P> {
     seq.state = "done"; // the decode batch drops it at its next update
     seq.kv = undefined;
     if (seq.samplerOpen) this.options.sampler.close(seq.id);
-    seq.stream.push({
-      type: "final",
-      finishReason: reason,
-      usage: {
-        promptTokens: seq.promptLength,
-        completionTokens: seq.generated,
-        cachedPromptTokens: seq.cachedPromptTokensReported,
-        ...(seq.speculation && {
-          proposedTokens: seq.speculation.proposedTokens,
-          acceptedTokens: seq.speculation.acceptedTokens,
-        }),
-      },
-      ...(error ? { error } : {}),
-    });
-    seq.stream.end();
+    seq.end(reason, error);
   }
 }
 

@@ -1,11 +1,12 @@
 // One request's life inside the engine: its progress through the prompt, its KV while it prefills
 // (the decode batch owns it afterwards), its output stream and its timestamps.
+import type { LlmError } from "@llm/errors";
 import type { BatchRow } from "./decode-batch.js";
 import type { EventStream } from "./event-stream.js";
 import type { KvState } from "./kv-state.js";
 import type { SampledToken } from "./sampler.js";
 import type { SpeculationState } from "./speculation/speculator.js";
-import type { GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
+import type { FinishReason, GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
 
 export type SequenceState = "waiting" | "prefill" | "decode" | "done";
 
@@ -98,5 +99,24 @@ export class Sequence<P> implements BatchRow {
     this.pendingToken = sampled.tokenId;
     this.tokens.push(sampled.tokenId);
     return token;
+  }
+
+  /** Pushes the final event (usage, and the error when `reason` is "error") and ends the stream. */
+  end(reason: FinishReason, error?: LlmError): void {
+    this.stream.push({
+      type: "final",
+      finishReason: reason,
+      usage: {
+        promptTokens: this.promptLength,
+        completionTokens: this.generated,
+        cachedPromptTokens: this.cachedPromptTokensReported,
+        ...(this.speculation && {
+          proposedTokens: this.speculation.proposedTokens,
+          acceptedTokens: this.speculation.acceptedTokens,
+        }),
+      },
+      ...(error ? { error } : {}),
+    });
+    this.stream.end();
   }
 }

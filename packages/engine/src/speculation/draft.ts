@@ -9,12 +9,11 @@ import { LlmError } from "@llm/errors";
 import { DecodeBatch } from "../decode-batch.js";
 import { KvState } from "../kv-state.js";
 import { type LoadedModel, type LoadModelOptions, loadModel } from "../load-model.js";
+import type { ProposalInput } from "../sampler.js";
 import type { Sequence } from "../sequence.js";
 
-/** A draft proposal for one sequence from the draft's logits (the sampler's coupled draw, or the argmax). */
-export type ProposalChooser = (
-  rows: readonly { seqId: string; logits: Float32Array; ahead: number }[],
-) => Promise<(number | undefined)[]>;
+/** A draft proposal for each row from the draft's logits (the sampler's coupled draw, or the argmax). */
+export type ProposalChooser = (rows: readonly ProposalInput[]) => Promise<(number | undefined)[]>;
 
 class DraftRow {
   kvLength = 0;
