@@ -1,7 +1,10 @@
 // What a generation yields, whichever API carries it: GenerateResponse's two events with every field present.
 import type { FinishReason, MessageInitShape, TokenLogprobsSchema, Usage } from "@llm/proto";
 
-export type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
+export type UsageInit = Pick<
+  Usage,
+  "promptTokens" | "completionTokens" | "cachedPromptTokens" | "proposedTokens" | "acceptedTokens"
+>;
 
 /** GenerateResponse's two events, with every field present (the unary call collects them). */
 export interface GenerationDelta {

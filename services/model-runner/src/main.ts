@@ -19,6 +19,7 @@ import { RecentRequests } from "./recent-requests.js";
 import { RemoteSampler } from "./remote-sampler.js";
 import { modelRunnerService, runGeneration } from "./runner-service.js";
 import { RunnerTelemetry } from "./runner-telemetry.js";
+import { SPECULATION_SETTINGS, speculationOf } from "./speculation.js";
 
 const recentRequests = new RecentRequests();
 
@@ -45,6 +46,7 @@ await runService({
     "LLM_QUEUE_MAX_STALLED",
     "LLM_STREAM_TTL_MS",
     "LLM_STREAM_RESUME_TTL_MS",
+    ...SPECULATION_SETTINGS,
   ],
   // /requests/<id>: recent per-token timings (`llm trace`).
   metricsRoutes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
@@ -97,6 +99,7 @@ await runService({
       sharedPrefixStore,
       log,
       observer: runnerTelemetry,
+      speculation: await speculationOf(config, sizing, vocabSize, log),
     });
     runnerTelemetry.watch(engine);
 
@@ -118,6 +121,8 @@ await runService({
         provider: info.provider,
         providerAttempts: engine.providerAttempts,
         sampler: remote ? `remote ${remote.address}` : "in-process",
+        speculative: config.LLM_SPECULATIVE,
+        draftModel: config.LLM_DRAFT_MODEL_DIR,
         maxBatchSize: info.maxBatchSize,
         kvBytesLimit: info.kvBytesLimit,
         prefixCache: info.prefixCache.tier,
