@@ -19,7 +19,7 @@ import { RecentRequests } from "./recent-requests.js";
 import { RemoteSampler } from "./remote-sampler.js";
 import { modelRunnerService, runGeneration } from "./runner-service.js";
 import { RunnerTelemetry } from "./runner-telemetry.js";
-import { SPECULATION_SETTINGS, speculationOf } from "./speculation.js";
+import { SPECULATION_SETTINGS, speculationOf, stepRows } from "./speculation.js";
 
 const recentRequests = new RecentRequests();
 
@@ -65,7 +65,8 @@ await runService({
           (id) => runnerTelemetry.contextOf(id),
           {
             ringDir: config.LLM_SAMPLER_RING_DIR,
-            ringSlotBytes: sizing.maxBatchSize * vocabSize * 4, // a full step of float32 rows
+            // A full step of float32 rows; a speculative step sends one more row per proposal.
+            ringSlotBytes: stepRows(sizing.maxBatchSize, config) * vocabSize * 4,
             prune: config.LLM_SAMPLER_PRUNE,
           },
           vocabulary,

@@ -105,7 +105,8 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     this.sequences.set(seqId, sequence);
     this.byWireId.set(start.sequenceId, sequence);
     this.opened.push(sequence);
-    return { verifies: false }; // the wire carries one row per sequence: its sequences decode without proposals
+    // The sampler verifies proposals for any sequence but a constrained one (its masks follow one token at a time).
+    return { verifies: !isConstrained(params.constraint) };
   }
 
   close(seqId: string): void {
@@ -326,5 +327,6 @@ function resultOf(response: SampleResponse, index: number): SampleResult {
     const code = isErrorCode(token.error.code) ? token.error.code : "internal";
     return { error: new LlmError(code, token.error.message) };
   }
-  return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs };
+  const accepted = token.accepted.map(({ tokenId, logprob, topLogprobs }) => ({ tokenId, logprob, topLogprobs }));
+  return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs, accepted };
 }

@@ -50,3 +50,9 @@ export async function speculationOf(
     }),
   };
 }
+
+/** Most logits rows one step sends the sampler: a row per sequence, and one per proposal of those speculating. */
+export function stepRows(maxBatchSize: number, settings: SpeculationSettings): number {
+  const speculating = Math.min(maxBatchSize, settings.LLM_SPECULATIVE_MAX_BATCH);
+  return maxBatchSize + speculating * settings.LLM_SPECULATIVE_MAX_LOOKAHEAD;
+}
