@@ -20,7 +20,8 @@ export {
   loadAwarePolicy,
   type SpeculationPolicy,
 } from "./speculation/policy.js";
-export { SPECULATIVE_MODES, type SpeculationOptions, type SpeculativeMode } from "./speculation/speculator.js";
+export type { SpeculationOptions } from "./speculation/speculator.js";
+export type { SpeculativeMode } from "./speculation/state.js";
 export type { EngineObserver, EngineStep } from "./step-report.js";
 export type {
   EngineInfo,

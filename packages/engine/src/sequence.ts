@@ -5,7 +5,7 @@ import type { BatchRow } from "./decode-batch.js";
 import type { EventStream } from "./event-stream.js";
 import type { KvState } from "./kv-state.js";
 import type { SampledToken } from "./sampler.js";
-import type { SpeculationState } from "./speculation/speculator.js";
+import type { SpeculationState } from "./speculation/state.js";
 import type { FinishReason, GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
 
 export type SequenceState = "waiting" | "prefill" | "decode" | "done";

@@ -3,7 +3,7 @@ import type { LlmError } from "@llm/errors";
 import type { PrefixCacheStats } from "@llm/prefix-cache";
 import type { TopLogprob } from "./sampler.js";
 import type { ExecutionProvider } from "./session.js";
-import type { SpeculativeMode } from "./speculation/speculator.js";
+import type { SpeculativeMode } from "./speculation/state.js";
 
 export interface GenerateRequest<P> {
   /** Unique among the engine's active requests. */

@@ -1,17 +1,22 @@
 // Speculative decoding as a deployment sets it: the mode of requests that do not choose one, the draft model
 // (loaded beside the target, checked to share its vocabulary) and the load-aware lookahead policy.
-
-import type { Config } from "@llm/config";
-import { DraftModel, type EngineSizing, loadAwarePolicy, type SpeculationOptions } from "@llm/engine";
+import {
+  DraftModel,
+  type EngineSizing,
+  loadAwarePolicy,
+  type SpeculationOptions,
+  type SpeculativeMode,
+} from "@llm/engine";
 import type { Log } from "@llm/log";
 
-export type SpeculationSettings = Config<
-  | "LLM_SPECULATIVE"
-  | "LLM_DRAFT_MODEL_DIR"
-  | "LLM_DRAFT_MODEL_FILE"
-  | "LLM_SPECULATIVE_MAX_LOOKAHEAD"
-  | "LLM_SPECULATIVE_MAX_BATCH"
->;
+/** The registry's speculation settings (read in main.ts). */
+export interface SpeculationSettings {
+  LLM_SPECULATIVE: SpeculativeMode;
+  LLM_DRAFT_MODEL_DIR: string | undefined;
+  LLM_DRAFT_MODEL_FILE: string;
+  LLM_SPECULATIVE_MAX_LOOKAHEAD: number;
+  LLM_SPECULATIVE_MAX_BATCH: number;
+}
 
 export const SPECULATION_SETTINGS = [
   "LLM_SPECULATIVE",

@@ -7,18 +7,7 @@ import type { Sequence } from "../sequence.js";
 import type { DraftModel, ProposalChooser } from "./draft.js";
 import { promptLookup } from "./ngram.js";
 import { loadAwarePolicy, type SpeculationPolicy } from "./policy.js";
-
-export type SpeculativeMode = "off" | "ngram" | "draft";
-export const SPECULATIVE_MODES: readonly SpeculativeMode[] = ["off", "ngram", "draft"];
-
-/** One sequence's speculation: its proposer and what verification made of its proposals. */
-export interface SpeculationState {
-  proposer: "ngram" | "draft";
-  /** Recent acceptance rate, exponentially weighted over verify steps (starts at 1: speculate fully first). */
-  acceptance: number;
-  proposedTokens: number;
-  acceptedTokens: number;
-}
+import type { SpeculationState, SpeculativeMode } from "./state.js";
 
 export interface SpeculationOptions {
   /** The mode of requests that do not choose one (default "off"). */
