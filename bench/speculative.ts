@@ -138,7 +138,8 @@ async function singleStream(prompts: number[][], sampling: (i: number) => Sampli
         proposed += m.proposed;
         accepted += m.accepted;
       }
-      const entry = (perMode[mode] ??= { tps: [], itlMean: [], itlP50: [], acceptance: [] });
+      perMode[mode] = perMode[mode] ?? { tps: [], itlMean: [], itlP50: [], acceptance: [] };
+      const entry = perMode[mode];
       entry.tps.push((tokens * 1000) / decodeMs);
       entry.itlMean.push(decodeMs / tokens);
       entry.itlP50.push(median(gaps));
@@ -178,8 +179,8 @@ async function aggregate(streams: number) {
   for (let run = 0; run < runs; run++) {
     for (const { name, engine, mode } of variants) {
       const m = await measure(engine, prompts, (i) => sampled(i + run * 1000), mode, `a${streams}${run}${name}`);
-      (tps[name] ??= []).push((m.tokens * 1000) / m.wallMs);
-      (acceptance[name] ??= []).push(m.proposed > 0 ? m.accepted / m.proposed : 0);
+      tps[name] = [...(tps[name] ?? []), (m.tokens * 1000) / m.wallMs];
+      acceptance[name] = [...(acceptance[name] ?? []), m.proposed > 0 ? m.accepted / m.proposed : 0];
     }
   }
   const plain = median(tps.off);

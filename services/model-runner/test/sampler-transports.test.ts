@@ -129,7 +129,9 @@ async function runVerifying(target: EngineSampler<SamplingParams>): Promise<Map<
       const k = (i + step) % 4;
       const rows = Array.from({ length: k + 1 }, (_, j) => rowOf(i, at + j).logits);
       const logits = new Float32Array(VOCAB * (k + 1));
-      rows.forEach((row, j) => logits.set(row, j * VOCAB));
+      rows.forEach((row, j) => {
+        logits.set(row, j * VOCAB);
+      });
       const proposed = rows.slice(0, k).map((row, j) => (j % 3 === 2 ? (argmaxOf(row) + 1) % VOCAB : argmaxOf(row)));
       return { seqId: `v${i}`, logits, proposed };
     });
