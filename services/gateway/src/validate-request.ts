@@ -4,6 +4,8 @@ import type { GenerateRequest } from "@llm/proto";
 import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
 import type { ModelInfo } from "./served-models.js";
 import { shown } from "./shown.js";
+import { chatToolUse } from "./tools/tool-choice.js";
+import { toolMessageProblems } from "./tools/tool-messages.js";
 
 /** At most this many stop sequences per request (GenerateRequest.stop). */
 export const MAX_STOP_SEQUENCES = 8;
@@ -55,11 +57,8 @@ function contextOverflow(promptTokens: number, maxTokens: number, model: ModelIn
   );
 }
 
-function promptProblems(
-  { prompt, maxTokens }: GenerateRequest,
-  model: ModelInfo,
-  { maxInputBytes }: InputLimits,
-): ParamProblem[] {
+function promptProblems(request: GenerateRequest, model: ModelInfo, { maxInputBytes }: InputLimits): ParamProblem[] {
+  const { prompt, maxTokens } = request;
   switch (prompt.case) {
     case undefined:
       return [{ field: "prompt", message: "prompt is missing: set prompt.text, prompt.chat or prompt.token_ids" }];
@@ -71,11 +70,28 @@ function promptProblems(
       if (messages.length === 0) return [{ field: "prompt.chat.messages", message: "prompt.chat.messages is empty" }];
       const roles = messages.flatMap(({ role }, i) => roleProblems(role, `prompt.chat.messages[${i}].role`));
       const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
-      return [...roles, ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
+      return [...roles, ...toolProblems(request), ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
     }
     case "tokenIds":
       return tokenIdProblems(prompt.value.ids, maxTokens, model);
   }
+}
+
+/** Tools and earlier tool turns; calls are constrained by a structural tag, which no other constraint may join. */
+function toolProblems({ prompt, sampling }: GenerateRequest): ParamProblem[] {
+  if (prompt.case !== "chat") return [];
+  const problems: ParamProblem[] = [];
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  toolMessageProblems(prompt.value.messages, { messages: "prompt.chat.messages", arguments: "arguments" }, problem);
+  const use = chatToolUse(prompt.value, problem);
+  if (use && use.choice !== "none" && sampling?.constraint.case !== undefined) {
+    problem(
+      "sampling.constraint",
+      "tool calls (tools with a tool_choice other than none) cannot be combined with another constraint " +
+        "(response_format, guided_*, sampling.constraint)",
+    );
+  }
+  return problems;
 }
 
 /** The roles a chat message may have: OpenAI's. Templates render each as their model expects. */
