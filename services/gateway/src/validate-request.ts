@@ -11,7 +11,7 @@ import { toolMessageProblems } from "./tools/tool-messages.js";
 export const MAX_STOP_SEQUENCES = 8;
 
 export interface InputLimits {
-  /** Largest prompt, in UTF-8 bytes (text, or the chat messages' contents together). */
+  /** Largest prompt, in UTF-8 bytes (text; or a chat's contents, earlier calls' arguments and tools_json together). */
   maxInputBytes: number;
 }
 
@@ -69,7 +69,12 @@ function promptProblems(request: GenerateRequest, model: ModelInfo, { maxInputBy
       const { messages } = prompt.value;
       if (messages.length === 0) return [{ field: "prompt.chat.messages", message: "prompt.chat.messages is empty" }];
       const roles = messages.flatMap(({ role }, i) => roleProblems(role, `prompt.chat.messages[${i}].role`));
-      const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
+      // Everything the template renders counts: contents, earlier calls' arguments and the tool definitions.
+      const bytes = messages.reduce(
+        (sum, m) =>
+          sum + Buffer.byteLength(m.content) + m.toolCalls.reduce((n, c) => n + Buffer.byteLength(c.arguments), 0),
+        Buffer.byteLength(prompt.value.toolsJson),
+      );
       return [...roles, ...toolProblems(request), ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
     }
     case "tokenIds":

@@ -160,6 +160,11 @@ describe("refusals over gRPC", () => {
     );
     expect(await refusal(ask(1, { toolsJson: "[{" }))).toMatch(/prompt\.chat\.tools_json is not valid JSON/);
     expect(await refusal(ask(1, { toolsJson: "" }))).toMatch(/prompt\.chat\.tool_choice needs tools/);
+    const auto = { case: "toolChoiceMode", value: ToolChoiceMode.AUTO } as const;
+    expect(await refusal(ask(1, { toolsJson: "", toolChoice: auto }))).toMatch(/tool_choice needs tools/);
+    // Tool definitions count toward the prompt's size limit (LLM_MAX_INPUT_BYTES, 1 MiB here).
+    const huge = [{ type: "function", function: { name: "f", description: "x".repeat(1_100_000) } }];
+    expect(await refusal(ask(1, { toolsJson: JSON.stringify(huge) }))).toMatch(/bytes of UTF-8; at most 1048576/);
     const constrained = ask(1, {}, { sampling: { constraint: { case: "regex", value: "a+" } } });
     expect(await refusal(constrained)).toMatch(/tool calls .* cannot be combined with another constraint/);
   });

@@ -124,5 +124,8 @@ describe("refusals", () => {
     const noTools = await refused({ tools: undefined });
     expect(noTools.status).toBe(400);
     expect(noTools.message).toMatch(/tool_choice needs tools/);
+    const autoNoTools = await refused({ tools: undefined, tool_choice: "auto" });
+    expect(autoNoTools.status).toBe(400);
+    expect(autoNoTools.message).toMatch(/tool_choice needs tools/);
   });
 });

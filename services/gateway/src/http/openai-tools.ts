@@ -12,13 +12,15 @@ export type ChatToolFields = Pick<ChatPrompt, "toolsJson" | "toolChoice" | "para
 
 export function chatToolFields(body: Record<string, unknown>, problem: Problem): ChatToolFields {
   const none: ChatToolFields = { toolsJson: "", toolChoice: { case: undefined }, parallelToolCalls: undefined };
-  const choice = toolChoiceOf(body.tool_choice ?? "auto", problem);
+  const given = body.tool_choice === undefined || body.tool_choice === null ? undefined : body.tool_choice;
+  const choice = given === undefined ? undefined : toolChoiceOf(given, problem);
   const parallel = body.parallel_tool_calls ?? true;
   if (typeof parallel !== "boolean") problem("parallel_tool_calls", "parallel_tool_calls must be true or false");
-  if (choice === undefined || typeof parallel !== "boolean") return none;
+  if ((given !== undefined && choice === undefined) || typeof parallel !== "boolean") return none;
   const use = toolUseOf(body.tools, choice, parallel, { tools: "tools", toolChoice: "tool_choice" }, problem);
   if (use === undefined) return none;
-  return { toolsJson: JSON.stringify(body.tools), toolChoice: chatToolChoiceOf(choice), parallelToolCalls: parallel };
+  const toolChoice = choice === undefined ? none.toolChoice : chatToolChoiceOf(choice);
+  return { toolsJson: JSON.stringify(body.tools), toolChoice, parallelToolCalls: parallel };
 }
 
 function toolChoiceOf(choice: unknown, problem: Problem): ToolChoice | undefined {

@@ -31,18 +31,19 @@ export interface ToolFieldNames {
 }
 
 /**
- * Checks `tools` (OpenAI `tools` entries) against `choice`; reports each problem and returns undefined when
- * there is one, or when there are no tools.
+ * Checks `tools` (OpenAI `tools` entries) against `choice` (undefined: not given, which is auto); reports each
+ * problem and returns undefined when there is one, or when there are no tools.
  */
 export function toolUseOf(
   tools: unknown,
-  choice: ToolChoice,
+  given: ToolChoice | undefined,
   parallel: boolean,
   names: ToolFieldNames,
   problem: Problem,
 ): ToolUse | undefined {
+  const choice = given ?? "auto";
   if (tools === undefined || tools === null || (Array.isArray(tools) && tools.length === 0)) {
-    if (choice !== "auto" && choice !== "none") problem(names.toolChoice, `${names.toolChoice} needs tools`);
+    if (given !== undefined && given !== "none") problem(names.toolChoice, `${names.toolChoice} needs tools`);
     return undefined;
   }
   if (!Array.isArray(tools)) {
@@ -80,10 +81,18 @@ export function chatToolUse(chat: ChatPrompt, problem: Problem): ToolUse | undef
   return toolUseOf(tools, chatToolChoice(chat), chat.parallelToolCalls !== false, names, problem);
 }
 
-function chatToolChoice({ toolChoice }: ChatPrompt): ToolChoice {
+function chatToolChoice({ toolChoice }: ChatPrompt): ToolChoice | undefined {
   if (toolChoice.case === "toolChoiceFunction") return { name: toolChoice.value };
-  if (toolChoice.value === ToolChoiceMode.NONE) return "none";
-  return toolChoice.value === ToolChoiceMode.REQUIRED ? "required" : "auto";
+  switch (toolChoice.value) {
+    case ToolChoiceMode.NONE:
+      return "none";
+    case ToolChoiceMode.REQUIRED:
+      return "required";
+    case ToolChoiceMode.AUTO:
+      return "auto";
+    default:
+      return undefined; // unset, or a mode this gateway does not know: auto
+  }
 }
 
 /** ChatPrompt's tool_choice fields for a choice. */
