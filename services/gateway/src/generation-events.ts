@@ -2,7 +2,10 @@
 import type { FinishReason, MessageInitShape, TokenLogprobsSchema, Usage } from "@llm/proto";
 import type { ToolCallPiece, WholeToolCall } from "./tools/tool-call-parser.js";
 
-export type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
+export type UsageInit = Pick<
+  Usage,
+  "promptTokens" | "completionTokens" | "cachedPromptTokens" | "proposedTokens" | "acceptedTokens"
+>;
 
 /** GenerateResponse's two events, with every field present (the unary call collects them). */
 export interface GenerationDelta {

@@ -72,7 +72,13 @@ export async function* generate(
     deadline: ctx.deadline,
     caller: ctx.caller,
   };
-  const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  const usage: UsageInit = {
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    proposedTokens: 0,
+    acceptedTokens: 0,
+  };
   let outcome = "failed";
   const content = traceContent(deps.traceContent, request);
   let output: OutputText | undefined; // known once the request is admitted
@@ -124,6 +130,8 @@ export async function* generate(
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? usage.cachedPromptTokens;
+        usage.proposedTokens = event.value.usage?.proposedTokens ?? 0;
+        usage.acceptedTokens = event.value.usage?.acceptedTokens ?? 0;
         yield final(event.value.finishReason);
         return;
       }
@@ -217,6 +225,7 @@ async function start(
     maxTokens: request.maxTokens,
     sampling: admitted.sampling,
     cacheSalt: request.cacheSalt,
+    speculative: request.speculative,
     deadline: ctx.deadline === undefined ? undefined : timestampFromMs(ctx.deadline),
   });
   return { admitted, events: deps.dispatch.generate(runnerRequest, admitted, call), detokenizer, toolSyntax };

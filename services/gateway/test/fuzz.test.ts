@@ -118,6 +118,7 @@ const FIELDS = [
   "repetition_penalty",
   "sampler",
   "cache_salt",
+  "speculative",
 ];
 /** A request that would be served, with up to four fields replaced or added (known, unknown, deeply nested). */
 const jsonBody = fc

@@ -7,6 +7,7 @@ import {
   type GenerateRequest,
   GenerateRequestSchema,
   type MessageInitShape,
+  SpeculativeMode,
 } from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
 import { shown } from "../shown.js";
@@ -30,6 +31,12 @@ export interface OpenAiRequest {
 const DEFAULT_MAX_TOKENS: Record<Endpoint, number> = { completions: 16, chat: 256 };
 
 type RequestInit = MessageInitShape<typeof GenerateRequestSchema>;
+
+const SPECULATIVE_MODES: ReadonlyMap<string, SpeculativeMode> = new Map([
+  ["off", SpeculativeMode.OFF],
+  ["ngram", SpeculativeMode.NGRAM],
+  ["draft", SpeculativeMode.DRAFT],
+]);
 type SamplingInit = NonNullable<RequestInit["sampling"]>;
 
 /** Throws one INVALID_ARGUMENT naming every field of the wrong type or unsupported value. */
@@ -75,6 +82,7 @@ export function parseOpenAiRequest(
       stop: fields.stop(),
       requestId,
       cacheSalt: fields.string("cache_salt"),
+      speculative: fields.speculative(),
       // Our extension, as vLLM names it: false leaves the model's BOS/EOS off a completions prompt.
       addSpecialTokens: endpoint === "completions" ? fields.boolean("add_special_tokens") : undefined,
     }),
@@ -199,6 +207,16 @@ export class Fields {
   }
 
   /** OpenAI seeds are signed 64-bit; ours unsigned: the same 64 bits. */
+  /** Our extension: "off", "ngram" or "draft" (unset: the runner's default). */
+  speculative(): SpeculativeMode {
+    const value = this.string("speculative");
+    if (value === undefined) return SpeculativeMode.UNSPECIFIED;
+    const mode = SPECULATIVE_MODES.get(value);
+    if (mode === undefined)
+      this.problem("speculative", `speculative must be "off", "ngram" or "draft", got ${shown(value)}`);
+    return mode ?? SpeculativeMode.UNSPECIFIED;
+  }
+
   seed(): bigint | undefined {
     const seed = this.integer("seed");
     return seed === undefined ? undefined : BigInt.asUintN(64, BigInt(seed));

@@ -10,6 +10,8 @@ export interface OpenAiUsage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** Speculating requests: OpenAI's Predicted Outputs fields, for our proposals (accepted and rolled back). */
+  completion_tokens_details?: { accepted_prediction_tokens: number; rejected_prediction_tokens: number };
 }
 
 const FINISH_REASONS: Record<FinishReason, string> = {
@@ -28,6 +30,12 @@ export function usageOf({ usage }: GenerationFinal): OpenAiUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
+    ...(usage.proposedTokens > 0 && {
+      completion_tokens_details: {
+        accepted_prediction_tokens: usage.acceptedTokens,
+        rejected_prediction_tokens: usage.proposedTokens - usage.acceptedTokens,
+      },
+    }),
   };
 }
 
