@@ -97,4 +97,13 @@ describe("Llama 3 JSON tool calls", () => {
       expectValidCalls(streamed);
     }
   }, 120_000);
+
+  it('auto compiles the triggered Llama tag (free text until `{"name"`): answers are served, any call valid', async () => {
+    for (const seed of [31, 32, 33]) {
+      const answer = await openai.chat.completions.create(ask(seed, { tool_choice: "auto", max_tokens: 24 }));
+      const calls = functionsOf(answer.choices[0].message.tool_calls);
+      if (calls.length > 0) expectValidCalls(calls);
+      else expect(answer.choices[0].finish_reason).not.toBe("tool_calls");
+    }
+  }, 60_000);
 });
