@@ -162,7 +162,7 @@ export const REGISTRY = {
     false,
   ),
   LLM_MAX_INPUT_BYTES: variable(
-    "Largest prompt accepted, in UTF-8 bytes (text plus chat message contents).",
+    "Largest prompt accepted, in UTF-8 bytes (text, or chat message contents plus tool-call arguments and tools).",
     positive,
     1_048_576,
   ),

@@ -2,6 +2,7 @@
 // (temperature, top_p, max_tokens, stop count, …) are validateRequest's, the same checks the gRPC API gets.
 import { LlmError } from "@llm/errors";
 import {
+  ChatPromptSchema,
   create,
   type GenerateRequest,
   GenerateRequestSchema,
@@ -10,8 +11,9 @@ import {
 } from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
 import { shown } from "../shown.js";
+import { toolMessageProblems } from "../tools/tool-messages.js";
 import { constraintOf } from "./openai-constraint.js";
-import { type ToolCalling, toolCallingOf } from "./openai-tools.js";
+import { chatToolFields, messageToolFields } from "./openai-tools.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -23,8 +25,6 @@ export interface OpenAiRequest {
   includeUsage: boolean;
   /** OpenAI's end-user id, for the log only. */
   user: string | undefined;
-  /** Chat with `tools`: calls are parsed out of the output (unless tool_choice is `none`). */
-  tools: ToolCalling | undefined;
 }
 
 // OpenAI's documented default for completions; chat has none there (until the context is full): ours is bounded.
@@ -47,8 +47,7 @@ export function parseOpenAiRequest(
 ): OpenAiRequest {
   const fields = new Fields(body);
   const problem = (field: string, message: string) => fields.problem(field, message);
-  const tools = endpoint === "chat" ? toolCallingOf(fields.body, problem) : undefined;
-  const prompt = endpoint === "chat" ? fields.chatPrompt(tools?.toolsJson) : fields.textPrompt();
+  const prompt = endpoint === "chat" ? fields.chatPrompt() : fields.textPrompt();
   const maxTokens =
     fields.integer("max_completion_tokens") ?? fields.integer("max_tokens") ?? DEFAULT_MAX_TOKENS[endpoint];
   fields.unsupported("n", (n) => n !== 1, "this server generates one choice per request: send n requests instead");
@@ -70,13 +69,8 @@ export function parseOpenAiRequest(
     repetitionPenalty: fields.number("repetition_penalty"),
     strategy: fields.string("sampler"),
     ...fields.logprobs(endpoint),
-    constraint: tools?.structuralTag
-      ? { case: "structuralTag", value: tools.structuralTag }
-      : constraintOf(fields.body, problem),
+    constraint: constraintOf(fields.body, problem),
   };
-  if (tools?.structuralTag && constraintOf(fields.body, () => {}) !== undefined) {
-    problem("tools", "tool calls cannot be combined with response_format or guided_* constraints");
-  }
   const streamOptions = fields.object("stream_options");
   const request: OpenAiRequest = {
     endpoint,
@@ -95,7 +89,6 @@ export function parseOpenAiRequest(
     stream: fields.boolean("stream") ?? false,
     includeUsage: streamOptions?.include_usage === true,
     user: fields.string("user"),
-    tools,
   };
   if (fields.problems.length > 0) {
     throw new LlmError("invalid_argument", `invalid request: ${fields.problems.map((p) => p.message).join("; ")}`, {
@@ -168,21 +161,26 @@ export class Fields {
     return { case: undefined };
   }
 
-  chatPrompt(toolsJson = ""): RequestInit["prompt"] {
+  /** The messages (with their tool turns) and the tool fields; the tool turns are checked as gRPC's are. */
+  chatPrompt(): RequestInit["prompt"] {
     const messages = this.body.messages;
+    const problem = (field: string, message: string) => this.problem(field, message);
     if (!Array.isArray(messages)) {
       this.problem("messages", "messages must be a list of {role, content} objects");
       return { case: undefined };
     }
-    const parsed = messages.map((message: unknown, i) => {
-      const { role, content } = (typeof message === "object" && message !== null ? message : {}) as Record<
-        string,
-        unknown
-      >;
+    const parsed = messages.map((entry: unknown, i) => {
+      const message = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+      const { role, content } = message;
       if (typeof role !== "string") this.problem(`messages[${i}].role`, `messages[${i}].role must be a string`);
-      return { role: typeof role === "string" ? role : "", content: this.messageText(content, i) };
+      const tools = messageToolFields(message, i, problem);
+      return { role: typeof role === "string" ? role : "", content: this.messageText(content, i), ...tools };
     });
-    return { case: "chat", value: { messages: parsed, toolsJson } };
+    const chat = create(ChatPromptSchema, { messages: parsed, ...chatToolFields(this.body, problem) });
+    if (this.problems.length === 0) {
+      toolMessageProblems(chat.messages, { messages: "messages", arguments: "function.arguments" }, problem);
+    }
+    return { case: "chat", value: chat };
   }
 
   /** A message's content: a string, or a list of text parts joined (other part types cannot be rendered). */
