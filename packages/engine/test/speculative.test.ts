@@ -151,6 +151,45 @@ describe("speculative decoding alone", () => {
     120_000,
   );
 
+  it("edges: 1-2 tokens, a one-token prompt, the context's last position, stop tokens and EOS inside a run, logprobs", async () => {
+    const copy = copyHeavy(30, 5, 4096);
+    const cases = [
+      { name: "max 1", req: request("e1", copy, 1) },
+      { name: "max 2", req: request("e2", copy, 2) },
+      { name: "one-token prompt", req: request("e3", [copy[0]], 40) },
+      { name: "to the context's end", req: request("e4", copy, 128 - copy.length) },
+      { name: "stop token in a run", req: { ...request("e5", copy, 60), stopTokenIds: [copy[9]] } },
+      { name: "eos", req: { ...request("e6", copy, 60), ignoreEos: false } },
+      { name: "logprobs", req: request("e7", copy, 40, { temperature: 0.7, seed: 4, logprobs: true, topLogprobs: 2 }) },
+    ];
+    const plain = await withEngine("demo", undefined, (engine) =>
+      Promise.all(cases.map(({ req }) => collect(engine.submit(req)))),
+    );
+    for (const speculative of ["ngram", "draft"] as const) {
+      const draft = await draftOf("demo-draft", 4096); // the engine owns it: released with the engine
+      const outputs = await withEngine("demo", { draft, policy: EAGER }, (engine) =>
+        Promise.all(cases.map(({ req }) => collect(engine.submit({ ...req, speculative })))),
+      );
+      outputs.forEach((output, i) => {
+        const name = `${speculative}: ${cases[i].name}`;
+        expect(output.tokens, name).toEqual(plain[i].tokens);
+        expect(output.final.finishReason, name).toBe(plain[i].final.finishReason);
+        expect(
+          output.events.map((e) => e.index),
+          name,
+        ).toEqual(plain[i].events.map((e) => e.index));
+        // Logprobs of a verify row come from a k+1-token forward: equal to plain decoding's within float error.
+        output.events.forEach((event, j) => {
+          expect(event.logprob ?? 0, name).toBeCloseTo(plain[i].events[j].logprob ?? 0, 4);
+          expect(
+            event.topLogprobs?.map((t) => t.tokenId),
+            name,
+          ).toEqual(plain[i].events[j].topLogprobs?.map((t) => t.tokenId));
+        });
+      });
+    }
+  }, 120_000);
+
   it("refuses a draft request on an engine without a draft model", async () => {
     await withEngine("tiny", undefined, async (engine) => {
       expect(() => engine.submit({ ...request("d", [1, 2, 3], 4), speculative: "draft" })).toThrow(

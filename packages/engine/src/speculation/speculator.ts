@@ -12,7 +12,7 @@ import type { SpeculationState, SpeculativeMode } from "./state.js";
 export interface SpeculationOptions {
   /** The mode of requests that do not choose one (default "off"). */
   defaultMode?: SpeculativeMode;
-  /** Needed by requests (or a default) in "draft" mode. */
+  /** Needed by requests (or a default) in "draft" mode; the engine owns it (released when the engine closes). */
   draft?: DraftModel;
   policy?: SpeculationPolicy;
 }
