@@ -14,6 +14,8 @@ export interface Produced<P> {
   seq: Sequence<P>;
   /** One row, or one per proposal plus one. */
   logits: Float32Array;
+  /** A float16 graph's: the same rows as half bits. */
+  half?: Uint16Array;
   /** A decode row's proposals (a prefill's first token has none). */
   proposed?: readonly number[];
   /** A decode row: each token drawn keeps one more of the step's positions. */
@@ -48,8 +50,9 @@ export async function decodeRows<P>(
     lookahead,
     proposedTokens,
   );
-  return decoded.map(({ row: seq, logits }) => {
+  return decoded.map(({ row: seq, logits, half }) => {
     const proposed = proposals.get(seq) ?? [];
-    return { seq, logits: logits.subarray(0, (proposed.length + 1) * decoder.vocabSize), proposed, decoding: true };
+    const width = (proposed.length + 1) * decoder.vocabSize;
+    return { seq, logits: logits.subarray(0, width), half: half?.subarray(0, width), proposed, decoding: true };
   });
 }
