@@ -36,6 +36,7 @@ export async function decodeRows<P>(
   const proposals = await speculator.plan(batch.liveRows(), remaining, choose);
   const lookahead = Math.max(0, ...[...proposals.values()].map((tokens) => tokens.length));
   const width = 1 + lookahead;
+  const started = performance.now();
   const decoded = await batch.step(decoder, {
     width,
     allLogits: width > 1,
@@ -44,6 +45,7 @@ export async function decodeRows<P>(
       return own.length === width ? own : [...own, ...new Array(width - own.length).fill(seq.pendingToken)];
     },
   });
+  speculator.observeModelStep(performance.now() - started);
   const proposedTokens = [...proposals.values()].reduce((sum, tokens) => sum + tokens.length, 0);
   record.decoded(
     decoded.map(({ row }) => row.id),

@@ -19,9 +19,17 @@ export interface SpeculationOptions {
 
 /** Weight of the latest verify step in a sequence's acceptance rate. */
 const ACCEPTANCE_WEIGHT = 0.5;
+/** A sequence not speculating drifts back toward trying again by this share a step (conditions change). */
+const PROBATION = 0.05;
+/** Weight of the latest step in the measured step times. */
+const TIMING_WEIGHT = 0.1;
+/** The draft's cost per proposal relative to a model step, before both were measured. */
+const ASSUMED_DRAFT_COST = 0.2;
 
 export class Speculator {
   private readonly policy: SpeculationPolicy;
+  /** The model's decode forward, exponentially weighted (ms). */
+  private modelStepMs: number | undefined;
 
   constructor(private readonly options: SpeculationOptions = {}) {
     this.policy = options.policy ?? loadAwarePolicy();
@@ -69,7 +77,10 @@ export class Speculator {
       const state = seq.speculation;
       if (!state) continue;
       const { proposer, acceptance } = state;
-      let k = Math.min(this.policy.lookahead({ batchSize: rows.length, acceptance, proposer }), remaining(seq) - 1);
+      const proposalCost = proposer === "draft" ? this.draftCost() : 0;
+      const wanted = this.policy.lookahead({ batchSize: rows.length, acceptance, proposer, proposalCost });
+      if (wanted <= 0) state.acceptance += PROBATION * (1 - acceptance);
+      let k = Math.min(wanted, remaining(seq) - 1);
       if (proposer === "draft") k = Math.min(k, this.options.draft?.room(seq) ?? 0);
       if (k <= 0) continue;
       if (proposer === "ngram") {
@@ -87,6 +98,18 @@ export class Speculator {
       draft?.idle();
     }
     return proposals;
+  }
+
+  /** How long the model's decode forward took (plain or verify): what a proposal's cost is measured against. */
+  observeModelStep(ms: number): void {
+    this.modelStepMs = this.modelStepMs === undefined ? ms : this.modelStepMs + TIMING_WEIGHT * (ms - this.modelStepMs);
+  }
+
+  /** A draft forward's time over the model step's, both measured here under the same load. */
+  private draftCost(): number {
+    const draftMs = this.options.draft?.forwardMs;
+    if (draftMs === undefined || this.modelStepMs === undefined) return ASSUMED_DRAFT_COST;
+    return draftMs / this.modelStepMs;
   }
 
   /** After a verify step: `accepted` of the sequence's `proposed` tokens were kept. */
