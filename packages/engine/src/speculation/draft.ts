@@ -48,7 +48,7 @@ export class DraftModel {
 
   /** Loads the draft and checks it can propose for a target of `vocabSize` ids. */
   static async load(options: Omit<LoadModelOptions, "probePadding">, vocabSize: number): Promise<DraftModel> {
-    const model = await loadModel({ ...options, probePadding: false });
+    const model = await loadModel({ ...options, probePadding: false, cpuMemArena: false });
     if (model.config.vocabSize !== vocabSize) {
       await model.decoder.release();
       throw new LlmError(
