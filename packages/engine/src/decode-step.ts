@@ -45,7 +45,7 @@ export async function decodeRows<P>(
       return own.length === width ? own : [...own, ...new Array(width - own.length).fill(seq.pendingToken)];
     },
   });
-  speculator.observeModelStep(performance.now() - started);
+  speculator.observeModelStep(decoded.length * width, performance.now() - started);
   const proposedTokens = [...proposals.values()].reduce((sum, tokens) => sum + tokens.length, 0);
   record.decoded(
     decoded.map(({ row }) => row.id),

@@ -84,7 +84,7 @@ export class Engine<P> {
       contextLength: config.contextLength,
     });
     this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
-    this.speculator = new Speculator(speculation);
+    this.speculator = new Speculator(speculation ?? {}, config.contextLength);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {

@@ -10,8 +10,8 @@ import {
   type Engine,
   type EngineStep,
   inProcessSampler,
-  loadAwarePolicy,
   type SpeculationOptions,
+  type SpeculationPolicy,
   type SpeculativeMode,
 } from "../src/index.js";
 import { type Collected, collect, folderEngine, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
@@ -20,8 +20,11 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** Speculation in every batch these tests build (the default policy turns it off past 8 rows). */
-const EAGER = loadAwarePolicy({ maxLookahead: 4, maxBatchSize: 64 });
+/**
+ * Four proposals for every row of every step: these tests are about exactness, not speed (the default policy
+ * weighs measured costs, and turns speculation off past 8 rows).
+ */
+const EAGER: SpeculationPolicy = { lookahead: () => 4 };
 
 async function draftOf(preset: string, vocabSize: number): Promise<DraftModel> {
   return DraftModel.load({ modelDir: (await ensureModel(preset)).dir, providers: ["cpu"], log: silentLog }, vocabSize);
@@ -137,7 +140,7 @@ describe("speculative decoding alone", () => {
       const prompts = [copyHeavy(30, 3, vocab), promptOf(24, 3).map((id) => id % vocab)];
       const model = await ensureModel(preset);
       const proposer = mode === "draft" ? await draftOf("demo-draft", vocab) : undefined;
-      await withEngine(preset, { draft: proposer, defaultMode: mode }, async (engine) => {
+      await withEngine(preset, { draft: proposer, defaultMode: mode, policy: EAGER }, async (engine) => {
         let rolledBack = 0;
         for (const prompt of prompts) {
           const expected = await fullRecompute(`${model.dir}/onnx/model.onnx`, { ...kv, dtype: "float32" }, prompt, 90);

@@ -67,9 +67,9 @@ export class DraftModel {
     return this.batch.bytes;
   }
 
-  /** Proposals beyond this many would reach past the draft's position table. */
-  room(seq: Sequence<unknown>): number {
-    return this.model.config.contextLength - seq.kvLength;
+  /** The draft's positions: a row's proposals stop before its last. */
+  get contextLength(): number {
+    return this.model.config.contextLength;
   }
 
   /**

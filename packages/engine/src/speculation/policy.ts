@@ -10,7 +10,10 @@ export interface LookaheadContext {
   acceptance: number;
   /** The proposer: "ngram" is nearly free to ask, "draft" runs a model for every proposal. */
   proposer: "ngram" | "draft";
-  /** One more proposal's cost relative to a decode step of the model: the draft's forward, measured; 0 for n-gram. */
+  /**
+   * One more proposal's cost relative to a plain decode step of this batch, measured by the engine: its verify
+   * position (`StepCost`), plus the draft's forward for "draft".
+   */
   proposalCost: number;
 }
 
