@@ -1,13 +1,16 @@
 // A generation as a BullMQ job: the runner's request (prompt ids, sampling with the seed fixed at admission,
-// deadline, cache salt) as protobuf binary, and the W3C trace context of the request that queued it.
+// deadline, cache salt) as protobuf binary, and the W3C trace context of the request that queued it. An embedding
+// request is a job of its own kind (EmbedJobData) on its embedding model's queue.
 import {
+  type EmbedRequest,
+  EmbedRequestSchema,
   fromBinary,
   type ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateRequestSchema,
   toBinary,
 } from "@llm/proto";
 
-/** Name BullMQ jobs carry (one kind). */
+/** Name of a generation job. */
 export const JOB_NAME = "generate";
 
 export interface DispatchJobData {
@@ -29,3 +32,36 @@ export function jobDataOf(
 export function runnerRequestOf(data: DispatchJobData): ModelRunnerServiceGenerateRequest {
   return fromBinary(ModelRunnerServiceGenerateRequestSchema, Buffer.from(data.request, "base64"));
 }
+
+/** Name of an embedding job (on an embedding model's queue, which only embedders work). */
+export const EMBED_JOB_NAME = "embed";
+
+export interface EmbedJobData {
+  /** Names the request's stream, where the embedder writes the vectors (or the error). */
+  requestId: string;
+  /** base64 of llm.v1.EmbedRequest, its model resolved. */
+  request: string;
+  /** The request's reservation in the waiting-tokens bound (an upper bound of its tokens; admission.ts). */
+  tokens: number;
+  /** The caller's deadline, epoch ms; 0: none. An embedder does not start a job past it. */
+  deadlineMs: number;
+  traceContext: Record<string, string>;
+}
+
+export function embedJobDataOf(
+  requestId: string,
+  request: EmbedRequest,
+  tokens: number,
+  deadlineMs: number | undefined,
+  traceContext: Record<string, string> = {},
+): EmbedJobData {
+  const request64 = Buffer.from(toBinary(EmbedRequestSchema, request)).toString("base64");
+  return { requestId, request: request64, tokens, deadlineMs: deadlineMs ?? 0, traceContext };
+}
+
+export function embedRequestOf(data: EmbedJobData): EmbedRequest {
+  return fromBinary(EmbedRequestSchema, Buffer.from(data.request, "base64"));
+}
+
+/** What a model's queues carry: generation jobs, or embedding jobs on an embedding model's queue. */
+export type QueuedJobData = DispatchJobData | EmbedJobData;
