@@ -23,6 +23,8 @@ export interface EncoderInfo {
   pooling: PoolingMode;
   normalize: boolean;
   vocabSize: number;
+  /** Whether the model was trained to be shortened (Matryoshka): only then may a request ask for `dimensions`. */
+  matryoshka: boolean;
 }
 
 export interface EncoderModelOptions {
@@ -74,6 +76,7 @@ export class EncoderModel {
       pooling,
       normalize,
       vocabSize: tokenizer.vocabSize,
+      matryoshka: await declaresMatryoshka(dir, config),
     };
     return new EncoderModel(info, tokenizer, session, output);
   }
@@ -148,6 +151,19 @@ async function poolingOf(dir: string): Promise<{ pooling: PoolingMode; normalize
     );
   }
   return { pooling: modes[on[0]], normalize };
+}
+
+/**
+ * Whether the model declares Matryoshka training: config.json's `matryoshka_dimensions` (jina-embeddings-v3's key),
+ * or its model card's front-matter tags `matryoshka` / `loss:MatryoshkaLoss` (what sentence-transformers writes into
+ * the card of a model trained with MatryoshkaLoss).
+ */
+async function declaresMatryoshka(dir: string, config: Json): Promise<boolean> {
+  const listed = config.matryoshka_dimensions;
+  if (Array.isArray(listed) && listed.length > 0) return true;
+  const card = await readFile(join(dir, "README.md"), "utf8").catch(() => "");
+  const frontMatter = /^---\r?\n([\s\S]*?)\r?\n---/.exec(card)?.[1] ?? "";
+  return /^\s*-\s*["']?(matryoshka|loss:MatryoshkaLoss)["']?\s*$/im.test(frontMatter);
 }
 
 function positiveInt(value: unknown, what: string): number {

@@ -21,7 +21,7 @@ export function encoderConfigFiles(preset: ModelPreset, encoder: EncoderSpec): [
     );
   }
   return [
-    ["config.json", jsonBytes(bertConfig(preset, tokens.indexOf(BERT_SPECIAL_TOKENS.pad)))],
+    ["config.json", jsonBytes(bertConfig(preset, tokens.indexOf(BERT_SPECIAL_TOKENS.pad), encoder))],
     ["tokenizer.json", jsonBytes(bertTokenizerJson(tokens))],
     ["tokenizer_config.json", jsonBytes(bertTokenizerConfig(preset.shape.nPositions))],
     [MODULES_PATH, jsonBytes(sentenceTransformersModules(encoder.normalize))],
@@ -29,7 +29,7 @@ export function encoderConfigFiles(preset: ModelPreset, encoder: EncoderSpec): [
   ];
 }
 
-function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number): object {
+function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number, encoder: EncoderSpec): object {
   return {
     architectures: ["BertModel"],
     model_type: "bert",
@@ -45,6 +45,7 @@ function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number): obj
     pad_token_id: padTokenId,
     position_embedding_type: "absolute",
     torch_dtype: "float32",
+    ...(encoder.matryoshka ? { matryoshka_dimensions: encoder.matryoshka } : {}),
     // Not read by Hugging Face tools: says where this folder came from.
     model_pack: { preset: name, seed },
   };

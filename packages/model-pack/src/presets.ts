@@ -42,6 +42,11 @@ export interface EncoderSpec {
   pooling: PoolingMode;
   /** L2-normalize the pooled vector (sentence-transformers' Normalize module). */
   normalize: boolean;
+  /**
+   * Widths the vectors may be shortened to (Matryoshka), written as config.json `matryoshka_dimensions` (the key
+   * jina-embeddings-v3 uses); absent: `dimensions` is refused.
+   */
+  matryoshka?: readonly number[];
 }
 
 /** The Llama architecture's settings (RMSNorm, SwiGLU, RoPE, grouped-query attention); see llama-graph.ts. */
@@ -129,7 +134,8 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
     name: "embed-tiny",
     seed: 20_261_204,
     shape: { nLayer: 2, nHead: 4, nEmbd: 128, nPositions: 512, vocabSize: BERT_VOCAB_SIZE },
-    encoder: { pooling: "mean", normalize: true },
+    // Declared so the truncation path can be tested; its random weights were never trained for it.
+    encoder: { pooling: "mean", normalize: true, matryoshka: [128, 64, 32, 16] },
   },
   // Llama 3.1's architecture and tokenizer at test size: GQA (4 query heads share 2 KV heads), an untied head.
   "llama-tiny": {

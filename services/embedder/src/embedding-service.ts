@@ -78,6 +78,7 @@ export function describeEmbedder(embedder: Embedder): MessageInitShape<typeof In
     normalized: info.normalize,
     maxInputs: embedder.limits.maxInputs,
     vocabSize: info.vocabSize,
+    matryoshka: info.matryoshka,
   };
 }
 
