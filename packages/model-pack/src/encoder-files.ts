@@ -24,8 +24,15 @@ export function encoderConfigFiles(preset: ModelPreset, encoder: EncoderSpec): [
     ["config.json", jsonBytes(bertConfig(preset, tokens.indexOf(BERT_SPECIAL_TOKENS.pad), encoder))],
     ["tokenizer.json", jsonBytes(bertTokenizerJson(tokens))],
     ["tokenizer_config.json", jsonBytes(bertTokenizerConfig(preset.shape.nPositions))],
+    ...sentenceTransformersFiles(preset.shape.nEmbd, encoder),
+  ];
+}
+
+/** sentence-transformers' files: modules.json and the pooling config (what the embedder and its peers read). */
+export function sentenceTransformersFiles(width: number, encoder: EncoderSpec): [string, Uint8Array][] {
+  return [
     [MODULES_PATH, jsonBytes(sentenceTransformersModules(encoder.normalize))],
-    [POOLING_CONFIG_PATH, jsonBytes(poolingConfig(preset.shape.nEmbd, encoder.pooling))],
+    [POOLING_CONFIG_PATH, jsonBytes(poolingConfig(width, encoder.pooling))],
   ];
 }
 
