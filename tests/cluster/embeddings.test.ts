@@ -120,6 +120,15 @@ describe("embeddings in cluster mode", () => {
     );
     // They were jobs: BullMQ keeps the finished ones.
     expect(await client.zcard(`${KEYS.prefix}:${KEYS.queueName}:completed`)).toBeGreaterThanOrEqual(2);
+    // The gateway describes the model as its embedders announced it.
+    const grpc = createClient(EmbeddingService, cluster.gateway.address);
+    try {
+      const info = await grpc.info({ model: MODEL });
+      expect(info).toMatchObject({ model: MODEL, dimensions: 128, maxInputs: 2048, pooling: "mean", matryoshka: true });
+      await expect(grpc.info({ model: "nope" })).rejects.toMatchObject({ code: "not_found" });
+    } finally {
+      grpc.close();
+    }
     // Bad requests are refused at the gateway, before the queue.
     const tooMany = await post(http, { model: MODEL, input: Array.from({ length: 2049 }, () => "x") });
     expect(tooMany.status).toBe(400);

@@ -23,7 +23,10 @@ export function embeddingService(
 ): ServiceImpl<typeof EmbeddingService> {
   return {
     embed: (request, ctx) => embed(request, ctx.signal),
-    info: async () => describeEmbedder(embedder),
+    info: async (request) => {
+      checkModel(embedder, request.model);
+      return describeEmbedder(embedder);
+    },
   };
 }
 
@@ -40,11 +43,7 @@ export function embedRequests(embedder: Embedder): EmbedOne {
         [LLM_ATTR.embeddingInputs]: request.inputs.length,
       });
       try {
-        if (request.model !== "" && request.model !== info.id) {
-          throw new LlmError("not_found", `unknown model "${request.model}": this embedder serves "${info.id}"`, {
-            details: { field: "model" },
-          });
-        }
+        checkModel(embedder, request.model);
         const result = await embedder.embed(request.inputs.map(inputOf), {
           dimensions: request.dimensions,
           refuseTruncation: request.refuseTruncation,
@@ -80,6 +79,16 @@ export function describeEmbedder(embedder: Embedder): MessageInitShape<typeof In
     vocabSize: info.vocabSize,
     matryoshka: info.matryoshka,
   };
+}
+
+/** A request naming a model ("" = any) must name this embedder's. */
+function checkModel(embedder: Embedder, model: string): void {
+  const { id } = embedder.info;
+  if (model !== "" && model !== id) {
+    throw new LlmError("not_found", `unknown model "${model}": this embedder serves "${id}"`, {
+      details: { field: "model" },
+    });
+  }
 }
 
 function inputOf({ input }: EmbedInput, index: number): EmbeddingInput {

@@ -62,11 +62,9 @@ export class EmbeddingModels {
     private readonly generationModels: ServedModels,
   ) {}
 
-  /** The first embedding model's description (the gRPC Info of a gateway that serves one). */
-  async describe(): Promise<InfoResponse> {
-    const [first] = await this.list();
-    if (first === undefined) throw this.noneServed();
-    return first;
+  /** The description of the embedding model `id` names ("" = the first served): the gateway's gRPC Info. */
+  describe(id = ""): Promise<InfoResponse> {
+    return this.resolve(id);
   }
 
   /** Ids of the embedding models served ([] when none, or they cannot be asked now). */
