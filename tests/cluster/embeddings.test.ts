@@ -1,8 +1,9 @@
 // Embeddings in cluster mode: the gateway puts each request on its embedding model's BullMQ queue and embedders
 // (real processes) pull the jobs and write the vectors to the request's stream. Shown here with a real Redis: the
 // vectors are the embedder's own; a burst from two gateways at once over LLM_MAX_QUEUE_DEPTH admits exactly the bound
-// and answers the rest 429 with a retry hint; deadlines and clients leaving take their jobs off the queue; an embedder
-// killed holding jobs has them run again by another.
+// and answers the rest 429 with a retry hint; deadlines and clients leaving take their jobs off the queue (or cancel
+// them on the embedder: their inputs still waiting for a batch never run); an embedder killed holding jobs has them
+// run again by another.
 import { isLlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService } from "@llm/proto";
@@ -136,6 +137,11 @@ describe("embeddings in cluster mode", () => {
     expect(tooBig.status).toBe(400);
     expect(tooBig.json.error?.message).toMatch(/LLM_MAX_QUEUE_TOKENS/);
     expect((await post(http, { model: "nope", input: "x" })).status).toBe(404);
+    // Refused by the embedder: the error comes back through the queue and the stream.
+    const wide = await post(http, { model: MODEL, input: "x", dimensions: 129 });
+    expect([wide.status, wide.json.error?.message]).toEqual([400, expect.stringContaining("from 1 to 128")]);
+    const long = await post(http, { model: MODEL, input: "word ".repeat(600), truncate: false });
+    expect([long.status, long.json.error?.message]).toEqual([400, expect.stringContaining("at most 512")]);
     await expectQueueEmpty();
     await embedder.stop(5000);
   }, 120_000);
@@ -192,6 +198,38 @@ describe("embeddings in cluster mode", () => {
       grpc.close();
     }
   }, 60_000);
+
+  it("a client leaving while its job runs ends the job on the embedder at once (the cancel channel), long before its end", async () => {
+    const embedder = await addEmbedder();
+    const grpc = createClient(EmbeddingService, cluster.gateway.address);
+    // 384 inputs of 512 tokens: about 24 batches of LLM_EMBED_MAX_BATCH_TOKENS.
+    const big = (tag: string) => ({
+      model: MODEL,
+      inputs: Array.from({ length: 384 }, (_, i) => ({
+        input: { case: "text" as const, value: `${tag} ${i}: ${"lorem ipsum dolor sit amet ".repeat(100)}` },
+      })),
+    });
+    const running = () => client.llen(runningJobsKey(MODEL));
+    try {
+      let started = performance.now();
+      await grpc.embed(big("whole"));
+      const whole = performance.now() - started;
+      const leaving = new AbortController();
+      const left = grpc.embed(big("left"), { signal: leaving.signal }).catch((err) => err);
+      await expect.poll(running, { timeout: 15_000, interval: 20 }).toBe(1);
+      leaving.abort();
+      started = performance.now();
+      expect(isLlmError(await left) && (await left).code).toBe("cancelled");
+      await expect.poll(running, { timeout: 15_000, interval: 20 }).toBe(0);
+      const stopped = performance.now() - started;
+      console.log(`whole job ${whole.toFixed(0)} ms; stopped ${stopped.toFixed(0)} ms after the client left`);
+      expect(stopped).toBeLessThan(whole / 2);
+      await expectQueueEmpty();
+    } finally {
+      grpc.close();
+      await embedder.stop(5000);
+    }
+  }, 120_000);
 
   it("an embedder killed holding jobs: another runs them again and every client gets the right vectors", async () => {
     // Long inputs, two jobs at a time: each job takes seconds, so the kill lands mid-job.
