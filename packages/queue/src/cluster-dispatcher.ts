@@ -21,7 +21,7 @@ import { EMBED_JOB_NAME, embedJobDataOf, JOB_NAME, jobDataOf, type QueuedJobData
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
 import { type AnnouncedModel, announcedEmbeddingModels, announcedModels } from "./model-catalog.js";
-import { ADMISSION_ID, decodeEntry, encodeRequest, FIELD } from "./stream-entries.js";
+import { ADMISSION_ID, decodeEntry, encodeEmbedRequest, encodeRequest, FIELD } from "./stream-entries.js";
 import { StreamFollower } from "./stream-follower.js";
 
 /** BullMQ's own event stream per queue: kept short, nothing here reads it. */
@@ -160,10 +160,10 @@ export class ClusterDispatcher {
     const key = keys.tokens(requestId);
     await this.admit(keys, request.model, requestId, tokens, {
       field: FIELD.embedRequest,
-      entry: Buffer.alloc(0),
+      entry: encodeEmbedRequest(request),
       owner: "",
     });
-    const data = embedJobDataOf(requestId, request, tokens, deadline, call.traceContext);
+    const data = embedJobDataOf(requestId, tokens, deadline, call.traceContext);
     let id: string | undefined;
     try {
       id = (await onRedis(() => queue.add(EMBED_JOB_NAME, data))).id;

@@ -10,11 +10,18 @@ import type { Job, Worker } from "bullmq";
 import { leave } from "./admission.js";
 import { CancelListener } from "./cancellations.js";
 import { bufferingConnection, patientConnection, whenReady } from "./connection.js";
-import { type EmbedJobData, embedRequestOf } from "./job.js";
+import type { EmbedJobData } from "./job.js";
 import { type JobWorkerOptions, jobWorker } from "./job-worker.js";
 import { clusterKeys } from "./keys.js";
 import { announceEmbeddingModel, keepAnnouncing } from "./model-catalog.js";
-import { type EmbedResponseInit, encodeEmbedding, encodeError, FIELD } from "./stream-entries.js";
+import {
+  ADMISSION_ID,
+  decodeEntry,
+  type EmbedResponseInit,
+  encodeEmbedding,
+  encodeError,
+  FIELD,
+} from "./stream-entries.js";
 
 export interface EmbedWorkerOptions extends JobWorkerOptions {
   /** A standalone Redis or a Redis Cluster. */
@@ -53,8 +60,9 @@ export class EmbedWorker {
       const { requestId, tokens, deadlineMs, traceContext } = job.data;
       leave(writes, keys, requestId, tokens).catch(() => {}); // taken: no longer waiting
       const key = keys.tokens(requestId);
-      // The stream is the request: gone means the gateway ended it (cancelled, past its deadline) while it waited.
-      if ((await writes.pexpire(key, options.streamTtlMs)) !== 1) return;
+      // The stream holds the request: gone means the gateway ended it (cancelled, past its deadline) while it waited.
+      const request = await requestIn(writes, key, options.streamTtlMs);
+      if (!request) return;
       const cancel = cancels.track(requestId);
       const stops = [cancel.signal];
       if (lost) stops.push(lost);
@@ -63,7 +71,7 @@ export class EmbedWorker {
       let field: string;
       let value: Buffer;
       try {
-        const response = await options.run(embedRequestOf(job.data), signal, traceContext);
+        const response = await options.run(request, signal, traceContext);
         [field, value] = [FIELD.embedding, encodeEmbedding(response)];
       } catch (err) {
         [field, value] = [FIELD.error, encodeError(stopReason(err, signal, deadlineMs))];
@@ -87,6 +95,19 @@ export class EmbedWorker {
     this.cancels.close();
     for (const connection of this.connections) connection.disconnect();
   }
+}
+
+/** The request in its stream's admission entry (the stream's lifetime refreshed), or undefined when it is gone. */
+async function requestIn(redis: RedisClient, key: string, ttlMs: number): Promise<EmbedRequest | undefined> {
+  const [[expireError, alive], [readError, entries]] = (await redis
+    .pipeline()
+    .pexpire(key, ttlMs)
+    .xrangeBuffer(key, ADMISSION_ID, ADMISSION_ID)
+    .exec()) as [[Error | null, number], [Error | null, [Buffer, Buffer[]][]]];
+  // Redis failing is not "gone": the job fails, and the gateway answers UNAVAILABLE instead of waiting on.
+  if (expireError || readError) throw expireError ?? readError;
+  const entry = alive === 1 && entries?.[0] ? decodeEntry(entries[0][1]) : undefined;
+  return entry?.kind === "embed-request" ? entry.request : undefined;
 }
 
 /** Why a job stopped: its deadline (the AbortSignal.timeout's DOMException says only "timeout"), or `err`. */

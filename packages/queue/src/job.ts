@@ -1,9 +1,8 @@
 // A generation as a BullMQ job: the runner's request (prompt ids, sampling with the seed fixed at admission,
 // deadline, cache salt) as protobuf binary, and the W3C trace context of the request that queued it. An embedding
-// request is a job of its own kind (EmbedJobData) on its embedding model's queue.
+// request is a job of its own kind (EmbedJobData) on its embedding model's queue; its inputs (up to megabytes) travel
+// in the request's stream, which is deleted once answered, not in the job, which BullMQ keeps after it finished.
 import {
-  type EmbedRequest,
-  EmbedRequestSchema,
   fromBinary,
   type ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateRequestSchema,
@@ -37,10 +36,8 @@ export function runnerRequestOf(data: DispatchJobData): ModelRunnerServiceGenera
 export const EMBED_JOB_NAME = "embed";
 
 export interface EmbedJobData {
-  /** Names the request's stream, where the embedder writes the vectors (or the error). */
+  /** Names the request's stream: the request is its admission entry (stream-entries.ts), and the response goes there. */
   requestId: string;
-  /** base64 of llm.v1.EmbedRequest, its model resolved. */
-  request: string;
   /** The request's reservation in the waiting-tokens bound (an upper bound of its tokens; admission.ts). */
   tokens: number;
   /** The caller's deadline, epoch ms; 0: none. An embedder does not start a job past it. */
@@ -50,17 +47,11 @@ export interface EmbedJobData {
 
 export function embedJobDataOf(
   requestId: string,
-  request: EmbedRequest,
   tokens: number,
   deadlineMs: number | undefined,
   traceContext: Record<string, string> = {},
 ): EmbedJobData {
-  const request64 = Buffer.from(toBinary(EmbedRequestSchema, request)).toString("base64");
-  return { requestId, request: request64, tokens, deadlineMs: deadlineMs ?? 0, traceContext };
-}
-
-export function embedRequestOf(data: EmbedJobData): EmbedRequest {
-  return fromBinary(EmbedRequestSchema, Buffer.from(data.request, "base64"));
+  return { requestId, tokens, deadlineMs: deadlineMs ?? 0, traceContext };
 }
 
 /** What a model's queues carry: generation jobs, or embedding jobs on an embedding model's queue. */

@@ -1,9 +1,11 @@
 // The entries of a request's Redis Stream: the admitted public request and its owner first (entry id 0-1, written
 // by the gateway), then the runner's events (token events with their index, then one final), or an error. An
-// embedding request's stream holds an admission marker, then the embedder's one response, or an error.
+// embedding request's stream holds the request (its admission entry), then the embedder's one response, or an error.
 import { LlmError } from "@llm/errors";
 import {
   create,
+  type EmbedRequest,
+  EmbedRequestSchema,
   type EmbedResponse,
   EmbedResponseSchema,
   fromBinary,
@@ -28,7 +30,7 @@ export type StreamEntry =
   | { kind: "request"; request: GenerateRequest; owner: string }
   | { kind: "event"; event: ModelRunnerServiceGenerateResponse }
   | { kind: "error"; error: LlmError }
-  | { kind: "embed-request" }
+  | { kind: "embed-request"; request: EmbedRequest }
   | { kind: "embedding"; response: EmbedResponse };
 
 /** The encoded bytes as a Buffer over the same memory (no copy). */
@@ -44,6 +46,10 @@ export function encodeEvent(event: ModelRunnerServiceGenerateResponse): Buffer {
 
 export function eventOf(init: RunnerEventInit): ModelRunnerServiceGenerateResponse {
   return create(ModelRunnerServiceGenerateResponseSchema, init);
+}
+
+export function encodeEmbedRequest(request: EmbedRequest): Buffer {
+  return bufferOf(toBinary(EmbedRequestSchema, request));
 }
 
 export function encodeEmbedding(response: EmbedResponseInit): Buffer {
@@ -65,7 +71,7 @@ export function decodeEntry(fields: Buffer[]): StreamEntry {
     return { kind: "request", request: fromBinary(GenerateRequestSchema, value), owner };
   }
   if (name === FIELD.embedding) return { kind: "embedding", response: fromBinary(EmbedResponseSchema, value) };
-  if (name === FIELD.embedRequest) return { kind: "embed-request" };
+  if (name === FIELD.embedRequest) return { kind: "embed-request", request: fromBinary(EmbedRequestSchema, value) };
   if (name === FIELD.error) {
     const { code, message, details, retryAfterMs } = JSON.parse(value.toString());
     return { kind: "error", error: new LlmError(code, message, { details, retryAfterMs }) };

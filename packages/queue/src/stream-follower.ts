@@ -12,7 +12,7 @@ import { publishCancel } from "./cancellations.js";
 import { OutageWindow, patientConnection } from "./connection.js";
 import { type DispatchJobData, JOB_NAME, type QueuedJobData } from "./job.js";
 import type { ClusterKeys } from "./keys.js";
-import type { StreamEntry } from "./stream-entries.js";
+import { ADMISSION_ID, type StreamEntry } from "./stream-entries.js";
 import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
 
 /** Without news from the stream for this long, the gateway checks that the job and the stream still exist. */
@@ -94,7 +94,8 @@ export class StreamFollower {
     signal: AbortSignal,
     job: QueuedJob,
   ): Promise<EmbedResponse> {
-    const watch = this.hubOf(keys).watch(key);
+    // From after the admission entry: it holds the request itself (up to megabytes), nothing to read back here.
+    const watch = this.hubOf(keys).watch(key, ADMISSION_ID);
     let finished = false;
     try {
       for await (const entry of this.entries(watch, key, signal, job)) {
