@@ -76,7 +76,10 @@ async function recordLogits(preset: string, paddingPeriod: number | undefined, s
   const logits = new Map<string, Float32Array[]>();
   const argmax = (v: Float32Array) => v.reduce((best, x, i) => (x > v[best] ? i : best), 0);
   const sampler: EngineSampler<unknown> = {
-    open: (id) => void logits.set(id, []),
+    open: (id) => {
+      logits.set(id, []);
+      return { verifies: false };
+    },
     sample: (batch) =>
       batch.map(({ seqId, logits: row }) => {
         logits.get(seqId)?.push(new Float32Array(row));

@@ -2,13 +2,14 @@
 //   npm start                         serve until Ctrl-C; generate with `npx llm generate "..."`
 //   npm start -- "Once upon a time"   also stream one generation (add --exit to stop afterwards; --preset,
 //                                     --max-tokens, --temperature, --seed shape it; --embedding-preset none
-//                                     starts no embedder)
+//                                     starts no embedder; --draft-preset none loads no draft model;
+//                                     --speculative off|ngram|draft sets the runner's default)
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generate } from "@llm/cli";
 import { clearEndpoints, ENDPOINTS_FILE, type RunningService, startService, writeEndpoints } from "@llm/launcher";
-import { DEFAULT_EMBEDDING_PRESET, DEFAULT_PRESET, ensureModel } from "@llm/model-pack";
+import { DEFAULT_EMBEDDING_PRESET, DEFAULT_PRESET, DRAFT_PRESETS, ensureModel } from "@llm/model-pack";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -16,6 +17,10 @@ const { values, positionals } = parseArgs({
     preset: { type: "string", default: DEFAULT_PRESET },
     // The embedding model behind /v1/embeddings (the bundled encoder by default); "none" starts no embedder.
     "embedding-preset": { type: "string", default: DEFAULT_EMBEDDING_PRESET },
+    // The draft model for speculative decoding (requests ask with `speculative`): the preset's own, if it has one.
+    "draft-preset": { type: "string" },
+    // The runner's default speculative mode for requests that do not choose (LLM_SPECULATIVE).
+    speculative: { type: "string", default: "off" },
     "max-tokens": { type: "string", default: "64" },
     // The small demo model reads best a little below 1: greedy loops ("and the LORD, and the LORD"), 1 wanders.
     temperature: { type: "string", default: "0.8" },
@@ -72,6 +77,9 @@ try {
   const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: values.preset };
   const embedding = values["embedding-preset"] === "none" ? undefined : await ensureModel(values["embedding-preset"]);
   if (embedding) process.stdout.write(`${"embedding".padEnd(13)} ${embedding.dir}\n`);
+  const draftPreset = values["draft-preset"] ?? DRAFT_PRESETS[values.preset];
+  const draft = draftPreset && draftPreset !== "none" ? await ensureModel(draftPreset) : undefined;
+  if (draft) process.stdout.write(`${"draft".padEnd(13)} ${draft.dir}\n`);
   const [tokenizer, detokenizer, sampler, embedder] = await Promise.all([
     start("tokenizer", modelEnv),
     start("detokenizer", modelEnv),
@@ -85,6 +93,8 @@ try {
     LLM_SAMPLER_URL: sampler,
     ...(existsSync(SHARED_MEMORY_DIR) ? { LLM_SAMPLER_RING_DIR: SHARED_MEMORY_DIR } : {}),
     LLM_METRICS_PORT: "0",
+    LLM_SPECULATIVE: values.speculative,
+    ...(draft ? { LLM_DRAFT_MODEL_DIR: draft.dir } : {}),
   });
   const runnerMetrics = (await running.at(-1)?.listening("model-runner-metrics")) ?? "";
   const gateway = await start("gateway", {

@@ -13,6 +13,8 @@ export interface Pipeline {
 export async function startPipeline(
   model: { dir: string; id: string; file?: string },
   embedding?: { dir: string; id: string },
+  /** More settings for the model runner (e.g. a draft model for speculative decoding). */
+  runnerEnv: Record<string, string> = {},
 ): Promise<Pipeline> {
   const services: { name: string; service: RunningService }[] = [];
   const pipeline: Pipeline = {
@@ -45,7 +47,7 @@ export async function startPipeline(
       (result) => (result as PromiseFulfilledResult<string>).value,
     );
     const fileEnv: Record<string, string> = model.file ? { LLM_MODEL_FILE: model.file } : {};
-    const runner = await start("model-runner", { ...modelEnv, ...fileEnv, LLM_SAMPLER_URL: sampler });
+    const runner = await start("model-runner", { ...modelEnv, ...fileEnv, LLM_SAMPLER_URL: sampler, ...runnerEnv });
     pipeline.gateway = await start("gateway", {
       LLM_TOKENIZER_URL: tokenizer,
       LLM_RUNNER_URL: runner,

@@ -55,6 +55,24 @@ export function renderTrace(timings: RequestTimings): string {
     new Date(timings.startedAt).toISOString();
   if (tokens.length === 0) return `${header}\nno token generated yet`;
   const summary = summarize(tokens.map((token) => ({ atMs: token.sinceStartMs, tokens: 1 })));
-  const steps = tokens.slice(1).map((t) => `step ${t.step} · batch ${t.batchSize} · ${t.stepMs.toFixed(2)} ms`);
-  return `${header}\n${renderTimings(summary, steps)}`;
+  // Tokens one step produced together are a speculative run: its accepted proposals and the token after them.
+  const perStep = new Map<number, number>();
+  for (const { step } of tokens) perStep.set(step, (perStep.get(step) ?? 0) + 1);
+  const runOf = (step: number) => ((perStep.get(step) ?? 1) > 1 ? ` · run of ${perStep.get(step)}` : "");
+  const steps = tokens
+    .slice(1)
+    .map((t) => `step ${t.step} · batch ${t.batchSize} · ${t.stepMs.toFixed(2)} ms${runOf(t.step)}`);
+  return `${header}${speculationLine(timings, perStep)}\n${renderTimings(summary, steps)}`;
+}
+
+/** Proposed and accepted tokens, and the runs verification accepted, for a request that speculated. */
+function speculationLine(timings: RequestTimings, perStep: ReadonlyMap<number, number>): string {
+  const { proposedTokens = 0, acceptedTokens = 0 } = timings;
+  if (proposedTokens === 0) return "";
+  const runs = [...perStep.values()].filter((count) => count > 1);
+  const share = Math.round((100 * acceptedTokens) / proposedTokens);
+  return (
+    `\nspeculative: ${acceptedTokens} of ${proposedTokens} proposed tokens accepted (${share}%) · ` +
+    `${runs.length} multi-token steps, longest ${Math.max(1, ...runs)} tokens`
+  );
 }

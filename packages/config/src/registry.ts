@@ -74,6 +74,29 @@ export const REGISTRY = {
     string,
     "model.onnx",
   ),
+  LLM_SPECULATIVE: variable(
+    "Speculative decoding for requests that do not choose: off, ngram (prompt lookup, no model) or draft " +
+      "(LLM_DRAFT_MODEL_DIR's model). Exact either way: the same tokens as plain decoding.",
+    oneOf(["off", "ngram", "draft"]),
+    "off",
+  ),
+  LLM_DRAFT_MODEL_DIR: variable(
+    "Folder of the draft model for speculative decoding (the served model's tokenizer, a fraction of its cost); " +
+      "unset: requests cannot ask for `draft`.",
+    string,
+  ),
+  LLM_DRAFT_MODEL_FILE: variable("Which ONNX file of the draft's folder (as LLM_MODEL_FILE).", string, "model.onnx"),
+  LLM_SPECULATIVE_MAX_LOOKAHEAD: variable(
+    "Most tokens proposed per sequence and step; the policy lowers it with a sequence's acceptance rate.",
+    int({ min: 1, max: 16 }),
+    4,
+  ),
+  LLM_SPECULATIVE_MAX_BATCH: variable(
+    "Decode batch size above which no sequence speculates (verification then costs more than it saves: " +
+      "bench/speculative.ts measures the crossover).",
+    nonNegative,
+    8,
+  ),
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
   LLM_SPECIAL_TOKEN_TEXT: variable(
     "What special-token text typed in a prompt or a chat message (such as `<|im_end|>`) becomes: `control` " +
@@ -139,7 +162,7 @@ export const REGISTRY = {
     false,
   ),
   LLM_MAX_INPUT_BYTES: variable(
-    "Largest prompt accepted, in UTF-8 bytes (text plus chat message contents).",
+    "Largest prompt accepted, in UTF-8 bytes (text, or chat message contents plus tool-call arguments and tools).",
     positive,
     1_048_576,
   ),

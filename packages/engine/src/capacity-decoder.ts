@@ -31,6 +31,7 @@ const RIGHT_PADDED: RowLayout = {
     placeRows(target, rows, "left");
     return target;
   },
+  rollsBackInPlace: true,
 };
 
 /** Rows `state`'s buffers have room for at its length. */
@@ -67,7 +68,7 @@ export class CapacityDecoder extends Decoder {
       appendRows(state, 2 * layer, outputs[`new_key_values.${layer}.key`], pastLengths, newTokens);
       appendRows(state, 2 * layer + 1, outputs[`new_key_values.${layer}.value`], pastLengths, newTokens);
     }
-    return { logits: this.lastPositionLogits(outputs.logits, state.batch), present: state };
+    return { logits: this.keptLogits(outputs.logits, state.batch, input), present: state };
   }
 }
 

@@ -12,10 +12,12 @@ export interface ForwardInput {
   past: KvState;
   /** Per row: real positions in `past`; the rest of the row is padding (see `Decoder.rows`). */
   pastLengths: readonly number[];
+  /** Logits of every new position (speculative verification), not only the last. */
+  allLogits?: boolean;
 }
 
 export interface ForwardOutput {
-  /** Row-major [batch, vocab]: the logits of each row's LAST new position. */
+  /** Row-major [batch, vocab]: the logits of each row's LAST new position ([batch, newTokens, vocab] with allLogits). */
   logits: Float32Array;
   /** The cache with the new positions: a new state, or `past` itself written in place (shared buffer). */
   present: KvState;
@@ -30,12 +32,15 @@ export interface RowLayout {
    * reuse the buffers of `current`, the batch's state so far (the rows' slices may point into it).
    */
   gather(shape: KvShape, rows: readonly RowSlice[], longest: number, current: KvState | undefined): KvState;
+  /** Whether dropping a row's last positions is only a smaller kvLength (else the rows are gathered again). */
+  rollsBackInPlace: boolean;
 }
 
 /** Design §4's rows: left-padded to the batch's longest; every forward returns a new, longer state. */
 const LEFT_PADDED: RowLayout = {
   start: (length, kvLength) => length - kvLength,
   gather: (shape, rows, longest) => gatherRows(shape, rows, longest),
+  rollsBackInPlace: false,
 };
 
 /** What a decoder needs to know about its model besides the graph. */
@@ -74,7 +79,7 @@ export class Decoder {
       tensors.push(outputs[`present.${layer}.value`].data as KvArray);
     }
     return {
-      logits: this.lastPositionLogits(outputs.logits, batch),
+      logits: this.keptLogits(outputs.logits, batch, input),
       present: new KvState(this.shape, batch, total, tensors),
     };
   }
@@ -108,7 +113,8 @@ export class Decoder {
     const { contract } = this.model;
     if (contract.hasPositionIds) feeds.position_ids = new ort.Tensor("int64", positions, [batch, newTokens]);
     const keep = contract.logitsToKeepInput;
-    if (keep) feeds[keep] = new ort.Tensor("int64", new BigInt64Array([1n]), []);
+    const kept = BigInt(input.allLogits ? newTokens : 1);
+    if (keep) feeds[keep] = new ort.Tensor("int64", new BigInt64Array([kept]), []);
     return feeds;
   }
 
@@ -125,26 +131,28 @@ export class Decoder {
   }
 
   /**
-   * float32 [batch, vocab] logits of each row's last position (graphs without num_logits_to_keep return every
-   * position). float16 logits are widened here, so every sampler (in-process or remote) gets float32; ids the
-   * tokenizer does not have get -Infinity, so no sampler can pick one.
+   * float32 logits of each row's last position, or of its last `newTokens` with allLogits (graphs without
+   * num_logits_to_keep return every position). float16 logits are widened here, so every sampler (in-process or
+   * remote) gets float32; ids the tokenizer does not have get -Infinity, so no sampler can pick one.
    */
-  protected lastPositionLogits(logits: ort.Tensor, batch: number): Float32Array {
+  protected keptLogits(logits: ort.Tensor, batch: number, input: ForwardInput): Float32Array {
     const positions = logits.dims[1];
+    const keep = input.allLogits ? input.newTokens : 1;
     const vocab = this.vocabSize;
     const data = logits.type === "float16" ? fromFloat16(logits.data as Uint16Array) : (logits.data as Float32Array);
-    let last = data;
-    if (positions !== 1) {
-      last = new Float32Array(batch * vocab);
+    let kept = data;
+    if (positions !== keep) {
+      kept = new Float32Array(batch * keep * vocab);
       for (let r = 0; r < batch; r++) {
-        const begin = (r * positions + positions - 1) * vocab;
-        last.set(data.subarray(begin, begin + vocab), r * vocab);
+        const begin = (r * positions + positions - keep) * vocab;
+        kept.set(data.subarray(begin, begin + keep * vocab), r * keep * vocab);
       }
     }
     const known = this.model.tokenizerVocabSize;
     if (known < vocab)
-      for (let r = 0; r < batch; r++) last.fill(Number.NEGATIVE_INFINITY, r * vocab + known, (r + 1) * vocab);
-    return last;
+      for (let row = 0; row < batch * keep; row++)
+        kept.fill(Number.NEGATIVE_INFINITY, row * vocab + known, (row + 1) * vocab);
+    return kept;
   }
 
   /**

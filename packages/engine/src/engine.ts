@@ -6,20 +6,20 @@ import type { Log } from "@llm/log";
 import { type BlockStore, MemoryBlockStore, PrefixCache, TieredBlockStore } from "@llm/prefix-cache";
 import { Admission } from "./admission.js";
 import { DecodeBatch } from "./decode-batch.js";
+import { decodeRows, type Produced } from "./decode-step.js";
 import type { Decoder } from "./decoder.js";
 import { EventStream } from "./event-stream.js";
-import { checkGraph } from "./graph-contract.js";
-import { createDecoder } from "./kv-layout.js";
 import type { KvShape } from "./kv-state.js";
-import { kvBytesPerToken, type ModelConfig, readModelConfig } from "./model-config.js";
-import { resolveModelFile } from "./model-file.js";
+import { loadModel } from "./load-model.js";
+import { kvBytesPerToken, type ModelConfig } from "./model-config.js";
 import { rememberPrompt, restorePrefix } from "./prompt-cache.js";
 import type { EngineSampler, SampleResult } from "./sampler.js";
 import { Sequence } from "./sequence.js";
-import { createSession, type ExecutionProvider, type ProviderAttempt } from "./session.js";
+import type { ExecutionProvider, ProviderAttempt } from "./session.js";
 import type { EngineSizing } from "./sizing.js";
+import { type SpeculationOptions, Speculator } from "./speculation/speculator.js";
 import { type EngineObserver, StepRecord } from "./step-report.js";
-import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent, TokenEvent } from "./types.js";
+import type { EngineInfo, FinishReason, GenerateRequest, GenerationEvent } from "./types.js";
 
 export interface EngineOptions<P> extends EngineSizing {
   /** A Hugging Face ONNX export folder (design §4). */
@@ -41,18 +41,16 @@ export interface EngineOptions<P> extends EngineSizing {
   log: Log;
   /** Told about every step (telemetry); the engine never depends on it. */
   observer?: EngineObserver;
-}
-
-interface Produced<P> {
-  seq: Sequence<P>;
-  logits: Float32Array;
+  /** Speculative decoding: the default mode, a draft model, the lookahead policy (default: off). */
+  speculation?: SpeculationOptions;
 }
 
 export class Engine<P> {
   readonly providerAttempts: ProviderAttempt[];
   private readonly admission: Admission<P>;
   private readonly prefilling: Sequence<P>[] = [];
-  private readonly batch: DecodeBatch<P>;
+  private readonly batch: DecodeBatch<Sequence<P>>;
+  private readonly speculator: Speculator;
   private joining: Sequence<P>[] = [];
   private looping = false;
   /** Admissions whose sampler open and prefix lookup are in flight: a Redis lookup must not stall the batch. */
@@ -71,10 +69,11 @@ export class Engine<P> {
     attempts: ProviderAttempt[],
     private readonly options: Omit<
       EngineOptions<P>,
-      "sharedPrefixStore" | "intraOpThreads" | "paddingPeriod" | "modelFile"
+      "sharedPrefixStore" | "intraOpThreads" | "paddingPeriod" | "modelFile" | "speculation"
     >,
     private readonly prefixCache: PrefixCache,
     paddingPeriod: number,
+    speculation: SpeculationOptions | undefined,
   ) {
     this.providerAttempts = attempts;
     this.admission = new Admission({
@@ -85,44 +84,23 @@ export class Engine<P> {
       contextLength: config.contextLength,
     });
     this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
+    this.speculator = new Speculator(speculation);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
     if (options.maxStepTokens <= options.maxBatchSize) {
       throw new Error(`maxStepTokens (${options.maxStepTokens}) must exceed maxBatchSize (${options.maxBatchSize})`);
     }
-    const config = await readModelConfig(options.modelDir);
-    const modelPath = resolveModelFile(options.modelDir, options.modelFile);
-    const { session, provider, attempts } = await createSession(modelPath, {
-      providers: options.providers,
-      intraOpThreads: options.intraOpThreads,
-      log: options.log,
+    const { config, shape, decoder, provider, attempts, paddingPeriod } = await loadModel({
+      ...options,
+      probePadding: options.paddingPeriod === undefined,
     });
-    let contract: ReturnType<typeof checkGraph>;
-    try {
-      contract = checkGraph(session, config, modelPath);
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
-    const shape = {
-      numLayers: config.numLayers,
-      numHeads: config.numKvHeads,
-      headDim: config.headDim,
-      dtype: contract.kvDtype,
-    };
-    // The graph says which KV path it needs: standard (any export) or the append layout's fixed-capacity cache.
-    const model = { shape, vocabSize: config.vocabSize, tokenizerVocabSize: config.tokenizerVocabSize, contract };
-    const { decoder, layout, paddingPeriod } = await createDecoder(session, model, {
-      probe: options.paddingPeriod === undefined,
-    });
-    const cache = `${shape.dtype} cache of ${shape.numHeads} KV heads x ${shape.headDim}`;
-    options.log({ level: "info", msg: `model ${config.modelId}: ${layout} KV cache layout, ${cache}` });
     const memory = new MemoryBlockStore(options.prefixCacheBytes);
     const store = options.sharedPrefixStore ? new TieredBlockStore(memory, options.sharedPrefixStore) : memory;
     const prefixCache = new PrefixCache(store, config.modelId);
     const period = options.paddingPeriod ?? paddingPeriod;
-    return new Engine(config, shape, decoder, provider, attempts, options, prefixCache, period);
+    const { speculation } = options;
+    return new Engine(config, shape, decoder, provider, attempts, options, prefixCache, period, speculation);
   }
 
   /**
@@ -133,6 +111,7 @@ export class Engine<P> {
   submit(request: GenerateRequest<P>): AsyncIterable<GenerationEvent> {
     if (this.closed) throw new LlmError("unavailable", "the engine is shut down");
     this.admission.check(request);
+    this.speculator.check(request.speculative);
     const stream = new EventStream<GenerationEvent>(() => this.cancel(request.requestId));
     const seq = new Sequence(request, stream, this.admission.reservation(request.promptIds.length, request.maxTokens));
     this.admission.hold(seq, false);
@@ -175,7 +154,10 @@ export class Engine<P> {
       waiting: this.admission.waiting.length,
       kvBytesUsed: this.admission.kvBytesUsed,
       kvBytesLimit: this.options.kvCacheBytes,
-      kvBytesAllocated: this.batch.bytes + this.prefilling.reduce((sum, seq) => sum + (seq.kv?.bytes ?? 0), 0),
+      kvBytesAllocated:
+        this.batch.bytes +
+        (this.speculator.draft?.bytes ?? 0) +
+        this.prefilling.reduce((sum, seq) => sum + (seq.kv?.bytes ?? 0), 0),
       prefixCache: this.prefixCache.stats(),
     };
   }
@@ -197,6 +179,7 @@ export class Engine<P> {
     await this.idle;
     for (const seq of [...this.admission.active.values()]) this.finish(seq, "cancelled");
     await this.decoder.release();
+    await this.speculator.release();
   }
 
   // --- the loop ---
@@ -219,6 +202,9 @@ export class Engine<P> {
           for (const seq of [...this.admission.active.values()]) if (seq.state !== "waiting") this.fail(seq, error);
         }
       }
+      // Idle: the finished rows' caches go now, not when the next request arrives.
+      this.batch.update([]);
+      this.speculator.idle();
     } finally {
       this.looping = false;
     }
@@ -239,11 +225,13 @@ export class Engine<P> {
     if (produced.length > 0) {
       const results = await this.sampleAll(produced);
       const stepMs = performance.now() - record.startedAt;
-      produced.forEach(({ seq }, i) => {
-        const token = this.accept(seq, results[i], stepMs);
-        if (token) record.produced(seq.id, token);
+      produced.forEach((row, i) => {
+        this.accept(row, results[i], stepMs, record);
       });
     }
+    // Rows that kept fewer positions than the step computed (rejected proposals) are rolled back.
+    this.batch.settle();
+    this.speculator.settle();
     this.report(record);
   }
 
@@ -288,7 +276,8 @@ export class Engine<P> {
   /** Opens the sampler state and reuses the longest cached prefix of the prompt. */
   private async start(seq: Sequence<P>): Promise<void> {
     const { promptIds, outputIds = [], sampling } = seq.request;
-    await this.options.sampler.open(seq.id, sampling, promptIds, outputIds);
+    const opened = await this.options.sampler.open(seq.id, sampling, promptIds, outputIds);
+    seq.speculation = this.speculator.begin(seq.request.speculative, opened.verifies);
     if (ended(seq)) {
       this.options.sampler.close(seq.id); // cancelled while opening: finish() found nothing to close
       return;
@@ -328,7 +317,7 @@ export class Engine<P> {
           // Copying the prompt's blocks out (tens of ms for a long prompt) must not delay its first token: it
           // runs once this step's tokens are sent, while the next step's forward computes on ORT's threads.
           setImmediate(() => rememberPrompt(seq, present, this.prefixCache, (msg) => this.warn(msg)));
-          produced.push({ seq, logits });
+          produced.push({ seq, logits, decoding: false });
         }
       } catch (error) {
         this.fail(seq, error);
@@ -339,14 +328,14 @@ export class Engine<P> {
 
   private async decodeStep(record: StepRecord): Promise<Produced<P>[]> {
     if (this.batch.size === 0) return [];
-    const rows = await this.batch.step(this.decoder);
-    record.decoded(rows.map(({ seq }) => seq.id));
-    return rows;
+    const { sampler } = this.options;
+    return decodeRows(this.batch, this.decoder, this.speculator, sampler, record);
   }
 
   private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {
     try {
-      const results = await this.options.sampler.sample(produced.map(({ seq, logits }) => ({ seqId: seq.id, logits })));
+      const inputs = produced.map(({ seq, logits, proposed }) => ({ seqId: seq.id, logits, proposed }));
+      const results = await this.options.sampler.sample(inputs);
       if (results.length !== produced.length) {
         throw new Error(`sampler returned ${results.length} results for ${produced.length} sequences`);
       }
@@ -356,46 +345,35 @@ export class Engine<P> {
     }
   }
 
-  /** Emits a sampled token (returned) and decides whether the sequence goes on. */
-  private accept(seq: Sequence<P>, result: SampleResult, stepMs: number): TokenEvent | undefined {
-    if (seq.state === "done") return undefined;
+  /** Emits the step's tokens of one sequence (a verify step's accepted proposals first) and decides whether it goes on. */
+  private accept(row: Produced<P>, result: SampleResult, stepMs: number, record: StepRecord): void {
+    const { seq } = row;
+    if (seq.state === "done") return;
     if (seq.cancelRequested) {
       this.finish(seq, "cancelled");
-      return undefined;
+      return;
     }
     if ("error" in result) {
       this.fail(seq, result.error);
-      return undefined;
+      return;
     }
-    const now = performance.now();
-    const first = seq.generated === seq.delivered; // this engine's first token of the request
-    const token: TokenEvent = {
-      type: "token",
-      index: seq.generated,
-      tokenId: result.tokenId,
-      logprob: result.logprob,
-      topLogprobs: result.topLogprobs,
-      timing: {
-        stepMs,
-        sincePreviousMs: now - (first ? seq.submittedAt : seq.lastTokenAt),
-        sinceStartMs: now - seq.submittedAt,
-        ...(first ? { queueMs: seq.admittedAt - seq.submittedAt, prefillMs: seq.prefilledAt - seq.admittedAt } : {}),
-      },
-      ...(first ? { cachedPromptTokens: seq.cachedPromptTokensReported } : {}),
-    };
-    seq.stream.push(token);
-    seq.generated++;
-    seq.lastTokenAt = now;
-    seq.pendingToken = result.tokenId;
-    const reason = this.finishReason(seq, result.tokenId);
-    if (reason !== undefined) {
-      this.finish(seq, reason);
-    } else if (seq.state === "prefill") {
+    const accepted = result.accepted ?? [];
+    this.speculator.record(seq, row.proposed?.length ?? 0, accepted.length);
+    record.accepted(accepted.length);
+    for (const sampled of [...accepted, result]) {
+      if (row.decoding) seq.kvLength++; // the position of the token before this one is kept
+      record.produced(seq.id, seq.emit(sampled, stepMs));
+      const reason = this.finishReason(seq, sampled.tokenId);
+      if (reason !== undefined) {
+        this.finish(seq, reason);
+        return;
+      }
+    }
+    if (seq.state === "prefill") {
       seq.state = "decode";
       this.prefilling.splice(this.prefilling.indexOf(seq), 1);
       this.joining.push(seq);
     }
-    return token;
   }
 
   private finishReason(seq: Sequence<P>, tokenId: number): FinishReason | undefined {
@@ -426,17 +404,7 @@ export class Engine<P> {
     seq.state = "done"; // the decode batch drops it at its next update
     seq.kv = undefined;
     if (seq.samplerOpen) this.options.sampler.close(seq.id);
-    seq.stream.push({
-      type: "final",
-      finishReason: reason,
-      usage: {
-        promptTokens: seq.promptLength,
-        completionTokens: seq.generated,
-        cachedPromptTokens: seq.cachedPromptTokensReported,
-      },
-      ...(error ? { error } : {}),
-    });
-    seq.stream.end();
+    seq.end(reason, error);
   }
 }
 

@@ -6,16 +6,26 @@ export function inProcessSampler(library: LibrarySampler): EngineSampler<Samplin
   return {
     async open(seqId, params, promptIds, outputIds) {
       // A constraint compiles here, while the batch runs on without this sequence.
-      await library.openSequence(seqId, { params, promptTokenIds: promptIds, outputTokenIds: outputIds });
+      const opened = await library.openSequence(seqId, {
+        params,
+        promptTokenIds: promptIds,
+        outputTokenIds: outputIds,
+      });
+      return { verifies: opened.verifies };
     },
     async sample(batch) {
       await library.ready(); // constrained sequences' masks for this step
-      const results = library.sampleBatch(batch.map(({ seqId, logits }) => ({ sequenceId: seqId, logits })));
-      return results.map((result) =>
-        isBatchFailure(result)
-          ? { error: result.error }
-          : { tokenId: result.tokenId, logprob: result.logprob, topLogprobs: result.topLogprobs },
+      const results = library.sampleBatch(
+        batch.map(({ seqId, logits, proposed }) => ({ sequenceId: seqId, logits, proposed })),
       );
+      return results.map((result) => {
+        if (isBatchFailure(result)) return { error: result.error };
+        const { sequenceId: _, ...token } = result;
+        return token;
+      });
+    },
+    propose(rows) {
+      return library.propose(rows.map(({ seqId, logits, ahead }) => ({ sequenceId: seqId, logits, ahead })));
     },
     close(seqId) {
       library.close(seqId);

@@ -18,6 +18,8 @@ export interface EngineStep {
   requestIds: string[];
   /** Tokens the step produced, as pushed to each request's stream. */
   tokens: { requestId: string; token: TokenEvent }[];
+  /** A speculative verify step: the most proposals any row carried (k), and how many of them were accepted. */
+  verify?: { lookahead: number; proposedTokens: number; acceptedTokens: number };
 }
 
 export interface EngineObserver {
@@ -31,15 +33,25 @@ export class StepRecord {
   private decodeTokens = 0;
   private readonly requestIds: string[] = [];
   private readonly tokens: EngineStep["tokens"] = [];
+  private lookahead = 0;
+  private proposedTokens = 0;
+  private acceptedTokens = 0;
 
   prefilled(requestId: string, chunkTokens: number): void {
     this.prefillTokens += chunkTokens;
     this.requestIds.push(requestId);
   }
 
-  decoded(requestIds: readonly string[]): void {
-    this.decodeTokens += requestIds.length;
+  /** Decode rows, each with `lookahead` positions after its pending token when the step verifies proposals. */
+  decoded(requestIds: readonly string[], lookahead = 0, proposedTokens = 0): void {
+    this.decodeTokens += requestIds.length * (1 + lookahead);
     this.requestIds.push(...requestIds);
+    this.lookahead = Math.max(this.lookahead, lookahead);
+    this.proposedTokens += proposedTokens;
+  }
+
+  accepted(tokens: number): void {
+    this.acceptedTokens += tokens;
   }
 
   produced(requestId: string, token: TokenEvent): void {
@@ -61,6 +73,13 @@ export class StepRecord {
       decodeTokens: this.decodeTokens,
       requestIds: this.requestIds,
       tokens: this.tokens,
+      ...(this.lookahead > 0 && {
+        verify: {
+          lookahead: this.lookahead,
+          proposedTokens: this.proposedTokens,
+          acceptedTokens: this.acceptedTokens,
+        },
+      }),
     };
   }
 }

@@ -3,6 +3,7 @@ import type { LlmError } from "@llm/errors";
 import type { PrefixCacheStats } from "@llm/prefix-cache";
 import type { TopLogprob } from "./sampler.js";
 import type { ExecutionProvider } from "./session.js";
+import type { SpeculativeMode } from "./speculation/state.js";
 
 export interface GenerateRequest<P> {
   /** Unique among the engine's active requests. */
@@ -22,6 +23,8 @@ export interface GenerateRequest<P> {
   ignoreEos?: boolean;
   /** Tenant isolation of the prefix cache. */
   cacheSalt?: string;
+  /** Speculative decoding for this request; unset: the engine's default mode. */
+  speculative?: SpeculativeMode;
   /** Aborting frees the request's batch slot within one engine step. */
   signal?: AbortSignal;
 }
@@ -56,6 +59,9 @@ export interface Usage {
   completionTokens: number;
   /** Prompt tokens whose K/V came from the prefix cache. */
   cachedPromptTokens: number;
+  /** Speculating requests: tokens proposed, and how many of them verification accepted. */
+  proposedTokens?: number;
+  acceptedTokens?: number;
 }
 
 export interface FinalEvent {

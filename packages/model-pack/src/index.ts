@@ -48,6 +48,7 @@ export { type BuiltModel, buildModel, ensureModel, modelDir, modelFingerprint, S
 export {
   DEFAULT_EMBEDDING_PRESET,
   DEFAULT_PRESET,
+  DRAFT_PRESETS,
   type EncoderSpec,
   GPT2_VOCAB_SIZE,
   headDim,

@@ -179,6 +179,9 @@ export const DEFAULT_EMBEDDING_PRESET: PresetName = "embed-tiny";
 
 export const DEFAULT_PRESET: PresetName = "demo";
 
+/** The draft model trained for a preset's speculative decoding (same tokenizer, a fraction of its cost). */
+export const DRAFT_PRESETS: Partial<Record<string, PresetName>> = { demo: "demo-draft", "demo-append": "demo-draft" };
+
 function shape(nLayer: number, nHead: number, nEmbd: number): ModelShape {
   return { nLayer, nHead, nEmbd, nPositions: 1024, vocabSize: GPT2_VOCAB_SIZE };
 }

@@ -50,6 +50,7 @@ export {
   type BatchResult,
   type BatchSample,
   isBatchFailure,
+  type ProposalItem,
   Sampler,
   type SamplerOptions,
   type SequenceId,

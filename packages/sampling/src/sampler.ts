@@ -17,9 +17,26 @@ export interface BatchItem {
    * the survivors of the sequence's candidate bound (SequenceSampler.samplePruned).
    */
   logits: Float32Array | PrunedRow;
+  /**
+   * Speculative proposals for this sequence's next tokens: `logits` then holds proposed.length + 1 full rows
+   * (SequenceSampler.verify).
+   */
+  proposed?: readonly number[];
 }
 
-export type BatchSample = SampledToken & { sequenceId: SequenceId };
+export type BatchSample = SampledToken & {
+  sequenceId: SequenceId;
+  /** With proposals: the accepted ones, drawn before `tokenId` (which differs from its proposal, or follows them all). */
+  accepted?: SampledToken[];
+};
+
+/** A draft model's row for one sequence: see SequenceSampler.propose. */
+export interface ProposalItem {
+  sequenceId: SequenceId;
+  logits: Float32Array;
+  /** How many proposals precede this one in the current step. */
+  ahead: number;
+}
 /** A sequence that could not be sampled this step; the rest of the batch is unaffected. */
 export interface BatchFailure {
   sequenceId: SequenceId;
@@ -99,6 +116,17 @@ export class Sampler {
     if (pending.length > 0) await Promise.all(pending);
   }
 
+  /**
+   * A draft model's proposals, one per item (SequenceSampler.propose); undefined for a sequence that is not open
+   * or cannot verify (it then decodes without proposals).
+   */
+  propose(items: readonly ProposalItem[]): (number | undefined)[] {
+    return items.map(({ sequenceId, logits, ahead }) => {
+      const sequence = this.sequences.get(sequenceId);
+      return sequence?.verifies ? sequence.propose(logits, ahead) : undefined;
+    });
+  }
+
   /** Drops a sequence's state; false when it was not open. */
   close(sequenceId: SequenceId): boolean {
     this.sequences.get(sequenceId)?.matcher?.dispose();
@@ -123,7 +151,7 @@ export class Sampler {
    */
   sampleBatch(items: readonly BatchItem[]): BatchResult[] {
     const seen = new Set<SequenceId>();
-    return items.map(({ sequenceId, logits }): BatchResult => {
+    return items.map(({ sequenceId, logits, proposed }): BatchResult => {
       try {
         if (seen.has(sequenceId)) {
           throw new LlmError("invalid_argument", `sequence ${String(sequenceId)} appears twice in one step`);
@@ -131,6 +159,12 @@ export class Sampler {
         seen.add(sequenceId);
         const sequence = this.sequences.get(sequenceId);
         if (!sequence) throw new LlmError("not_found", `sequence ${String(sequenceId)} is not open`);
+        if (proposed && proposed.length > 0) {
+          if (!(logits instanceof Float32Array)) throw new LlmError("invalid_argument", "proposals need full rows");
+          const tokens = sequence.verify(logits, proposed);
+          const last = tokens.pop() as SampledToken;
+          return { sequenceId, ...last, accepted: tokens };
+        }
         const token = logits instanceof Float32Array ? sequence.sample(logits) : sequence.samplePruned(logits);
         return { sequenceId, ...token };
       } catch (err) {

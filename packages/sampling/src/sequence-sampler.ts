@@ -88,15 +88,48 @@ export class SequenceSampler {
 
   /** Chooses the next token from this step's logits (length vocabSize) and records it. */
   sample(logits: Float32Array): SampledToken {
-    if (logits.length !== this.workspace.vocabSize) {
-      throw new LlmError(
-        "invalid_argument",
-        `logits have ${logits.length} entries but the vocabulary has ${this.workspace.vocabSize}`,
-      );
+    this.checkRows(logits, 1);
+    return this.withLogprobs(logits, this.choose(logits, this.params));
+  }
+
+  /** Whether verify() may be used: a constrained sequence's masks follow its tokens one step at a time. */
+  get verifies(): boolean {
+    return this.matcher === undefined;
+  }
+
+  /**
+   * Speculative verification. `rows` holds `proposed.length + 1` rows of logits: row j is the model's next-token
+   * distribution after the proposals before j. Row 0 is sampled; while the token drawn equals the proposal, the
+   * next row is. Returns every token drawn: the accepted proposals, then the first token that differs from its
+   * proposal (or the bonus token after the last row). Each is exactly the token sample() draws at its index from
+   * that row (the draws are counter-based: same seed, index and logits, same token), so speculative output equals
+   * plain output token for token, which preserves the target's distribution under any proposer.
+   */
+  verify(rows: Float32Array, proposed: readonly number[]): SampledToken[] {
+    const vocab = this.workspace.vocabSize;
+    this.checkRows(rows, proposed.length + 1);
+    if (!this.verifies && proposed.length > 0) {
+      throw new LlmError("failed_precondition", "a constrained sequence cannot verify proposals: send one row");
     }
-    const tokenId = this.choose(logits, this.params);
-    if (!this.params.logprobs) return { tokenId };
-    return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, this.workspace.candidates) };
+    const tokens: SampledToken[] = [];
+    for (let j = 0; j <= proposed.length; j++) {
+      const row = rows.subarray(j * vocab, (j + 1) * vocab);
+      const token = this.withLogprobs(row, this.choose(row, this.params));
+      tokens.push(token);
+      if (token.tokenId !== proposed[j]) break;
+    }
+    return tokens;
+  }
+
+  /**
+   * A draft model's proposal `ahead` tokens past the next one: the token this sequence's strategy draws from the
+   * draft's `logits` with the draws of that index, so that a draft close to the target proposes the token the
+   * target will draw (coupled proposals; greedy: the draft's argmax). Nothing is recorded; penalties see the
+   * history without the earlier proposals (a proposal only has to be likely, verify() keeps the output exact).
+   */
+  propose(logits: Float32Array, ahead: number): number {
+    this.checkRows(logits, 1);
+    return this.pick(logits, this.params, this.history.generatedLength + ahead, false);
   }
 
   /**
@@ -128,12 +161,34 @@ export class SequenceSampler {
     return { tokenId, ...prunedLogprobs(row, tokenId, this.params.topLogprobs) };
   }
 
+  /** Throws unless `logits` holds `rows` rows of the vocabulary. */
+  private checkRows(logits: Float32Array, rows: number): void {
+    const vocab = this.workspace.vocabSize;
+    if (logits.length === rows * vocab) return;
+    const need =
+      rows === 1 ? `the vocabulary has ${vocab}` : `${rows} rows of the ${vocab}-token vocabulary need ${rows * vocab}`;
+    throw new LlmError("invalid_argument", `logits have ${logits.length} entries but ${need}`);
+  }
+
+  private withLogprobs(logits: Float32Array, tokenId: number): SampledToken {
+    if (!this.params.logprobs) return { tokenId };
+    return { tokenId, ...tokenLogprobs(logits, tokenId, this.params.topLogprobs, this.workspace.candidates) };
+  }
+
+  /** Draws the token at the current index and records it (history and constraint). */
   private choose(logits: Float32Array, params: ResolvedSamplingParams): number {
+    const tokenId = this.pick(logits, params, this.history.generatedLength, true);
+    this.matcher?.accept(tokenId);
+    this.history.append(tokenId);
+    return tokenId;
+  }
+
+  /** The strategy's token from `logits` with the draws of token index `step`. */
+  private pick(logits: Float32Array, params: ResolvedSamplingParams, step: number, masked: boolean): number {
     const { workspace, history, rng } = this;
-    const step = history.generatedLength;
     const draws = rng.drawNoise(step);
     let drawn = 0;
-    const { matcher } = this;
+    const matcher = masked ? this.matcher : undefined;
     if (matcher) matcher.applyMask(logits, workspace.masked);
     const context: StrategyContext = {
       logits: matcher ? workspace.masked : logits,
@@ -150,8 +205,6 @@ export class SequenceSampler {
         `strategy "${this.params.strategy}" returned ${tokenId}, not a token id in [0, ${workspace.vocabSize})`,
       );
     }
-    matcher?.accept(tokenId);
-    this.history.append(tokenId);
     return tokenId;
   }
 }

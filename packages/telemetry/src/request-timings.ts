@@ -22,6 +22,9 @@ export interface RequestTimings {
   queueMs?: number;
   prefillMs?: number;
   cachedPromptTokens?: number;
+  /** Speculating requests: tokens proposed, and accepted (tokens sharing a `step` are one verified run). */
+  proposedTokens?: number;
+  acceptedTokens?: number;
   finishReason?: string;
   tokens: TokenTimingRecord[];
 }

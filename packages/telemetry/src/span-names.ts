@@ -57,6 +57,10 @@ export const LLM_ATTR = {
   prefillTokens: "llm.step.prefill_tokens",
   decodeTokens: "llm.step.decode_tokens",
   newTokens: "llm.step.new_tokens",
+  /** A speculative verify step: the most proposals a row carried (k), proposed and accepted tokens. */
+  verifyLookahead: "llm.step.verify.lookahead",
+  proposedTokens: "llm.step.verify.proposed_tokens",
+  acceptedTokens: "llm.step.verify.accepted_tokens",
   provider: "llm.provider",
   tokenIndex: "llm.token.index",
   tokenId: "llm.token.id",

@@ -13,6 +13,9 @@ export interface ChatMessage {
   [field: string]: unknown;
 }
 
+/** The shape of a model family's tool calls in its output. */
+export type ToolCallSyntax = "hermes" | "llama3_json";
+
 export interface ChatTemplateOptions {
   /** End with the opening of an assistant turn, so generation continues as the assistant. */
   addGenerationPrompt?: boolean;
@@ -44,6 +47,17 @@ export class ChatFormatter {
 
   get hasTemplate(): boolean {
     return this.modelTemplate !== undefined;
+  }
+
+  /**
+   * How the template (a caller's, else the model's) teaches the model to write tool calls: `<tool_call>` tags
+   * (Hermes, Qwen), else bare JSON for Llama 3's header-marker templates (3.1+ prompt for
+   * `{"name", "parameters"}`), else the Hermes tags, the most common convention.
+   */
+  toolCallSyntax(template?: string): ToolCallSyntax {
+    const source = template ?? this.modelTemplate ?? "";
+    if (source.includes("<tool_call>")) return "hermes";
+    return source.includes("<|start_header_id|>") ? "llama3_json" : "hermes";
   }
 
   render(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {

@@ -1,5 +1,5 @@
 export { TokenizerCatalog, type TokenizerCatalogOptions } from "./catalog.js";
-export type { ChatMessage, ChatTemplateOptions } from "./chat-template.js";
+export type { ChatMessage, ChatTemplateOptions, ToolCallSyntax } from "./chat-template.js";
 export { DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 export {
   DEFAULT_MAX_INPUT_BYTES,

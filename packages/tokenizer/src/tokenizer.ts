@@ -6,7 +6,7 @@ import { LlmError } from "@llm/errors";
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { BpeMerger, MAX_WORD_SYMBOLS } from "./bpe.js";
 import { BYTE_TO_CHAR } from "./byte-level.js";
-import { ChatFormatter, type ChatMessage, type ChatTemplateOptions } from "./chat-template.js";
+import { ChatFormatter, type ChatMessage, type ChatTemplateOptions, type ToolCallSyntax } from "./chat-template.js";
 import { applyDecodeRules, DecodedTextStream, type DecodeRules } from "./decode-rules.js";
 import { IdBuffer } from "./id-buffer.js";
 import type { Normalize } from "./normalizers.js";
@@ -260,6 +260,11 @@ export class Tokenizer {
    */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     return this.chat.render(messages, options);
+  }
+
+  /** How the chat template (`template`, else the deployment's or the model's) has the model write tool calls. */
+  toolCallSyntax(template?: string): ToolCallSyntax {
+    return this.chat.toolCallSyntax(template);
   }
 
   /** Whether chat requests can be rendered (the model's template or the deployment's override). */

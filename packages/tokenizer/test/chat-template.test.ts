@@ -1,3 +1,4 @@
+import { familyDir } from "@llm/testing";
 import { describe, expect, it } from "vitest";
 import { Tokenizer } from "../src/index.js";
 import { gpt2Config, gpt2Json, gpt2Tokenizer } from "./gpt2.js";
@@ -73,5 +74,15 @@ describe("chat templates", () => {
     expect(() => tokenizer.applyChatTemplate(messages)).toThrow(
       expect.objectContaining({ code: "failed_precondition" }),
     );
+  });
+
+  it("reads the tool-call syntax from the template: Qwen 3's tags, Llama 3.1's JSON, ChatML's default tags", async () => {
+    const qwen = await Tokenizer.fromFile(familyDir("qwen3"));
+    const llama = await Tokenizer.fromFile(familyDir("llama3_1"));
+    expect(qwen.toolCallSyntax()).toBe("hermes");
+    expect(llama.toolCallSyntax()).toBe("llama3_json");
+    expect(gpt2Tokenizer().toolCallSyntax()).toBe("hermes");
+    // A caller's template decides over the model's.
+    expect(qwen.toolCallSyntax("<|start_header_id|>{{ messages[0].content }}")).toBe("llama3_json");
   });
 });

@@ -1,7 +1,11 @@
 // What a generation yields, whichever API carries it: GenerateResponse's two events with every field present.
 import type { FinishReason, MessageInitShape, TokenLogprobsSchema, Usage } from "@llm/proto";
+import type { ToolCallPiece, WholeToolCall } from "./tools/tool-call-parser.js";
 
-export type UsageInit = Pick<Usage, "promptTokens" | "completionTokens" | "cachedPromptTokens">;
+export type UsageInit = Pick<
+  Usage,
+  "promptTokens" | "completionTokens" | "cachedPromptTokens" | "proposedTokens" | "acceptedTokens"
+>;
 
 /** GenerateResponse's two events, with every field present (the unary call collects them). */
 export interface GenerationDelta {
@@ -13,12 +17,16 @@ export interface GenerationDelta {
    * detokenizer, for the HTTP API's logprobs; not part of the gRPC message).
    */
   tokenTexts: string[];
+  /** Chat with tools: pieces of the calls the model writes (their text is not in `text`). */
+  toolCalls: ToolCallPiece[];
 }
 export interface GenerationFinal {
   finishReason: FinishReason;
   usage: UsageInit;
   matchedStop: string;
   requestId: string;
+  /** Chat with tools: every call, whole. */
+  toolCalls: WholeToolCall[];
 }
 export type ResponseEvent =
   | { event: { case: "delta"; value: GenerationDelta & { index: number } } }

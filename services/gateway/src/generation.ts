@@ -15,6 +15,7 @@ import {
   type SamplingParams,
   SamplingParamsSchema,
   type TokenEvent,
+  ToolCallSyntax,
   timestampFromMs,
 } from "@llm/proto";
 import type { CallContext } from "@llm/rpc";
@@ -27,6 +28,10 @@ import type { GenerationDelta, GenerationFinal, ResponseEvent, UsageInit } from 
 import type { InflightRequests } from "./inflight.js";
 import { RequestMetrics } from "./request-metrics.js";
 import type { ModelInfo, ServedModels } from "./served-models.js";
+import type { ParsedText } from "./tools/tool-call-parser.js";
+import { toolConstraint } from "./tools/tool-choice.js";
+import { OutputText, parsesToolCalls } from "./tools/tool-output.js";
+import { callSyntax } from "./tools/tool-syntax.js";
 import { type DecodeSession, encodePrompt, openDetokenizer, type Upstreams } from "./upstreams.js";
 import { checkContextFits, type InputLimits, validateRequest } from "./validate-request.js";
 
@@ -67,13 +72,22 @@ export async function* generate(
     deadline: ctx.deadline,
     caller: ctx.caller,
   };
-  const usage: UsageInit = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  const usage: UsageInit = {
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    proposedTokens: 0,
+    acceptedTokens: 0,
+  };
   let outcome = "failed";
   const content = traceContent(deps.traceContent, request);
-  const final = (finishReason: FinishReason, matchedStop = ""): ResponseEvent => {
+  let output: OutputText | undefined; // known once the request is admitted
+  const final = (reason: FinishReason, matchedStop = ""): ResponseEvent => {
+    const finishReason = output?.finishReason(reason) ?? reason;
     outcome = FinishReason[finishReason].toLowerCase();
     content.finish(outcome);
-    return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId } } };
+    const toolCalls = output?.calls ?? [];
+    return { event: { case: "final", value: { finishReason, usage, matchedStop, requestId, toolCalls } } };
   };
   const started = performance.now();
   const metrics = new RequestMetrics();
@@ -81,10 +95,11 @@ export async function* generate(
   try {
     const model = await deps.models.resolve(request.model);
     const resumeFrom = request.resumeFromIndex;
-    const { admitted, events, detokenizer } =
+    const { admitted, events, detokenizer, toolSyntax } =
       resumeFrom === undefined
         ? await start(request, requestId, model, ctx, call, deps, usage)
         : await resume(request, requestId, model, call, deps);
+    output = new OutputText(admitted, toolSyntax);
     let index = 0;
     for await (const { event } of events) {
       if (event.case === "token") {
@@ -94,25 +109,29 @@ export async function* generate(
         metrics.token(); // once decoded: the token is ready to leave, as the client will see it
         usage.completionTokens += 1; // counted once decoded, so a cancel never counts a token the client missed
         index = event.value.index;
-        // A resumed stream replays every token through the detokenizer but sends only what the client lacks.
-        const delta = index >= (resumeFrom ?? 0) ? deltaOf(decoded, event.value, admitted) : undefined;
+        // A resumed stream replays every token through the detokenizer (and the tool-call parser) but sends
+        // only what the client lacks.
+        const parsed = output.push(decoded.text);
+        const delta = index >= (resumeFrom ?? 0) ? deltaOf(parsed, decoded, event.value, admitted) : undefined;
         content.completion(decoded.text);
         if (delta) yield delta;
         if (decoded.finished) {
           done.abort(); // The output has ended: free the runner's slot before anything else.
+          const rest = restDelta(output, "", index);
+          if (rest) yield rest;
           yield final(FinishReason.STOP, decoded.matchedStop);
           return;
         }
       } else if (event.case === "final") {
-        const rest = await detokenizer.flush();
-        content.completion(rest.text);
-        if (rest.text !== "")
-          yield {
-            event: { case: "delta", value: { text: rest.text, tokenIds: [], logprobs: [], tokenTexts: [], index } },
-          };
+        const flushed = await detokenizer.flush();
+        content.completion(flushed.text);
+        const rest = restDelta(output, flushed.text, index);
+        if (rest) yield rest;
         usage.promptTokens = event.value.usage?.promptTokens ?? usage.promptTokens;
         usage.completionTokens = event.value.usage?.completionTokens ?? usage.completionTokens;
         usage.cachedPromptTokens = event.value.usage?.cachedPromptTokens ?? usage.cachedPromptTokens;
+        usage.proposedTokens = event.value.usage?.proposedTokens ?? 0;
+        usage.acceptedTokens = event.value.usage?.acceptedTokens ?? 0;
         yield final(event.value.finishReason);
         return;
       }
@@ -142,13 +161,16 @@ export async function* generate(
   }
 }
 
+/** Every delta's fields but the tool-call pieces (the final has the calls whole). */
+export type WholeText = Omit<GenerationDelta, "toolCalls">;
+
 /** A generation collected whole: every delta joined, with the final's fields (the unary answer, by construction). */
 export async function generateWhole(
   request: GenerateRequest,
   ctx: GenerationContext,
   deps: GenerationDeps,
-): Promise<GenerationDelta & GenerationFinal> {
-  const whole: GenerationDelta = { text: "", tokenIds: [], logprobs: [], tokenTexts: [] };
+): Promise<WholeText & GenerationFinal> {
+  const whole: WholeText = { text: "", tokenIds: [], logprobs: [], tokenTexts: [] };
   let final: GenerationFinal | undefined;
   for await (const { event } of generate(request, ctx, deps)) {
     if (event.case === "final") {
@@ -169,6 +191,8 @@ interface Started {
   admitted: GenerateRequest;
   events: AsyncIterable<ModelRunnerServiceGenerateResponse>;
   detokenizer: DecodeSession;
+  /** How the model writes tool calls (from its chat template). */
+  toolSyntax: ToolCallSyntax;
 }
 
 /** Checks, encodes and dispatches a new request. */
@@ -183,12 +207,17 @@ async function start(
 ): Promise<Started> {
   validateRequest(request, model, deps.limits);
   const detokenizer = openDetokenizer(deps.upstreams, model, request, call);
-  const [promptIds] = await Promise.all([encodePrompt(deps.upstreams, model, request, call), detokenizer.opened]);
+  const [{ tokenIds: promptIds, toolSyntax }] = await Promise.all([
+    encodePrompt(deps.upstreams, model, request, call),
+    detokenizer.opened,
+  ]);
   checkContextFits(promptIds.length, request.maxTokens, model);
   usage.promptTokens = promptIds.length;
   const admitted = clone(GenerateRequestSchema, request);
   admitted.requestId = requestId;
   admitted.sampling = withSeed(request.sampling);
+  const tools = toolConstraint(request, callSyntax(toolSyntax));
+  if (tools) admitted.sampling.constraint = { case: "structuralTag", value: tools };
   const runnerRequest = create(ModelRunnerServiceGenerateRequestSchema, {
     requestId,
     model: model.id,
@@ -196,9 +225,10 @@ async function start(
     maxTokens: request.maxTokens,
     sampling: admitted.sampling,
     cacheSalt: request.cacheSalt,
+    speculative: request.speculative,
     deadline: ctx.deadline === undefined ? undefined : timestampFromMs(ctx.deadline),
   });
-  return { admitted, events: deps.dispatch.generate(runnerRequest, admitted, call), detokenizer };
+  return { admitted, events: deps.dispatch.generate(runnerRequest, admitted, call), detokenizer, toolSyntax };
 }
 
 /** Reattaches to a request another gateway admitted (cluster mode), replaying its tokens from the first. */
@@ -217,7 +247,11 @@ async function resume(
   const { admitted, events } = await deps.dispatch.resume(model.id, requestId, call);
   const detokenizer = openDetokenizer(deps.upstreams, model, admitted, call);
   await detokenizer.opened;
-  return { admitted, events, detokenizer };
+  // The template's call syntax is the tokenizer's to tell: asked again only when the output has calls to parse.
+  const toolSyntax = parsesToolCalls(admitted)
+    ? (await encodePrompt(deps.upstreams, model, admitted, call)).toolSyntax
+    : ToolCallSyntax.UNSPECIFIED;
+  return { admitted, events, detokenizer, toolSyntax };
 }
 
 /** The sampling params with a seed: fixed here when the client gave none, so a retry reproduces the tokens. */
@@ -236,17 +270,26 @@ function logprobIds(token: TokenEvent, request: GenerateRequest): number[] {
   return wantsLogprobs(request) ? [token.tokenId, ...token.topLogprobs.map((alt) => alt.tokenId)] : [];
 }
 
-/** A delta for the decoded text and the token behind it, or undefined when it would carry nothing asked for. */
+/** A delta for the parsed text and the token behind it, or undefined when it would carry nothing asked for. */
 function deltaOf(
-  decoded: DecodeStreamResponse,
+  { content: text, calls: toolCalls }: ParsedText,
+  { tokenTexts }: DecodeStreamResponse,
   token: TokenEvent,
   request: GenerateRequest,
 ): ResponseEvent | undefined {
-  const { text, tokenTexts } = decoded;
   const tokenIds = request.includeTokenIds ? [token.tokenId] : [];
   const logprobs = wantsLogprobs(request)
     ? [{ tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs }]
     : [];
-  if (text === "" && tokenIds.length === 0 && logprobs.length === 0) return undefined;
-  return { event: { case: "delta", value: { text, tokenIds, logprobs, tokenTexts, index: token.index } } };
+  if (text === "" && tokenIds.length === 0 && logprobs.length === 0 && toolCalls.length === 0) return undefined;
+  return { event: { case: "delta", value: { text, tokenIds, logprobs, tokenTexts, toolCalls, index: token.index } } };
+}
+
+/** The end of the output: the detokenizer's held-back `text` and what the tool-call parser held back. */
+function restDelta(output: OutputText, text: string, index: number): ResponseEvent | undefined {
+  const pushed = output.push(text);
+  const rest = pushed.content + output.finish().content;
+  if (rest === "" && pushed.calls.length === 0) return undefined;
+  const value = { text: rest, tokenIds: [], logprobs: [], tokenTexts: [], toolCalls: pushed.calls, index };
+  return { event: { case: "delta", value } };
 }

@@ -1,7 +1,13 @@
 // The gateway's calls to its upstream services for one request: the prompt encoded by the tokenizer, and the
 // detokenizer's decode stream, answered message by message.
 import { LlmError } from "@llm/errors";
-import type { DecodeStreamResponse, DetokenizerService, GenerateRequest, TokenizerService } from "@llm/proto";
+import {
+  type DecodeStreamResponse,
+  type DetokenizerService,
+  type GenerateRequest,
+  type TokenizerService,
+  ToolCallSyntax,
+} from "@llm/proto";
 import type { CallOptions, ServiceClient } from "@llm/rpc";
 import type { ModelInfo } from "./served-models.js";
 
@@ -48,13 +54,20 @@ export function openDetokenizer(
   };
 }
 
+/** The prompt's token ids, and how the model's chat template writes tool calls (chat prompts). */
+export interface EncodedPrompt {
+  tokenIds: number[];
+  toolSyntax: ToolCallSyntax;
+}
+
 export async function encodePrompt(
   { tokenizer }: Upstreams,
   model: ModelInfo,
   { prompt, addSpecialTokens }: GenerateRequest,
   call: CallOptions,
-): Promise<number[]> {
-  if (prompt.case === "tokenIds") return prompt.value.ids;
+): Promise<EncodedPrompt> {
+  const plain = (tokenIds: number[]) => ({ tokenIds, toolSyntax: ToolCallSyntax.UNSPECIFIED });
+  if (prompt.case === "tokenIds") return plain(prompt.value.ids);
   if (prompt.case === "chat") {
     const rendered = await tokenizer.applyChatTemplate(
       {
@@ -65,10 +78,10 @@ export async function encodePrompt(
       },
       call,
     );
-    return rendered.tokenIds;
+    return { tokenIds: rendered.tokenIds, toolSyntax: rendered.toolCallSyntax };
   }
   // As Hugging Face encodes a prompt: special-token text is the control token (LLM_SPECIAL_TOKEN_TEXT=reject
   // refuses it at the tokenizer), and the model's BOS/EOS are added unless the request turns them off.
   const text = { model: model.id, text: prompt.value ?? "", allowSpecialTokens: true };
-  return (await tokenizer.encode({ ...text, addSpecialTokens: addSpecialTokens ?? true }, call)).tokenIds;
+  return plain((await tokenizer.encode({ ...text, addSpecialTokens: addSpecialTokens ?? true }, call)).tokenIds);
 }

@@ -4,12 +4,14 @@ import type { GenerateRequest } from "@llm/proto";
 import { type ParamProblem, type StrategyNames, samplingParamProblems } from "@llm/sampling";
 import type { ModelInfo } from "./served-models.js";
 import { shown } from "./shown.js";
+import { chatToolUse } from "./tools/tool-choice.js";
+import { toolMessageProblems } from "./tools/tool-messages.js";
 
 /** At most this many stop sequences per request (GenerateRequest.stop). */
 export const MAX_STOP_SEQUENCES = 8;
 
 export interface InputLimits {
-  /** Largest prompt, in UTF-8 bytes (text, or the chat messages' contents together). */
+  /** Largest prompt, in UTF-8 bytes (text; or a chat's contents, earlier calls' arguments and tools_json together). */
   maxInputBytes: number;
 }
 
@@ -55,11 +57,8 @@ function contextOverflow(promptTokens: number, maxTokens: number, model: ModelIn
   );
 }
 
-function promptProblems(
-  { prompt, maxTokens }: GenerateRequest,
-  model: ModelInfo,
-  { maxInputBytes }: InputLimits,
-): ParamProblem[] {
+function promptProblems(request: GenerateRequest, model: ModelInfo, { maxInputBytes }: InputLimits): ParamProblem[] {
+  const { prompt, maxTokens } = request;
   switch (prompt.case) {
     case undefined:
       return [{ field: "prompt", message: "prompt is missing: set prompt.text, prompt.chat or prompt.token_ids" }];
@@ -70,12 +69,34 @@ function promptProblems(
       const { messages } = prompt.value;
       if (messages.length === 0) return [{ field: "prompt.chat.messages", message: "prompt.chat.messages is empty" }];
       const roles = messages.flatMap(({ role }, i) => roleProblems(role, `prompt.chat.messages[${i}].role`));
-      const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
-      return [...roles, ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
+      // Everything the template renders counts: contents, earlier calls' arguments and the tool definitions.
+      const bytes = messages.reduce(
+        (sum, m) =>
+          sum + Buffer.byteLength(m.content) + m.toolCalls.reduce((n, c) => n + Buffer.byteLength(c.arguments), 0),
+        Buffer.byteLength(prompt.value.toolsJson),
+      );
+      return [...roles, ...toolProblems(request), ...sizeProblems("prompt.chat.messages", bytes, maxInputBytes)];
     }
     case "tokenIds":
       return tokenIdProblems(prompt.value.ids, maxTokens, model);
   }
+}
+
+/** Tools and earlier tool turns; calls are constrained by a structural tag, which no other constraint may join. */
+function toolProblems({ prompt, sampling }: GenerateRequest): ParamProblem[] {
+  if (prompt.case !== "chat") return [];
+  const problems: ParamProblem[] = [];
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  toolMessageProblems(prompt.value.messages, { messages: "prompt.chat.messages", arguments: "arguments" }, problem);
+  const use = chatToolUse(prompt.value, problem);
+  if (use && use.choice !== "none" && sampling?.constraint.case !== undefined) {
+    problem(
+      "sampling.constraint",
+      "tool calls (tools with a tool_choice other than none) cannot be combined with another constraint " +
+        "(response_format, guided_*, sampling.constraint)",
+    );
+  }
+  return problems;
 }
 
 /** The roles a chat message may have: OpenAI's. Templates render each as their model expects. */

@@ -57,15 +57,30 @@ const oddNumber = fc.oneof(
 const nested = fc.integer({ min: 1, max: 20_000 }).map((depth) => `__nested_${depth}__`);
 const bodyText = (body: unknown) =>
   JSON.stringify(body).replace(/"__nested_(\d+)__"/g, (_, depth) => "[".repeat(depth) + "]".repeat(depth));
+/** An OpenAI tool call in an assistant message, its fields sometimes odd. */
+const toolCall = fc.record({
+  id: fc.oneof(oddText, fc.constantFrom("call_1")),
+  type: fc.constantFrom("function", "other"),
+  function: fc.record({ name: oddText, arguments: fc.oneof(oddText, fc.constantFrom("{}", '{"a": 1}', "[1]")) }),
+});
 const oddValue: fc.Arbitrary<unknown> = fc.oneof(
   oddText,
   oddNumber,
   fc.constantFrom(true, false, null, [], {}),
   fc.jsonValue({ maxDepth: 3 }),
   fc.array(oddNumber, { maxLength: 5 }),
-  fc.array(fc.record({ role: oddText, content: fc.oneof(oddText, fc.array(fc.jsonValue({ maxDepth: 2 }))) }), {
-    maxLength: 3,
-  }),
+  fc.array(
+    fc.record(
+      {
+        role: fc.oneof(oddText, fc.constantFrom("assistant", "tool")),
+        content: fc.oneof(oddText, fc.array(fc.jsonValue({ maxDepth: 2 }))),
+        tool_calls: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.array(toolCall, { maxLength: 2 })),
+        tool_call_id: fc.oneof(oddText, fc.constantFrom("call_1")),
+      },
+      { requiredKeys: ["role", "content"] },
+    ),
+    { maxLength: 3 },
+  ),
 );
 const FIELDS = [
   "model",
@@ -103,6 +118,7 @@ const FIELDS = [
   "repetition_penalty",
   "sampler",
   "cache_salt",
+  "speculative",
 ];
 /** A request that would be served, with up to four fields replaced or added (known, unknown, deeply nested). */
 const jsonBody = fc
@@ -166,7 +182,29 @@ const grpcRequest: fc.Arbitrary<Request> = fc.record(
       fc.record({ case: fc.constant("text" as const), value: oddText }),
       fc.record({
         case: fc.constant("chat" as const),
-        value: fc.record({ messages: fc.array(fc.record({ role: oddText, content: oddText }), { maxLength: 3 }) }),
+        value: fc.record(
+          {
+            messages: fc.array(
+              fc.record(
+                {
+                  role: fc.oneof(oddText, fc.constantFrom("assistant", "tool")),
+                  content: oddText,
+                  toolCalls: fc.array(fc.record({ id: oddText, name: oddText, arguments: oddText }), { maxLength: 2 }),
+                  toolCallId: oddText,
+                },
+                { requiredKeys: ["role", "content"] },
+              ),
+              { maxLength: 3 },
+            ),
+            toolsJson: fc.oneof(oddText, fc.constant(JSON.stringify([{ type: "function", function: { name: "f" } }]))),
+            toolChoice: fc.oneof(
+              fc.record({ case: fc.constant("toolChoiceMode" as const), value: fc.integer({ min: -1, max: 5 }) }),
+              fc.record({ case: fc.constant("toolChoiceFunction" as const), value: oddText }),
+            ),
+            parallelToolCalls: fc.boolean(),
+          },
+          { requiredKeys: ["messages"] },
+        ),
       }),
       fc.record({
         case: fc.constant("tokenIds" as const),

@@ -1,7 +1,7 @@
 // A gateway in local mode with real tokenizer, model-runner and detokenizer processes on the bundled tiny model,
 // and raw callers for requests no typed client can send (bytes that are not a valid message, or not UTF-8).
 import { credentials, Client as GrpcClient, type ServiceError } from "@grpc/grpc-js";
-import { ensureModel } from "@llm/model-pack";
+import { ensureModel, type PresetName } from "@llm/model-pack";
 import { type RunningService, ServiceGroup, type StartServiceOptions } from "@llm/testing";
 
 export const GATEWAY = "services/gateway/src/main.ts";
@@ -17,16 +17,21 @@ export interface LocalGateway {
 }
 
 /**
- * Starts the back ends (the runner with `runnerEnv` added; with `embedder`, also an embedder on the bundled
- * embed-tiny encoder), then one gateway with `env` added; stop everything with `services.stopAll()`.
+ * Starts the back ends on `preset` (default tiny; the runner with `runnerEnv` added; with `embedder`, also an
+ * embedder on the bundled embed-tiny encoder), then one gateway with `env` added; stop everything with
+ * `services.stopAll()`. The model's id is the preset's name.
  */
 export async function startLocalGateway(
   env: Record<string, string> = {},
-  { embedder = false, runnerEnv = {} }: { embedder?: boolean; runnerEnv?: Record<string, string> } = {},
+  {
+    embedder = false,
+    runnerEnv = {},
+    preset = "tiny",
+  }: { embedder?: boolean; runnerEnv?: Record<string, string>; preset?: PresetName } = {},
 ): Promise<LocalGateway> {
   const services = new ServiceGroup();
-  const model = await ensureModel("tiny");
-  const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: "tiny" };
+  const model = await ensureModel(preset);
+  const modelEnv = { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: preset };
   const embedding = embedder ? await ensureModel("embed-tiny") : undefined;
   const [tokenizer, runner, detokenizer, embedderService] = await services.start([
     ["services/tokenizer/src/main.ts", { name: "tokenizer", env: modelEnv, timeoutMs: STARTUP_MS }],

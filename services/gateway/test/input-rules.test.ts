@@ -124,10 +124,12 @@ describe("text that is not UTF-8", () => {
 
 describe("chat roles", () => {
   it("serves OpenAI's roles, system, developer, user, assistant and tool", async () => {
-    const messages = ["system", "developer", "user", "assistant", "tool", "user"].map((role) => ({
-      role,
-      content: `a ${role} message`,
-    }));
+    const messages: Record<string, unknown>[] = ["system", "developer", "user", "assistant", "tool", "user"].map(
+      (role) => ({ role, content: `a ${role} message` }),
+    );
+    // A tool message answers a call an earlier assistant message made.
+    messages[3].tool_calls = [{ id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }];
+    messages[4].tool_call_id = "call_1";
     const response = await post(local.url, "/v1/chat/completions", { messages, max_tokens: 2 });
     expect(response.status).toBe(200);
   });

@@ -1,44 +1,11 @@
 // Tool calling over HTTP with the official `openai` client on the random-weight tiny model: `required` and a
 // named function are forced by a structural-tag constraint, so every answer calls a declared function with
 // schema-valid arguments; streamed calls reassemble into the whole response's; bad tool requests are 400s.
-import { Ajv } from "ajv";
 import OpenAI from "openai";
-import type {
-  ChatCompletionCreateParamsNonStreaming,
-  ChatCompletionFunctionTool,
-} from "openai/resources/chat/completions";
+import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalGateway, startLocalGateway } from "./gateway-kit.js";
-
-const TOOLS: ChatCompletionFunctionTool[] = [
-  {
-    type: "function",
-    function: {
-      name: "get_weather",
-      description: "Current weather in a city",
-      parameters: {
-        type: "object",
-        properties: { city: { type: "string", pattern: "^[A-Z][a-z]{1,8}$" }, unit: { enum: ["c", "f"] } },
-        required: ["city", "unit"],
-        additionalProperties: false,
-      },
-    },
-  },
-  {
-    type: "function",
-    function: {
-      name: "get_time",
-      parameters: {
-        type: "object",
-        properties: { zone: { enum: ["UTC", "CET", "PST"] } },
-        required: ["zone"],
-        additionalProperties: false,
-      },
-    },
-  },
-];
-const ajv = new Ajv();
-const validators = new Map(TOOLS.map((tool) => [tool.function.name, ajv.compile(tool.function.parameters ?? {})]));
+import { expectValidCalls, TOOLS } from "./tool-kit.js";
 
 let gateway: LocalGateway;
 let openai: OpenAI;
@@ -61,17 +28,6 @@ const ask = (seed: number, extra: Partial<ChatCompletionCreateParamsNonStreaming
     max_tokens: 200,
     ...extra,
   }) as ChatCompletionCreateParamsNonStreaming;
-
-type Call = { name: string; arguments: string };
-
-function expectValidCalls(calls: Call[], allowed = [...validators.keys()]): void {
-  expect(calls.length).toBeGreaterThan(0);
-  for (const call of calls) {
-    expect(allowed).toContain(call.name);
-    const validate = validators.get(call.name);
-    expect(validate?.(JSON.parse(call.arguments)), `${call.arguments} ${JSON.stringify(validate?.errors)}`).toBe(true);
-  }
-}
 
 describe("tool_choice required / named", () => {
   it("required: every one of 20 seeded answers calls a declared function with valid arguments", async () => {
@@ -112,18 +68,24 @@ describe("tool_choice required / named", () => {
         ...ask(seed, { parallel_tool_calls: true, max_tokens: 400 }),
         stream: true,
       });
-      const streamed: { id: string; name: string; arguments: string }[] = [];
+      const streamed: { id: string; name: string; arguments: string; fragments: number }[] = [];
       let finish: string | null = null;
       for await (const chunk of stream) {
         for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
           if (delta.id) {
             expect(delta.index).toBe(streamed.length); // id and name come first, in index order
-            streamed.push({ id: delta.id, name: delta.function?.name ?? "", arguments: "" });
+            expect(delta.function?.arguments).toBe("");
+            streamed.push({ id: delta.id, name: delta.function?.name ?? "", arguments: "", fragments: 0 });
+          } else {
+            expect(delta.function?.arguments).not.toBe(""); // later chunks carry argument text
+            streamed[delta.index].arguments += delta.function?.arguments;
+            streamed[delta.index].fragments += 1;
           }
-          if (delta.function?.arguments) streamed[delta.index].arguments += delta.function.arguments;
         }
         finish = chunk.choices[0]?.finish_reason ?? finish;
       }
+      // The arguments come as they are generated, a few tokens per chunk, not in one piece at the call's end.
+      for (const call of streamed) expect(call.fragments).toBeGreaterThan(3);
       const wholeCalls = (whole.choices[0].message.tool_calls ?? []).map((c) =>
         "function" in c ? { name: c.function.name, arguments: c.function.arguments } : {},
       );
@@ -162,5 +124,8 @@ describe("refusals", () => {
     const noTools = await refused({ tools: undefined });
     expect(noTools.status).toBe(400);
     expect(noTools.message).toMatch(/tool_choice needs tools/);
+    const autoNoTools = await refused({ tools: undefined, tool_choice: "auto" });
+    expect(autoNoTools.status).toBe(400);
+    expect(autoNoTools.message).toMatch(/tool_choice needs tools/);
   });
 });

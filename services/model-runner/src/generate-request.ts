@@ -1,12 +1,13 @@
 // A ModelRunnerService.Generate request checked (design §7) and turned into the engine's request. The
 // engine itself checks the prompt, max_tokens, the context length and the KV budget.
-import type { GenerateRequest } from "@llm/engine";
+import type { SpeculativeMode as EngineSpeculativeMode, GenerateRequest } from "@llm/engine";
 import { LlmError } from "@llm/errors";
 import {
   create,
   type ModelRunnerServiceGenerateRequest,
   type SamplingParams,
   SamplingParamsSchema,
+  SpeculativeMode,
   timestampMs,
 } from "@llm/proto";
 import { type StrategyNames, validateSamplingParams } from "@llm/sampling";
@@ -53,8 +54,26 @@ export function engineRequestOf(
     stopTokenIds: request.stopTokenIds,
     ignoreEos: request.ignoreEos,
     cacheSalt: request.cacheSalt,
+    speculative: speculativeModeOf(request.speculative),
     signal,
   };
+}
+
+/** The proto's modes as the engine names them; unspecified: the engine's default. */
+const SPECULATIVE_MODES: Record<SpeculativeMode, EngineSpeculativeMode | undefined> = {
+  [SpeculativeMode.UNSPECIFIED]: undefined,
+  [SpeculativeMode.OFF]: "off",
+  [SpeculativeMode.NGRAM]: "ngram",
+  [SpeculativeMode.DRAFT]: "draft",
+};
+
+function speculativeModeOf(mode: SpeculativeMode): EngineSpeculativeMode | undefined {
+  if (!(mode in SPECULATIVE_MODES)) {
+    throw new LlmError("invalid_argument", `unknown speculative mode ${mode}: use OFF, NGRAM or DRAFT`, {
+      details: { field: "speculative" },
+    });
+  }
+  return SPECULATIVE_MODES[mode];
 }
 
 export interface RequestSignal {

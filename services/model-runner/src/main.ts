@@ -19,6 +19,7 @@ import { RecentRequests } from "./recent-requests.js";
 import { RemoteSampler } from "./remote-sampler.js";
 import { modelRunnerService, runGeneration } from "./runner-service.js";
 import { RunnerTelemetry } from "./runner-telemetry.js";
+import { SPECULATION_SETTINGS, speculationOf, stepRows } from "./speculation.js";
 
 const recentRequests = new RecentRequests();
 
@@ -45,6 +46,7 @@ await runService({
     "LLM_QUEUE_MAX_STALLED",
     "LLM_STREAM_TTL_MS",
     "LLM_STREAM_RESUME_TTL_MS",
+    ...SPECULATION_SETTINGS,
   ],
   // /requests/<id>: recent per-token timings (`llm trace`).
   metricsRoutes: [{ prefix: REQUEST_TIMINGS_PATH, lookup: (id) => recentRequests.get(id) }],
@@ -63,7 +65,8 @@ await runService({
           (id) => runnerTelemetry.contextOf(id),
           {
             ringDir: config.LLM_SAMPLER_RING_DIR,
-            ringSlotBytes: sizing.maxBatchSize * vocabSize * 4, // a full step of float32 rows
+            // A full step of float32 rows; a speculative step sends one more row per proposal.
+            ringSlotBytes: stepRows(sizing.maxBatchSize, config) * vocabSize * 4,
             prune: config.LLM_SAMPLER_PRUNE,
           },
           vocabulary,
@@ -97,6 +100,7 @@ await runService({
       sharedPrefixStore,
       log,
       observer: runnerTelemetry,
+      speculation: await speculationOf(config, sizing, vocabSize, log),
     });
     runnerTelemetry.watch(engine);
 
@@ -118,6 +122,8 @@ await runService({
         provider: info.provider,
         providerAttempts: engine.providerAttempts,
         sampler: remote ? `remote ${remote.address}` : "in-process",
+        speculative: config.LLM_SPECULATIVE,
+        draftModel: config.LLM_DRAFT_MODEL_DIR,
         maxBatchSize: info.maxBatchSize,
         kvBytesLimit: info.kvBytesLimit,
         prefixCache: info.prefixCache.tier,

@@ -4,7 +4,7 @@
 // co-located and could open it, else as candidates only or full rows in the model's dtype. If the sampler goes
 // away the step in flight fails with UNAVAILABLE instead of hanging, and the next step opens a new stream (to
 // a restarted sampler).
-import type { EngineSampler, SampleInput, SampleResult } from "@llm/engine";
+import type { EngineSampler, OpenedSequence, SampleInput, SampleResult } from "@llm/engine";
 import { isErrorCode, LlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
 import { RingWriter } from "@llm/logits-ring";
@@ -88,7 +88,7 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     params: SamplingParams,
     promptIds: readonly number[],
     outputIds: readonly number[] = [],
-  ): Promise<void> {
+  ): Promise<OpenedSequence> {
     const vocabularyId = isConstrained(params.constraint) ? await this.constraints.prepare(params) : "";
     // The seed is fixed here, so a sequence's tokens do not depend on which sampler process serves it.
     const seed = params.seed ?? randomSeed64();
@@ -105,6 +105,8 @@ export class RemoteSampler implements EngineSampler<SamplingParams> {
     this.sequences.set(seqId, sequence);
     this.byWireId.set(start.sequenceId, sequence);
     this.opened.push(sequence);
+    // The sampler verifies proposals for any sequence but a constrained one (its masks follow one token at a time).
+    return { verifies: !isConstrained(params.constraint) };
   }
 
   close(seqId: string): void {
@@ -325,5 +327,6 @@ function resultOf(response: SampleResponse, index: number): SampleResult {
     const code = isErrorCode(token.error.code) ? token.error.code : "internal";
     return { error: new LlmError(code, token.error.message) };
   }
-  return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs };
+  const accepted = token.accepted.map(({ tokenId, logprob, topLogprobs }) => ({ tokenId, logprob, topLogprobs }));
+  return { tokenId: token.tokenId, logprob: token.logprob, topLogprobs: token.topLogprobs, accepted };
 }

@@ -46,6 +46,9 @@ export class RunnerTelemetry implements EngineObserver {
   private readonly batchSize = histogram(METRICS.batchSize);
   private readonly queueTime = histogram(METRICS.requestQueueTime);
   private readonly generatedTokens = counter(METRICS.generatedTokens);
+  private readonly proposedTokens = counter(METRICS.speculativeProposedTokens);
+  private readonly acceptedTokens = counter(METRICS.speculativeAcceptedTokens);
+  private readonly acceptance = histogram(METRICS.speculativeAcceptance);
 
   constructor(private readonly recent: RecentRequests) {}
 
@@ -91,6 +94,12 @@ export class RunnerTelemetry implements EngineObserver {
           [GEN_AI.usageOutputTokens]: usage.completionTokens,
           [LLM_ATTR.cachedInputTokens]: usage.cachedPromptTokens,
         });
+        const { proposedTokens = 0, acceptedTokens = 0 } = usage;
+        if (proposedTokens > 0) {
+          live.timings.proposedTokens = proposedTokens;
+          live.timings.acceptedTokens = acceptedTokens;
+          this.acceptance.record(acceptedTokens / proposedTokens);
+        }
       },
       failed: (error) => markFailed(span, error),
       end: () => {
@@ -109,6 +118,10 @@ export class RunnerTelemetry implements EngineObserver {
   onStep(step: EngineStep): void {
     this.batchSize.record(step.batchSize);
     this.generatedTokens.add(step.tokens.length);
+    if (step.verify) {
+      this.proposedTokens.add(step.verify.proposedTokens);
+      this.acceptedTokens.add(step.verify.acceptedTokens);
+    }
     this.stepSpan(step);
     for (const { requestId, token } of step.tokens) {
       const live = this.live.get(requestId);
@@ -146,6 +159,11 @@ export class RunnerTelemetry implements EngineObserver {
           [LLM_ATTR.decodeTokens]: step.decodeTokens,
           [LLM_ATTR.newTokens]: step.tokens.length,
           [LLM_ATTR.provider]: step.provider,
+          ...(step.verify && {
+            [LLM_ATTR.verifyLookahead]: step.verify.lookahead,
+            [LLM_ATTR.proposedTokens]: step.verify.proposedTokens,
+            [LLM_ATTR.acceptedTokens]: step.verify.acceptedTokens,
+          }),
         },
       })
       .end(step.startedAt + step.durationMs);

@@ -1,6 +1,7 @@
 // Builds a step's SequenceLogits for the remote sampler, lightest form first: rows in the shared-memory ring
 // when the stream attached one (only a few bytes per row cross gRPC); else, per row, only the candidates when
-// the sampler declared the sequence's candidate bound and they are few; else the full row in the model's dtype.
+// the sampler declared the sequence's candidate bound and they are few (never for a speculative verify, whose
+// rows all go whole); else the full row in the model's dtype.
 import type { SampleInput } from "@llm/engine";
 import type { RingWriter } from "@llm/logits-ring";
 import { LogitsDtype, type MessageInitShape, type SequenceLogitsSchema } from "@llm/proto";
@@ -33,6 +34,7 @@ export class StepEncoder {
           sequenceId,
           dtype: dtypeOf(input),
           ringRow: { ...locations[i], stamp: BigInt(locations[i].stamp) },
+          proposedTokens: input.proposed && [...input.proposed],
         }));
       }
     }
@@ -40,6 +42,8 @@ export class StepEncoder {
   }
 
   private message({ sequenceId, input, bound }: EncodedRow): SequenceLogitsInit {
+    if (input.proposed?.length)
+      return { sequenceId, dtype: dtypeOf(input), logits: wireBytes(input), proposedTokens: [...input.proposed] };
     if (this.prune && bound) {
       const pruned = pruneRow(input.logits, bound, this.workspaceFor(input.logits.length));
       if (pruned.tokenIds.length <= input.logits.length * MAX_PRUNED_SHARE) {

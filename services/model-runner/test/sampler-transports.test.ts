@@ -115,6 +115,43 @@ async function run(target: EngineSampler<SamplingParams>): Promise<Map<string, u
   return out;
 }
 
+/**
+ * Speculative verify steps: each sequence sends k = 0..3 proposals (each row's most likely token, so many are
+ * accepted; every third the next id instead) with k + 1 rows; everything drawn (accepted proposals, then the
+ * token after them) is recorded, and the next step's rows continue from there.
+ */
+async function runVerifying(target: EngineSampler<SamplingParams>): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  const produced = new Array<number>(16).fill(0);
+  for (let i = 0; i < produced.length; i++) await target.open(`v${i}`, paramsOf(i), [i], []);
+  for (let step = 0; step < 40; step++) {
+    const inputs = produced.map((at, i) => {
+      const k = (i + step) % 4;
+      const rows = Array.from({ length: k + 1 }, (_, j) => rowOf(i, at + j).logits);
+      const logits = new Float32Array(VOCAB * (k + 1));
+      rows.forEach((row, j) => {
+        logits.set(row, j * VOCAB);
+      });
+      const proposed = rows.slice(0, k).map((row, j) => (j % 3 === 2 ? (argmaxOf(row) + 1) % VOCAB : argmaxOf(row)));
+      return { seqId: `v${i}`, logits, proposed };
+    });
+    const results = await target.sample(inputs);
+    results.forEach((result, i) => {
+      const drawn = "error" in result ? [result] : [...(result.accepted ?? []), result];
+      out.set(`v${i}`, [...(out.get(`v${i}`) ?? []), ...drawn.map(onWire)]);
+      produced[i] += drawn.length;
+    });
+  }
+  for (let i = 0; i < produced.length; i++) target.close(`v${i}`);
+  return out;
+}
+
+function argmaxOf(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
 const TRANSPORTS: Record<string, SamplerTransport> = {
   "network, full rows": { prune: false },
   "network, pruned rows": { prune: true },
@@ -140,6 +177,20 @@ describe("sampler transports (real sampler process)", () => {
       const attached = logs.some((entry) => entry.msg === "sampler reads logits from shared memory");
       expect(attached).toBe(transport.ringDir !== undefined);
     }, 120_000);
+  }
+
+  for (const [name, transport] of Object.entries(TRANSPORTS)) {
+    it(`${name}: speculative verification (proposals in, the accepted run out) == in-process`, async () => {
+      const expected = await runVerifying(inProcessSampler(new Library({ vocabSize: VOCAB })));
+      const accepted = [...expected.values()].flat().length - 16 * 40;
+      expect(accepted).toBeGreaterThan(100); // many proposals accepted, many rejected
+      const remote = new RemoteSampler(sampler.address, (entry) => logs.push(entry), undefined, undefined, transport);
+      try {
+        expect(await runVerifying(remote)).toEqual(expected);
+      } finally {
+        remote.shutdown();
+      }
+    }, 60_000);
   }
 
   it("leaves no ring file behind", () => {

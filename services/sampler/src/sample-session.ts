@@ -136,6 +136,7 @@ export class SampleSession {
       ready.map(({ index, step }) => ({
         sequenceId: String(step.sequenceId),
         logits: rows[index] as Exclude<StepRow, LlmError>,
+        proposed: step.proposedTokens,
       })),
     );
     ready.forEach(({ index }, i) => {
@@ -164,6 +165,11 @@ export class SampleSession {
       tokenId: result.tokenId,
       logprob: result.logprob ?? 0,
       topLogprobs: result.topLogprobs ?? [],
+      accepted: (result.accepted ?? []).map(({ tokenId, logprob, topLogprobs }) => ({
+        tokenId,
+        logprob: logprob ?? 0,
+        topLogprobs: topLogprobs ?? [],
+      })),
     };
     if (!this.announced.has(sequenceId)) {
       this.announced.add(sequenceId);

@@ -21,15 +21,15 @@ export class StepRows {
   /** The ring this stream attached, once it did. */
   ring: RingRows | undefined;
 
-  /** The vocabulary size a stream's first full row implies (the sampler holds no model). */
+  /** The vocabulary size a stream's first full rows imply (the sampler holds no model). */
   static vocabOf(first: SequenceLogits): number {
     const dtype = dtypeOf(first.dtype);
     const bytes = first.ringRow ? first.ringRow.length : first.logits.byteLength;
-    const width = dtypeBytes(dtype);
+    const width = dtypeBytes(dtype) * rowsOf(first);
     if (first.pruned || bytes === 0 || bytes % width !== 0) {
       throw new LlmError(
         "invalid_argument",
-        `the first logits on this stream are ${first.pruned ? "pruned" : `${bytes} bytes`}: expected a full row of ${width}-byte ${dtype} values`,
+        `the first logits on this stream are ${first.pruned ? "pruned" : `${bytes} bytes`}: expected ${rowsOf(first)} full rows of ${dtypeBytes(dtype)}-byte ${dtype} values`,
       );
     }
     return bytes / width;
@@ -41,17 +41,19 @@ export class StepRows {
     const ringBytes = fromRing.length > 0 ? this.readRing(fromRing) : [];
     let nextRing = 0;
     let widenedRows = 0;
-    if (this.widened.length < steps.length * vocabSize) this.widened = new Float32Array(steps.length * vocabSize);
+    const allRows = steps.reduce((total, step) => total + rowsOf(step), 0);
+    if (this.widened.length < allRows * vocabSize) this.widened = new Float32Array(allRows * vocabSize);
     return steps.map((step) => {
-      if (step.pruned) return prunedRow(step.pruned);
+      if (step.pruned) return step.proposedTokens.length > 0 ? prunedProposals() : prunedRow(step.pruned);
       const bytes = step.ringRow ? ringBytes[nextRing++] : step.logits;
       if (bytes instanceof LlmError) return bytes;
       const dtype = dtypeOf(step.dtype);
-      const problem = sizeProblem(bytes, dtype, vocabSize);
+      const rows = rowsOf(step);
+      const problem = sizeProblem(bytes, dtype, vocabSize, rows);
       if (problem) return problem;
       if (dtype === "float32") return float32View(bytes);
-      const out = this.widened.subarray(widenedRows * vocabSize, (widenedRows + 1) * vocabSize);
-      widenedRows++;
+      const out = this.widened.subarray(widenedRows * vocabSize, (widenedRows + rows) * vocabSize);
+      widenedRows += rows;
       return widenHalf(uint16View(bytes), dtype, out);
     });
   }
@@ -82,13 +84,26 @@ function dtypeOf(dtype: LogitsDtype): DtypeName {
   return "float32";
 }
 
-function sizeProblem(bytes: Uint8Array, dtype: DtypeName, vocabSize: number): LlmError | undefined {
-  const expected = vocabSize * dtypeBytes(dtype);
+/** Rows a step entry carries: one, and one more per speculative proposal. */
+function rowsOf(step: SequenceLogits): number {
+  return 1 + step.proposedTokens.length;
+}
+
+function sizeProblem(bytes: Uint8Array, dtype: DtypeName, vocabSize: number, rows: number): LlmError | undefined {
+  const expected = rows * vocabSize * dtypeBytes(dtype);
   if (bytes.byteLength === expected) return undefined;
+  const what =
+    rows === 1
+      ? `this stream's vocabulary of ${vocabSize}`
+      : `${rows} rows of this stream's vocabulary of ${vocabSize}`;
   return new LlmError(
     "invalid_argument",
-    `logits have ${bytes.byteLength} bytes; this stream's vocabulary of ${vocabSize} needs ${expected} (${dtype} LE)`,
+    `logits have ${bytes.byteLength} bytes; ${what} needs ${expected} (${dtype} LE)`,
   );
+}
+
+function prunedProposals(): LlmError {
+  return new LlmError("invalid_argument", "speculative proposals need full rows, not pruned ones");
 }
 
 function prunedRow(pruned: NonNullable<SequenceLogits["pruned"]>): PrunedRow {

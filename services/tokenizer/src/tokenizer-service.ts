@@ -1,6 +1,11 @@
 // gRPC handlers of llm.v1.TokenizerService over a catalog of Hugging Face BPE tokenizers.
 import { LlmError } from "@llm/errors";
-import type { ApplyChatTemplateRequest, TokenizerService } from "@llm/proto";
+import {
+  type ApplyChatTemplateRequest,
+  type ChatMessage as ProtoChatMessage,
+  type TokenizerService,
+  ToolCallSyntax,
+} from "@llm/proto";
 import type { ServiceImpl } from "@llm/rpc";
 import type { ChatMessage, Tokenizer, TokenizerCatalog } from "@llm/tokenizer";
 
@@ -60,14 +65,37 @@ export function tokenizerService(
           | undefined,
       });
       // The template writes special tokens (bos/eos, role markers) on purpose: they must encode as such.
-      return { text, tokenIds: Array.from(tokenizer.encode(text, { allowSpecial: true })) };
+      const tokenIds = Array.from(tokenizer.encode(text, { allowSpecial: true }));
+      return { text, tokenIds, toolCallSyntax: TOOL_CALL_SYNTAX[tokenizer.toolCallSyntax(request.chatTemplate)] };
     },
   };
 }
 
+const TOOL_CALL_SYNTAX = { hermes: ToolCallSyntax.UNSPECIFIED, llama3_json: ToolCallSyntax.LLAMA3_JSON } as const;
+
 function conversationOf(request: ApplyChatTemplateRequest): ChatMessage[] {
-  if (request.messagesJson === undefined) return request.messages.map(({ role, content }) => ({ role, content }));
+  if (request.messagesJson === undefined) return request.messages.map(templateMessage);
   return parseJson(request.messagesJson, "messages_json", Array.isArray, "an array") as ChatMessage[];
+}
+
+/**
+ * A message as templates read it (OpenAI's shape): an assistant's calls with their arguments as an object, as
+ * transformers and vLLM pass them (Llama 3.1's template writes `arguments | tojson`), and a tool result's id.
+ */
+function templateMessage({ role, content, toolCalls, toolCallId }: ProtoChatMessage, i: number): ChatMessage {
+  const message: ChatMessage = { role, content };
+  if (toolCalls.length > 0) {
+    message.tool_calls = toolCalls.map(({ id, name, arguments: args }, j) => ({
+      id,
+      type: "function",
+      function: {
+        name,
+        arguments: parseJson(args, `messages[${i}].tool_calls[${j}].arguments`, isPlainObject, "an object"),
+      },
+    }));
+  }
+  if (toolCallId !== "") message.tool_call_id = toolCallId;
+  return message;
 }
 
 /** The texts of OpenAI content parts (`{type: "text", text}`). */

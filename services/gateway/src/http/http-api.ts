@@ -150,13 +150,7 @@ async function serveGeneration(
       stream: parsed.stream,
     });
     res.setHeader("x-request-id", requestId); // names it in a gRPC Cancel
-    const shaper = new OpenAiShaper(
-      endpoint,
-      `${ID_PREFIX[endpoint]}-${requestId}`,
-      model.id,
-      parsed.includeUsage,
-      parsed.tools?.structuralTag !== undefined,
-    );
+    const shaper = new OpenAiShaper(endpoint, `${ID_PREFIX[endpoint]}-${requestId}`, model.id, parsed.includeUsage);
     if (parsed.stream) {
       await streamEvents(parsed, ctx, new SseResponse(res, deps.limits.stallTimeoutMs), shaper, deps.generation);
     } else {

@@ -1,11 +1,19 @@
 // OpenAI completion and chat bodies as our GenerateRequest. Only the JSON types are checked here; the ranges
 // (temperature, top_p, max_tokens, stop count, …) are validateRequest's, the same checks the gRPC API gets.
 import { LlmError } from "@llm/errors";
-import { create, type GenerateRequest, GenerateRequestSchema, type MessageInitShape } from "@llm/proto";
+import {
+  ChatPromptSchema,
+  create,
+  type GenerateRequest,
+  GenerateRequestSchema,
+  type MessageInitShape,
+  SpeculativeMode,
+} from "@llm/proto";
 import type { ParamProblem } from "@llm/sampling";
 import { shown } from "../shown.js";
+import { toolMessageProblems } from "../tools/tool-messages.js";
 import { constraintOf } from "./openai-constraint.js";
-import { type ToolCalling, toolCallingOf } from "./openai-tools.js";
+import { chatToolFields, messageToolFields } from "./openai-tools.js";
 
 export type Endpoint = "completions" | "chat";
 
@@ -17,14 +25,18 @@ export interface OpenAiRequest {
   includeUsage: boolean;
   /** OpenAI's end-user id, for the log only. */
   user: string | undefined;
-  /** Chat with `tools`: calls are parsed out of the output (unless tool_choice is `none`). */
-  tools: ToolCalling | undefined;
 }
 
 // OpenAI's documented default for completions; chat has none there (until the context is full): ours is bounded.
 const DEFAULT_MAX_TOKENS: Record<Endpoint, number> = { completions: 16, chat: 256 };
 
 type RequestInit = MessageInitShape<typeof GenerateRequestSchema>;
+
+const SPECULATIVE_MODES: ReadonlyMap<string, SpeculativeMode> = new Map([
+  ["off", SpeculativeMode.OFF],
+  ["ngram", SpeculativeMode.NGRAM],
+  ["draft", SpeculativeMode.DRAFT],
+]);
 type SamplingInit = NonNullable<RequestInit["sampling"]>;
 
 /** Throws one INVALID_ARGUMENT naming every field of the wrong type or unsupported value. */
@@ -35,8 +47,7 @@ export function parseOpenAiRequest(
 ): OpenAiRequest {
   const fields = new Fields(body);
   const problem = (field: string, message: string) => fields.problem(field, message);
-  const tools = endpoint === "chat" ? toolCallingOf(fields.body, problem) : undefined;
-  const prompt = endpoint === "chat" ? fields.chatPrompt(tools?.toolsJson) : fields.textPrompt();
+  const prompt = endpoint === "chat" ? fields.chatPrompt() : fields.textPrompt();
   const maxTokens =
     fields.integer("max_completion_tokens") ?? fields.integer("max_tokens") ?? DEFAULT_MAX_TOKENS[endpoint];
   fields.unsupported("n", (n) => n !== 1, "this server generates one choice per request: send n requests instead");
@@ -58,13 +69,8 @@ export function parseOpenAiRequest(
     repetitionPenalty: fields.number("repetition_penalty"),
     strategy: fields.string("sampler"),
     ...fields.logprobs(endpoint),
-    constraint: tools?.structuralTag
-      ? { case: "structuralTag", value: tools.structuralTag }
-      : constraintOf(fields.body, problem),
+    constraint: constraintOf(fields.body, problem),
   };
-  if (tools?.structuralTag && constraintOf(fields.body, () => {}) !== undefined) {
-    problem("tools", "tool calls cannot be combined with response_format or guided_* constraints");
-  }
   const streamOptions = fields.object("stream_options");
   const request: OpenAiRequest = {
     endpoint,
@@ -76,13 +82,13 @@ export function parseOpenAiRequest(
       stop: fields.stop(),
       requestId,
       cacheSalt: fields.string("cache_salt"),
+      speculative: fields.speculative(),
       // Our extension, as vLLM names it: false leaves the model's BOS/EOS off a completions prompt.
       addSpecialTokens: endpoint === "completions" ? fields.boolean("add_special_tokens") : undefined,
     }),
     stream: fields.boolean("stream") ?? false,
     includeUsage: streamOptions?.include_usage === true,
     user: fields.string("user"),
-    tools,
   };
   if (fields.problems.length > 0) {
     throw new LlmError("invalid_argument", `invalid request: ${fields.problems.map((p) => p.message).join("; ")}`, {
@@ -155,21 +161,26 @@ export class Fields {
     return { case: undefined };
   }
 
-  chatPrompt(toolsJson = ""): RequestInit["prompt"] {
+  /** The messages (with their tool turns) and the tool fields; the tool turns are checked as gRPC's are. */
+  chatPrompt(): RequestInit["prompt"] {
     const messages = this.body.messages;
+    const problem = (field: string, message: string) => this.problem(field, message);
     if (!Array.isArray(messages)) {
       this.problem("messages", "messages must be a list of {role, content} objects");
       return { case: undefined };
     }
-    const parsed = messages.map((message: unknown, i) => {
-      const { role, content } = (typeof message === "object" && message !== null ? message : {}) as Record<
-        string,
-        unknown
-      >;
+    const parsed = messages.map((entry: unknown, i) => {
+      const message = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+      const { role, content } = message;
       if (typeof role !== "string") this.problem(`messages[${i}].role`, `messages[${i}].role must be a string`);
-      return { role: typeof role === "string" ? role : "", content: this.messageText(content, i) };
+      const tools = messageToolFields(message, i, problem);
+      return { role: typeof role === "string" ? role : "", content: this.messageText(content, i), ...tools };
     });
-    return { case: "chat", value: { messages: parsed, toolsJson } };
+    const chat = create(ChatPromptSchema, { messages: parsed, ...chatToolFields(this.body, problem) });
+    if (this.problems.length === 0) {
+      toolMessageProblems(chat.messages, { messages: "messages", arguments: "function.arguments" }, problem);
+    }
+    return { case: "chat", value: chat };
   }
 
   /** A message's content: a string, or a list of text parts joined (other part types cannot be rendered). */
@@ -196,6 +207,16 @@ export class Fields {
   }
 
   /** OpenAI seeds are signed 64-bit; ours unsigned: the same 64 bits. */
+  /** Our extension: "off", "ngram" or "draft" (unset: the runner's default). */
+  speculative(): SpeculativeMode {
+    const value = this.string("speculative");
+    if (value === undefined) return SpeculativeMode.UNSPECIFIED;
+    const mode = SPECULATIVE_MODES.get(value);
+    if (mode === undefined)
+      this.problem("speculative", `speculative must be "off", "ngram" or "draft", got ${shown(value)}`);
+    return mode ?? SpeculativeMode.UNSPECIFIED;
+  }
+
   seed(): bigint | undefined {
     const seed = this.integer("seed");
     return seed === undefined ? undefined : BigInt.asUintN(64, BigInt(seed));

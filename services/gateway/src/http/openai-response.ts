@@ -1,14 +1,17 @@
 // Our generation events in OpenAI's shapes: whole responses, stream chunks, usage, finish reasons and logprobs.
 import { FinishReason } from "@llm/proto";
+import type { WholeText } from "../generation.js";
 import type { GenerationDelta, GenerationFinal } from "../generation-events.js";
+import type { ToolCallPiece, WholeToolCall } from "../tools/tool-call-parser.js";
 import type { Endpoint } from "./openai-request.js";
-import { type ParsedToolCall, parseToolCalls, ToolCallParser } from "./tool-call-parser.js";
 
 export interface OpenAiUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  /** Speculating requests: OpenAI's Predicted Outputs fields, for our proposals (accepted and rolled back). */
+  completion_tokens_details?: { accepted_prediction_tokens: number; rejected_prediction_tokens: number };
 }
 
 const FINISH_REASONS: Record<FinishReason, string> = {
@@ -17,6 +20,7 @@ const FINISH_REASONS: Record<FinishReason, string> = {
   [FinishReason.LENGTH]: "length",
   [FinishReason.CANCELLED]: "cancelled", // a gRPC Cancel naming this request's id (X-Request-Id)
   [FinishReason.ERROR]: "error",
+  [FinishReason.TOOL_CALLS]: "tool_calls",
   [FinishReason.UNSPECIFIED]: "stop",
 };
 
@@ -26,6 +30,12 @@ export function usageOf({ usage }: GenerationFinal): OpenAiUsage {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
+    ...(usage.proposedTokens > 0 && {
+      completion_tokens_details: {
+        accepted_prediction_tokens: usage.acceptedTokens,
+        rejected_prediction_tokens: usage.proposedTokens - usage.acceptedTokens,
+      },
+    }),
   };
 }
 
@@ -40,29 +50,24 @@ export class OpenAiShaper {
     private readonly model: string,
     /** stream_options.include_usage: OpenAI then sends `usage: null` on every chunk before the usage chunk. */
     private readonly includeUsage = false,
-    /** Chat with tools: tool calls are parsed out of the text (message.tool_calls, delta.tool_calls). */
-    parseTools = false,
-  ) {
-    this.toolCalls = parseTools ? new ToolCallParser() : undefined;
-  }
-
-  private readonly toolCalls: ToolCallParser | undefined;
+  ) {}
 
   /** The non-streamed answer. */
-  whole(result: GenerationDelta & GenerationFinal): object {
+  whole(result: WholeText & GenerationFinal): object {
     const logprobs = this.logprobs(result);
     if (this.endpoint !== "chat") {
       const choice = { index: 0, text: result.text, logprobs, finish_reason: FINISH_REASONS[result.finishReason] };
       return { ...this.head(false), choices: [choice], usage: usageOf(result) };
     }
-    const { content, calls } = this.toolCalls ? parseToolCalls(result.text) : { content: result.text, calls: [] };
+    const calls = result.toolCalls;
+    const content = calls.length > 0 ? result.text.trim() : result.text;
     const message = {
       role: "assistant",
       content: calls.length > 0 && content === "" ? null : content,
       refusal: null,
       ...(calls.length > 0 ? { tool_calls: calls.map(toolCallOf) } : {}),
     };
-    const finish_reason = this.finishReason(result, calls.length);
+    const finish_reason = FINISH_REASONS[result.finishReason];
     return { ...this.head(false), choices: [{ index: 0, message, logprobs, finish_reason }], usage: usageOf(result) };
   }
 
@@ -73,43 +78,29 @@ export class OpenAiShaper {
   }
 
   /**
-   * A delta's chunks: its text (and logprobs); with tools, each completed call as OpenAI streams them: a chunk
-   * with its index, id and name, then one with its arguments.
+   * A delta's chunks: its text (and logprobs); then its tool-call pieces as OpenAI streams them: a call's
+   * first chunk has its index, id and name, the next ones fragments of its arguments as they were generated.
    */
   deltaChunks(delta: GenerationDelta): object[] {
     const logprobs = this.logprobs(delta);
     if (this.endpoint !== "chat") return [this.chunk({ text: delta.text, logprobs, finish_reason: null })];
-    const { content, calls } = this.toolCalls ? this.toolCalls.push(delta.text) : { content: delta.text, calls: [] };
-    const chunks = content !== "" || logprobs || calls.length === 0 ? [this.contentChunk(content, logprobs)] : [];
-    for (const call of calls) {
-      const index = (this.toolCalls as ToolCallParser).calls.indexOf(call);
-      const opening = { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
-      chunks.push(this.chunk({ delta: { tool_calls: [opening] }, logprobs: null, finish_reason: null }));
-      const args = { index, function: { arguments: call.arguments } };
-      chunks.push(this.chunk({ delta: { tool_calls: [args] }, logprobs: null, finish_reason: null }));
+    const { text: content, toolCalls } = delta;
+    const chunks = content !== "" || logprobs || toolCalls.length === 0 ? [this.contentChunk(content, logprobs)] : [];
+    for (const piece of toolCalls) {
+      chunks.push(this.chunk({ delta: { tool_calls: [toolCallDeltaOf(piece)] }, logprobs: null, finish_reason: null }));
     }
     return chunks;
   }
 
-  /** Text held back by the tool-call parser (an unfinished call), then the chunk with the finish reason. */
+  /** The chunk with the finish reason. */
   finishChunks(final: GenerationFinal): object[] {
-    if (this.endpoint !== "chat") {
-      return [this.chunk({ text: "", logprobs: null, finish_reason: FINISH_REASONS[final.finishReason] })];
-    }
-    const rest = this.toolCalls?.finish().content ?? "";
-    const finish_reason = this.finishReason(final, this.toolCalls?.calls.length ?? 0);
-    const finish = this.chunk({ delta: {}, logprobs: null, finish_reason });
-    return rest === "" ? [finish] : [this.contentChunk(rest, null), finish];
+    const finish_reason = FINISH_REASONS[final.finishReason];
+    if (this.endpoint !== "chat") return [this.chunk({ text: "", logprobs: null, finish_reason })];
+    return [this.chunk({ delta: {}, logprobs: null, finish_reason })];
   }
 
   private contentChunk(content: string, logprobs: object | null): object {
     return this.chunk({ delta: { content }, logprobs, finish_reason: null });
-  }
-
-  /** OpenAI's "tool_calls" when the model ended after calling tools. */
-  private finishReason(final: GenerationFinal, calls: number): string {
-    const reason = FINISH_REASONS[final.finishReason];
-    return calls > 0 && reason === "stop" ? "tool_calls" : reason;
   }
 
   usageChunk(final: GenerationFinal): object {
@@ -162,6 +153,12 @@ export class OpenAiShaper {
   }
 }
 
-function toolCallOf({ id, name, arguments: args }: ParsedToolCall): object {
+function toolCallOf({ id, name, arguments: args }: WholeToolCall): object {
   return { id, type: "function", function: { name, arguments: args } };
+}
+
+/** A call's first piece names it (arguments ""); the next ones carry only the index and a fragment. */
+function toolCallDeltaOf({ index, id, name, arguments: args }: ToolCallPiece): object {
+  if (id !== "") return { index, id, type: "function", function: { name, arguments: args } };
+  return { index, function: { arguments: args } };
 }

@@ -1,0 +1,114 @@
+// Speculative decoding's engine side: which sequences speculate (their request's mode, or the deployment's), how
+// many tokens each proposes this step (the policy), the proposals (n-gram lookup or the draft model), and each
+// sequence's acceptance. Verification itself is the sampler's (EngineSampler: proposals in, accepted prefix out),
+// and the KV rollback the decode batch's (settle()).
+import { LlmError } from "@llm/errors";
+import type { Sequence } from "../sequence.js";
+import type { DraftModel, ProposalChooser } from "./draft.js";
+import { promptLookup } from "./ngram.js";
+import { loadAwarePolicy, type SpeculationPolicy } from "./policy.js";
+import type { SpeculationState, SpeculativeMode } from "./state.js";
+
+export interface SpeculationOptions {
+  /** The mode of requests that do not choose one (default "off"). */
+  defaultMode?: SpeculativeMode;
+  /** Needed by requests (or a default) in "draft" mode. */
+  draft?: DraftModel;
+  policy?: SpeculationPolicy;
+}
+
+/** Weight of the latest verify step in a sequence's acceptance rate. */
+const ACCEPTANCE_WEIGHT = 0.5;
+
+export class Speculator {
+  private readonly policy: SpeculationPolicy;
+
+  constructor(private readonly options: SpeculationOptions = {}) {
+    this.policy = options.policy ?? loadAwarePolicy();
+    if (options.defaultMode === "draft" && !options.draft) {
+      throw new Error('the default speculative mode is "draft" but no draft model is loaded');
+    }
+  }
+
+  get draft(): DraftModel | undefined {
+    return this.options.draft;
+  }
+
+  /** Throws invalid_argument for a mode this engine cannot serve. */
+  check(mode: SpeculativeMode | undefined): void {
+    if (mode === "draft" && !this.options.draft) {
+      throw new LlmError(
+        "invalid_argument",
+        'speculative "draft" needs a draft model: this runner has none (LLM_DRAFT_MODEL_DIR)',
+        {
+          details: { field: "speculative" },
+        },
+      );
+    }
+  }
+
+  /** A new sequence's state: undefined when it does not speculate (off, or its sampler cannot verify). */
+  begin(mode: SpeculativeMode | undefined, verifies: boolean): SpeculationState | undefined {
+    const chosen = mode ?? this.options.defaultMode ?? "off";
+    if (chosen === "off" || !verifies) return undefined;
+    return { proposer: chosen, acceptance: 1, proposedTokens: 0, acceptedTokens: 0 };
+  }
+
+  /**
+   * This step's proposals for the decode batch's rows (none for most steps at high load). `remaining(seq)`: the
+   * tokens a sequence may still emit (a verify step emits up to k + 1).
+   */
+  async plan(
+    rows: readonly Sequence<unknown>[],
+    remaining: (seq: Sequence<unknown>) => number,
+    choose: ProposalChooser,
+  ): Promise<Map<Sequence<unknown>, number[]>> {
+    const proposals = new Map<Sequence<unknown>, number[]>();
+    const drafted = new Map<Sequence<unknown>, number>();
+    for (const seq of rows) {
+      const state = seq.speculation;
+      if (!state) continue;
+      const { proposer, acceptance } = state;
+      let k = Math.min(this.policy.lookahead({ batchSize: rows.length, acceptance, proposer }), remaining(seq) - 1);
+      if (proposer === "draft") k = Math.min(k, this.options.draft?.room(seq) ?? 0);
+      if (k <= 0) continue;
+      if (proposer === "ngram") {
+        const found = promptLookup(seq.tokens, k);
+        if (found.length > 0) proposals.set(seq, found);
+      } else {
+        drafted.set(seq, k);
+      }
+    }
+    const { draft } = this.options;
+    if (draft && drafted.size > 0) {
+      for (const [seq, tokens] of await draft.propose(drafted, choose))
+        if (tokens.length > 0) proposals.set(seq, tokens);
+    } else {
+      draft?.idle();
+    }
+    return proposals;
+  }
+
+  /** After a verify step: `accepted` of the sequence's `proposed` tokens were kept. */
+  record(seq: Sequence<unknown>, proposed: number, accepted: number): void {
+    const state = seq.speculation;
+    if (!state || proposed === 0) return;
+    state.proposedTokens += proposed;
+    state.acceptedTokens += accepted;
+    state.acceptance += ACCEPTANCE_WEIGHT * (accepted / proposed - state.acceptance);
+  }
+
+  /** After the step's tokens were accepted: the draft's rows cut back to their sequences. */
+  settle(): void {
+    this.options.draft?.settle();
+  }
+
+  /** Nothing decodes: the draft's rows and caches are dropped. */
+  idle(): void {
+    this.options.draft?.idle();
+  }
+
+  release(): Promise<void> {
+    return this.options.draft?.release() ?? Promise.resolve();
+  }
+}
