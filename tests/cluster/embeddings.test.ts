@@ -6,8 +6,8 @@
 // run again by another.
 import { isLlmError } from "@llm/errors";
 import { ensureModel } from "@llm/model-pack";
-import { EmbeddingService } from "@llm/proto";
-import { clusterKeys, runningJobsKey, waitingJobsKey } from "@llm/queue";
+import { create, EmbeddingService, InfoResponseSchema } from "@llm/proto";
+import { announceEmbeddingModel, clusterKeys, runningJobsKey, waitingJobsKey } from "@llm/queue";
 import { createClient } from "@llm/rpc";
 import { type RunningService, startRedisServer, startService } from "@llm/testing";
 import { Redis } from "ioredis";
@@ -92,6 +92,20 @@ beforeAll(async () => {
     LLM_MAX_QUEUE_TOKENS: String(MAX_TOKENS),
     LLM_QUEUE_RETRY_AFTER_MS: String(RETRY_AFTER_MS),
   }).start(0); // no generation runner: embeddings only
+  // As its embedders announce it (they do again when they start): every test may begin with none running.
+  await announceEmbeddingModel(
+    client,
+    create(InfoResponseSchema, {
+      model: MODEL,
+      dimensions: 128,
+      maxInputTokens: 512,
+      pooling: "mean",
+      normalized: true,
+      maxInputs: 2048,
+      vocabSize: 30_522,
+      matryoshka: true,
+    }),
+  );
   http = await cluster.gateway.listening("gateway-http");
   secondHttp = await (await cluster.addGateway()).listening("gateway-http");
 }, 180_000);
