@@ -1,17 +1,16 @@
 // An embedding in flight across a Redis restart (a redis-server with AOF shut down and restarted on its port, as in
 // redis-blip.test.ts): within LLM_REDIS_OUTAGE_WINDOW_MS no request is lost. The embedder runs on, its response waits
 // for Redis, the gateway keeps reading, and every client gets the vectors the embedder computes directly.
-import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService } from "@llm/proto";
 import { runningJobsKey } from "@llm/queue";
 import { createClient } from "@llm/rpc";
-import { type RunningService, startService } from "@llm/testing";
+import type { RunningService } from "@llm/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type AofRedis, aofRedis } from "./aof-redis.js";
-import { Cluster, FAST_TAKEOVER } from "./cluster-kit.js";
+import { Cluster } from "./cluster-kit.js";
+import { EMBED_MODEL as MODEL, startClusterEmbedder } from "./embed-kit.js";
 
-const MODEL = "embed-tiny";
 let redis: AofRedis;
 let cluster: Cluster;
 let embedder: RunningService;
@@ -19,19 +18,7 @@ let embedder: RunningService;
 beforeAll(async () => {
   redis = await aofRedis();
   cluster = await new Cluster(redis.url).start(0);
-  const model = await ensureModel(MODEL);
-  embedder = await startService("services/embedder/src/main.ts", {
-    name: "embedder",
-    env: {
-      LLM_MODEL_DIR: model.dir,
-      LLM_MODEL_ID: MODEL,
-      LLM_REDIS_URL: redis.url,
-      ...FAST_TAKEOVER,
-      LLM_QUEUE_LOCK_MS: "5000",
-      LLM_EMBED_INTRA_OP_THREADS: "1",
-    },
-    timeoutMs: 60_000,
-  });
+  embedder = await startClusterEmbedder(redis.url);
 }, 120_000);
 
 afterAll(async () => {

@@ -5,26 +5,20 @@
 // them on the embedder: their inputs still waiting for a batch never run); an embedder killed holding jobs has them
 // run again by another.
 import { isLlmError } from "@llm/errors";
-import { ensureModel } from "@llm/model-pack";
 import { create, EmbeddingService, InfoResponseSchema } from "@llm/proto";
 import { announceEmbeddingModel, clusterKeys, runningJobsKey, waitingJobsKey } from "@llm/queue";
 import { createClient } from "@llm/rpc";
-import { type RunningService, startRedisServer, startService } from "@llm/testing";
+import { type RunningService, startRedisServer } from "@llm/testing";
 import { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster, FAST_TAKEOVER, keysMatching } from "./cluster-kit.js";
+import { Cluster, keysMatching } from "./cluster-kit.js";
+import { EMBED_MODEL as MODEL, startClusterEmbedder } from "./embed-kit.js";
 
-const MODEL = "embed-tiny";
 const KEYS = clusterKeys(MODEL);
 const DEPTH = 5;
 const MAX_TOKENS = 200_000;
 const RETRY_AFTER_MS = 1500;
-/**
- * Fast takeover of a dead embedder's jobs, with a lock long enough that a live one never loses it on a loaded box
- * (its jobs saturate the CPU for seconds), and one ONNX Runtime thread, so the rest of the test still runs.
- */
-const EMBEDDER_ENV = { ...FAST_TAKEOVER, LLM_QUEUE_LOCK_MS: "5000", LLM_EMBED_INTRA_OP_THREADS: "1" };
 const TEXTS = ["hello", "Crème brûlée and Zoë", "我爱北京天安门", "emoji 😀👍🏽", "word ".repeat(80), "a"];
 
 let redis: Awaited<ReturnType<typeof startRedisServer>>;
@@ -35,12 +29,7 @@ let secondHttp: string;
 const embedders: RunningService[] = [];
 
 async function addEmbedder(env: Record<string, string> = {}): Promise<RunningService> {
-  const model = await ensureModel(MODEL);
-  const embedder = await startService("services/embedder/src/main.ts", {
-    name: `embedder-${embedders.length}`,
-    env: { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: MODEL, LLM_REDIS_URL: redis.url, ...EMBEDDER_ENV, ...env },
-    timeoutMs: 60_000,
-  });
+  const embedder = await startClusterEmbedder(redis.url, env, `embedder-${embedders.length}`);
   embedders.push(embedder);
   return embedder;
 }

@@ -1,15 +1,14 @@
 // Cluster mode's embedding traces, received by a real OTLP receiver: a real gateway and embedder on a real
 // redis-server. Each request is one trace, gateway → queue → embedder: the embedder's `llm.queue.wait` span is a
 // child of the gateway's Embed span, and its `llm.embedder.embed` span a child of the wait.
-import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService } from "@llm/proto";
 import { createClient } from "@llm/rpc";
-import { type RunningService, startRedisServer, startService } from "@llm/testing";
+import { type RunningService, startRedisServer } from "@llm/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Cluster } from "../cluster/cluster-kit.js";
+import { EMBED_MODEL as MODEL, startClusterEmbedder } from "../cluster/embed-kit.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 
-const MODEL = "embed-tiny";
 let receiver: OtlpReceiver;
 let redis: Awaited<ReturnType<typeof startRedisServer>>;
 let cluster: Cluster;
@@ -19,12 +18,7 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   redis = await startRedisServer();
   cluster = await new Cluster(redis.url, receiver.env).start(0);
-  const model = await ensureModel(MODEL);
-  embedder = await startService("services/embedder/src/main.ts", {
-    name: "embedder",
-    env: { LLM_MODEL_DIR: model.dir, LLM_MODEL_ID: MODEL, LLM_REDIS_URL: redis.url, ...receiver.env },
-    timeoutMs: 60_000,
-  });
+  embedder = await startClusterEmbedder(redis.url, receiver.env);
 }, 120_000);
 
 afterAll(async () => {
