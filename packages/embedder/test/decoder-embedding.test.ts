@@ -8,31 +8,14 @@ import { fileURLToPath } from "node:url";
 import { AutoTokenizer, env, type FeatureExtractionPipeline, pipeline } from "@huggingface/transformers";
 import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
+import { VARIED_TEXTS } from "@llm/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Embedder, EncoderModel } from "../src/index.js";
 
 const INPUTS = [
-  "hello",
-  "Hello, World!",
-  "The quick brown fox jumps over the lazy dog.",
-  "Crème brûlée, naïve façade, Ångström and Zoë's résumé",
-  "我爱北京天安门。東京タワー",
-  "한국어 문장입니다",
-  "مرحبا بالعالم، كيف حالك؟",
-  "emoji 😀👍🏽 and symbols ☃ ⚗ ₿",
-  "def f(x):\n    return {'a': [1, 2]}  # code",
-  "pneumonoultramicroscopicsilicovolcanoconiosis",
-  "UPPER lower MiXeD CaSe",
-  "1 12 123 1234 3.14159 -42 2026-12-03",
-  "   leading and trailing spaces   ",
-  "tab\tnew\nline\r\ncarriage",
+  ...VARIED_TEXTS,
   "<|endoftext|> special text <|im_start|> inside",
-  "a",
-  "?!.,;:",
-  "word ".repeat(60).trim(),
   "Instruct: Given a web search query, retrieve relevant passages\nQuery: what is a decoder embedding?",
-  "Ελληνικά και русский текст",
-  "x".repeat(150),
 ];
 
 let model: EncoderModel;
