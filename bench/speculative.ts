@@ -1,7 +1,7 @@
 // Speculative decoding on the trained demo pair (demo + demo-draft), in-process engine, modes interleaved per run:
 //  - single stream: decode tokens/s and inter-token latency without speculation, with n-gram proposals and with
 //    the draft model, on a copy-heavy workload (the prompt gives a passage, then asks for it again: greedy) and on
-//    open-ended continuation (seeded sampling, temperature 0.8);
+//    open-ended continuation (greedy, and seeded sampling at temperature 0.8);
 //  - aggregate tokens/s at 1, 4, 16 and 64 concurrent streams (open-ended), with the default load-aware policy and
 //    with speculation forced on at every batch size (where the crossover is).
 // Ratios are against plain decoding in the same run. Usage:
@@ -211,6 +211,7 @@ const result = {
   threads,
   singleStream: {
     copyHeavyGreedy: await singleStream(copyPrompts, () => GREEDY),
+    openEndedGreedy: await singleStream(openPrompts, () => GREEDY),
     openEndedSampled: await singleStream(openPrompts, (i) => sampled(i)),
   },
   aggregateOpenEnded: Object.fromEntries(

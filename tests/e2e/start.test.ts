@@ -188,6 +188,27 @@ describe("npm start", () => {
     expect(streamed.stdout).toBe(`${result.text}\n`);
     expect(streamed.stderr).toMatch(/^\[length; 6 prompt \+ 12 generated tokens; request [0-9a-f-]{36}\]$/m);
 
+    // Speculative decoding with the draft `npm start` loads beside demo: the same text; the trace shows the runs.
+    const drafted = await llm([
+      "Once upon a time",
+      "--max-tokens",
+      "12",
+      "--temperature",
+      "0",
+      "--speculative",
+      "draft",
+      "--json",
+    ]);
+    expect(drafted.code, drafted.stderr).toBe(0);
+    const draftedResult = JSON.parse(drafted.stdout);
+    expect(draftedResult.text).toBe(result.text);
+    const draftTrace = await llmCommand(["trace", draftedResult.requestId]);
+    expect(draftTrace.stdout).toMatch(
+      /^speculative: \d+ of \d+ proposed tokens accepted \(\d+%\) · \d+ multi-token steps/m,
+    );
+    const badMode = await llm(["hi", "--speculative", "fast", "--gateway", gateway]);
+    expect(badMode.stderr).toMatch(/--speculative must be off, ngram or draft, got "fast"/);
+
     // --timings: time to first token, then one bar per inter-token gap.
     const timed = await llm(["Hello", "--max-tokens", "10", "--seed", "7", "--timings", "--gateway", gateway]);
     expect(timed.code, timed.stderr).toBe(0);

@@ -1,5 +1,6 @@
 // `llm generate`: flags → a GenerateRequest, streamed text to stdout, optional JSON and latency chart.
 import { LlmError } from "@llm/errors";
+import { SpeculativeMode } from "@llm/proto";
 import { type GenerateInput, generate } from "./generate.js";
 import { renderTimings, summarize } from "./timings.js";
 
@@ -14,6 +15,7 @@ export const GENERATE_OPTIONS = {
   seed: { type: "string" },
   stop: { type: "string", multiple: true },
   strategy: { type: "string" },
+  speculative: { type: "string" },
   "deadline-ms": { type: "string" },
   json: { type: "boolean" },
   timings: { type: "boolean" },
@@ -28,6 +30,7 @@ export const USAGE = `options:
   --seed S             same seed + same parameters = same text
   --stop S             stop sequence (repeatable)
   --strategy NAME      sampler plugin (default: standard)
+  --speculative MODE   off, ngram or draft: speculative decoding (the same text, sooner; default: the runner's)
   --model ID           model to use (default: the gateway's default)
   --deadline-ms MS     give up after MS milliseconds
   --json               print one JSON object instead of streaming text
@@ -57,6 +60,7 @@ export async function runGenerate(prompt: string, flags: GenerateFlags, gateway:
       seed: flags.seed === undefined ? undefined : BigInt(int(flags, "seed") ?? 0),
       strategy: flags.strategy ?? "",
     },
+    speculative: speculativeMode(flags.speculative),
   };
 
   // Ctrl-C cancels the request at the runner instead of leaving it generating for nobody.
@@ -83,6 +87,20 @@ export async function runGenerate(prompt: string, flags: GenerateFlags, gateway:
   }
   if (flags.timings) process.stderr.write(`${renderTimings(summary)}\n`);
   return 0;
+}
+
+const SPECULATIVE_MODES = new Map([
+  ["off", SpeculativeMode.OFF],
+  ["ngram", SpeculativeMode.NGRAM],
+  ["draft", SpeculativeMode.DRAFT],
+]);
+
+function speculativeMode(raw: string | undefined): SpeculativeMode {
+  if (raw === undefined) return SpeculativeMode.UNSPECIFIED;
+  const mode = SPECULATIVE_MODES.get(raw);
+  if (mode === undefined)
+    throw new LlmError("invalid_argument", `--speculative must be off, ngram or draft, got "${raw}"`);
+  return mode;
 }
 
 function num(flags: GenerateFlags, name: "temperature" | "top-p" | "min-p"): number | undefined {

@@ -68,7 +68,7 @@ export class CapacityDecoder extends Decoder {
       appendRows(state, 2 * layer, outputs[`new_key_values.${layer}.key`], pastLengths, newTokens);
       appendRows(state, 2 * layer + 1, outputs[`new_key_values.${layer}.value`], pastLengths, newTokens);
     }
-    return { logits: this.keptLogits(outputs.logits, state.batch, input), present: state };
+    return { ...this.keptLogits(outputs.logits, state.batch, input), present: state };
   }
 }
 

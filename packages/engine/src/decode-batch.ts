@@ -25,6 +25,8 @@ export interface DecodedRow<R> {
   row: R;
   /** The row's logits: its last new position's (vocab-sized view), or every new position's with allLogits. */
   logits: Float32Array;
+  /** A float16 graph's: the same rows as half bits. */
+  half?: Uint16Array;
 }
 
 /** What a step feeds: `width` new tokens per row, and whether the logits of all of them come back. */
@@ -156,7 +158,7 @@ class RowGroup<R extends BatchRow> {
     const { width } = feed;
     const lengths = rows.map((row) => row.kvLength);
     const before = this.kv;
-    const { logits, present } = await decoder.forward({
+    const { logits, half, present } = await decoder.forward({
       tokenIds: rows.flatMap((row) => feed.tokens(row)),
       newTokens: width,
       past: before,
@@ -167,7 +169,11 @@ class RowGroup<R extends BatchRow> {
     const firsts = lengths.map((length) => this.layout.start(before.length, length));
     this.stepped = { lengths, firsts, width };
     const span = decoder.vocabSize * (feed.allLogits ? width : 1);
-    return rows.map((row, r) => ({ row, logits: logits.subarray(r * span, (r + 1) * span) }));
+    return rows.map((row, r) => ({
+      row,
+      logits: logits.subarray(r * span, (r + 1) * span),
+      half: half?.subarray(r * span, (r + 1) * span),
+    }));
   }
 
   /**

@@ -14,6 +14,8 @@ export interface Produced<P> {
   seq: Sequence<P>;
   /** One row, or one per proposal plus one. */
   logits: Float32Array;
+  /** A float16 graph's: the same rows as half bits. */
+  half?: Uint16Array;
   /** A decode row's proposals (a prefill's first token has none). */
   proposed?: readonly number[];
   /** A decode row: each token drawn keeps one more of the step's positions. */
@@ -34,6 +36,7 @@ export async function decodeRows<P>(
   const proposals = await speculator.plan(batch.liveRows(), remaining, choose);
   const lookahead = Math.max(0, ...[...proposals.values()].map((tokens) => tokens.length));
   const width = 1 + lookahead;
+  const started = performance.now();
   const decoded = await batch.step(decoder, {
     width,
     allLogits: width > 1,
@@ -42,14 +45,16 @@ export async function decodeRows<P>(
       return own.length === width ? own : [...own, ...new Array(width - own.length).fill(seq.pendingToken)];
     },
   });
+  speculator.observeModelStep(decoded.length * width, performance.now() - started);
   const proposedTokens = [...proposals.values()].reduce((sum, tokens) => sum + tokens.length, 0);
   record.decoded(
     decoded.map(({ row }) => row.id),
     lookahead,
     proposedTokens,
   );
-  return decoded.map(({ row: seq, logits }) => {
+  return decoded.map(({ row: seq, logits, half }) => {
     const proposed = proposals.get(seq) ?? [];
-    return { seq, logits: logits.subarray(0, (proposed.length + 1) * decoder.vocabSize), proposed, decoding: true };
+    const width = (proposed.length + 1) * decoder.vocabSize;
+    return { seq, logits: logits.subarray(0, width), half: half?.subarray(0, width), proposed, decoding: true };
   });
 }

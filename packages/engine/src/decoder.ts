@@ -19,6 +19,8 @@ export interface ForwardInput {
 export interface ForwardOutput {
   /** Row-major [batch, vocab]: the logits of each row's LAST new position ([batch, newTokens, vocab] with allLogits). */
   logits: Float32Array;
+  /** A float16 graph's: the same rows as IEEE half bits (`logits` is their exact widening). */
+  half?: Uint16Array;
   /** The cache with the new positions: a new state, or `past` itself written in place (shared buffer). */
   present: KvState;
 }
@@ -35,6 +37,9 @@ export interface RowLayout {
   /** Whether dropping a row's last positions is only a smaller kvLength (else the rows are gathered again). */
   rollsBackInPlace: boolean;
 }
+
+/** IEEE half -Infinity. */
+const HALF_MINUS_INFINITY = 0xfc00;
 
 /** Design §4's rows: left-padded to the batch's longest; every forward returns a new, longer state. */
 const LEFT_PADDED: RowLayout = {
@@ -79,7 +84,7 @@ export class Decoder {
       tensors.push(outputs[`present.${layer}.value`].data as KvArray);
     }
     return {
-      logits: this.keptLogits(outputs.logits, batch, input),
+      ...this.keptLogits(outputs.logits, batch, input),
       present: new KvState(this.shape, batch, total, tensors),
     };
   }
@@ -132,27 +137,43 @@ export class Decoder {
 
   /**
    * float32 logits of each row's last position, or of its last `newTokens` with allLogits (graphs without
-   * num_logits_to_keep return every position). float16 logits are widened here, so every sampler (in-process or
-   * remote) gets float32; ids the tokenizer does not have get -Infinity, so no sampler can pick one.
+   * num_logits_to_keep return every position), and for a float16 graph the same rows as it produced them
+   * (`half`: a remote sampler sends those, half the bytes; `logits` is their exact widening). Ids the tokenizer
+   * does not have get -Infinity in both, so no sampler can pick one.
    */
-  protected keptLogits(logits: ort.Tensor, batch: number, input: ForwardInput): Float32Array {
-    const positions = logits.dims[1];
+  protected keptLogits(logits: ort.Tensor, batch: number, input: ForwardInput): Pick<ForwardOutput, "logits" | "half"> {
     const keep = input.allLogits ? input.newTokens : 1;
-    const vocab = this.vocabSize;
-    const data = logits.type === "float16" ? fromFloat16(logits.data as Uint16Array) : (logits.data as Float32Array);
-    let kept = data;
-    if (positions !== keep) {
-      kept = new Float32Array(batch * keep * vocab);
-      for (let r = 0; r < batch; r++) {
-        const begin = (r * positions + positions - keep) * vocab;
-        kept.set(data.subarray(begin, begin + keep * vocab), r * keep * vocab);
-      }
+    if (logits.type !== "float16") {
+      const kept = this.keptRows(logits.data as Float32Array, logits.dims[1], batch, keep);
+      return { logits: this.masked(kept, Number.NEGATIVE_INFINITY) };
     }
+    const half = this.masked(
+      this.keptRows(logits.data as Uint16Array, logits.dims[1], batch, keep),
+      HALF_MINUS_INFINITY,
+    );
+    return { logits: fromFloat16(half), half };
+  }
+
+  /** The last `keep` of `positions` rows of each batch row, as one array (the data itself when nothing is dropped). */
+  private keptRows<T extends Float32Array | Uint16Array>(data: T, positions: number, batch: number, keep: number): T {
+    if (positions === keep) return data;
+    const vocab = this.vocabSize;
+    const kept = new (data.constructor as new (length: number) => T)(batch * keep * vocab);
+    for (let r = 0; r < batch; r++) {
+      const begin = (r * positions + positions - keep) * vocab;
+      kept.set(data.subarray(begin, begin + keep * vocab), r * keep * vocab);
+    }
+    return kept;
+  }
+
+  /** `rows` with every id past the tokenizer's set to `minusInfinity`. */
+  private masked<T extends Float32Array | Uint16Array>(rows: T, minusInfinity: number): T {
+    const vocab = this.vocabSize;
     const known = this.model.tokenizerVocabSize;
     if (known < vocab)
-      for (let row = 0; row < batch * keep; row++)
-        kept.fill(Number.NEGATIVE_INFINITY, row * vocab + known, (row + 1) * vocab);
-    return kept;
+      for (let row = 0; row < rows.length / vocab; row++)
+        rows.fill(minusInfinity, row * vocab + known, (row + 1) * vocab);
+    return rows;
   }
 
   /**

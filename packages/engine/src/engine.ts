@@ -84,7 +84,7 @@ export class Engine<P> {
       contextLength: config.contextLength,
     });
     this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
-    this.speculator = new Speculator(speculation);
+    this.speculator = new Speculator(speculation ?? {}, config.contextLength);
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {
@@ -303,7 +303,7 @@ export class Engine<P> {
       const chunk = Math.min(chunkLimit, input.length - seq.kvLength, budget);
       budget -= chunk;
       try {
-        const { logits, present } = await this.decoder.forward({
+        const { logits, half, present } = await this.decoder.forward({
           tokenIds: input.slice(seq.kvLength, seq.kvLength + chunk),
           newTokens: chunk,
           past: seq.kv,
@@ -317,7 +317,7 @@ export class Engine<P> {
           // Copying the prompt's blocks out (tens of ms for a long prompt) must not delay its first token: it
           // runs once this step's tokens are sent, while the next step's forward computes on ORT's threads.
           setImmediate(() => rememberPrompt(seq, present, this.prefixCache, (msg) => this.warn(msg)));
-          produced.push({ seq, logits, decoding: false });
+          produced.push({ seq, logits, half, decoding: false });
         }
       } catch (error) {
         this.fail(seq, error);
@@ -334,7 +334,12 @@ export class Engine<P> {
 
   private async sampleAll(produced: readonly Produced<P>[]): Promise<SampleResult[]> {
     try {
-      const inputs = produced.map(({ seq, logits, proposed }) => ({ seqId: seq.id, logits, proposed }));
+      const inputs = produced.map(({ seq, logits, half, proposed }) => ({
+        seqId: seq.id,
+        logits,
+        proposed,
+        half: half && { dtype: "float16" as const, bits: half },
+      }));
       const results = await this.options.sampler.sample(inputs);
       if (results.length !== produced.length) {
         throw new Error(`sampler returned ${results.length} results for ${produced.length} sequences`);

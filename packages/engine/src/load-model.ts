@@ -20,6 +20,8 @@ export interface ModelLocation {
 export interface LoadModelOptions extends ModelLocation {
   providers: readonly ExecutionProvider[];
   intraOpThreads?: number;
+  /** See SessionOptions.cpuMemArena. */
+  cpuMemArena?: boolean;
   log: Log;
   /** Probe the padding period that keeps batched rows bitwise equal to rows alone (Decoder.paddingPeriod). */
   probePadding: boolean;

@@ -21,6 +21,11 @@ export interface LoadedSession {
 export interface SessionOptions {
   providers: readonly ExecutionProvider[];
   intraOpThreads?: number;
+  /**
+   * ONNX Runtime's CPU memory arena (default on). Off for a small draft model: its forwards, whose shapes grow every
+   * step, took 0.28 ms with the arena and 0.11 ms without (demo-draft; the 4-layer target was unchanged).
+   */
+  cpuMemArena?: boolean;
   log: Log;
 }
 
@@ -37,6 +42,7 @@ export async function createSession(modelPath: string, options: SessionOptions):
         executionProviders: [provider],
         graphOptimizationLevel: "all",
         ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
+        ...(options.cpuMemArena === false ? { enableCpuMemArena: false } : {}),
       });
       attempts.push({ provider });
       const skipped = absent.length > 0 ? `; not available on this machine: ${absent.join("; ")}` : "";

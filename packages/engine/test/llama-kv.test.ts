@@ -6,10 +6,19 @@ import { silentLog } from "@llm/log";
 import { ensureModel } from "@llm/model-pack";
 import { connectSharedTier, RedisBlockStore } from "@llm/prefix-cache";
 import { redisTarget } from "@llm/redis";
-import type { SamplingParams } from "@llm/sampling";
+import { Sampler, type SamplingParams, widenHalf } from "@llm/sampling";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Engine, type EngineOptions, resolveModelFile } from "../src/index.js";
-import { collect, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
+import {
+  DraftModel,
+  type Engine,
+  type EngineOptions,
+  type EngineSampler,
+  inProcessSampler,
+  readModelConfig,
+  resolveModelFile,
+  type SampleInput,
+} from "../src/index.js";
+import { collect, folderEngine, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
 
 /** Both KV layouts: standard (Optimum's) and the model pack's append variant of the same weights. */
 const BUILDS = [
@@ -68,6 +77,46 @@ describe.each(BUILDS)("$preset $dtype through the engine", (build) => {
     const hit = await collect(engine.submit(request("hit", prompt, 10)));
     expect(hit.final.usage.cachedPromptTokens).toBe(32);
     expect(hit.tokens).toEqual(miss.tokens);
+  });
+});
+
+describe("the sampler gets an fp16 model's rows as it produced them", () => {
+  it.each(BUILDS)("$preset $dtype: half bits beside their exact widening (verify rows too)", async (build) => {
+    const seen: SampleInput[] = [];
+    const dir = (await ensureModel(build.preset)).dir;
+    const { vocabSize } = await readModelConfig(dir);
+    const inner = inProcessSampler(new Sampler({ vocabSize }));
+    const sampler: EngineSampler<SamplingParams> = {
+      ...inner,
+      sample: (batch) => {
+        seen.push(...batch);
+        return inner.sample(batch);
+      },
+    };
+    // The model as its own draft: every proposal accepted, so the sampler gets verify rows.
+    const location = { modelDir: dir, modelFile: build.dtype, providers: ["cpu"] as const, log: silentLog };
+    const draft = await DraftModel.load(location, vocabSize);
+    const engine = await folderEngine(
+      dir,
+      { modelFile: build.dtype, speculation: { defaultMode: "draft", draft } },
+      sampler,
+    );
+    try {
+      await collect(engine.submit(request("half", promptOf(12, 9), 8)));
+    } finally {
+      await engine.close();
+    }
+    expect(seen.some((input) => (input.proposed?.length ?? 0) > 0)).toBe(true);
+    for (const input of seen) {
+      if (build.dtype === "fp32") {
+        expect(input.half).toBeUndefined();
+        continue;
+      }
+      expect(input.half?.dtype).toBe("float16");
+      const bits = input.half?.bits as Uint16Array;
+      expect(bits.length).toBe(input.logits.length);
+      expect(widenHalf(bits, "float16", new Float32Array(bits.length))).toEqual(input.logits);
+    }
   });
 });
 

@@ -10,8 +10,8 @@ import {
   type Engine,
   type EngineStep,
   inProcessSampler,
-  loadAwarePolicy,
   type SpeculationOptions,
+  type SpeculationPolicy,
   type SpeculativeMode,
 } from "../src/index.js";
 import { type Collected, collect, folderEngine, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
@@ -20,8 +20,11 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** Speculation in every batch these tests build (the default policy turns it off past 8 rows). */
-const EAGER = loadAwarePolicy({ maxLookahead: 4, maxBatchSize: 64 });
+/**
+ * Four proposals for every row of every step: these tests are about exactness, not speed (the default policy
+ * weighs measured costs, and turns speculation off past 8 rows).
+ */
+const EAGER: SpeculationPolicy = { lookahead: () => 4 };
 
 async function draftOf(preset: string, vocabSize: number): Promise<DraftModel> {
   return DraftModel.load({ modelDir: (await ensureModel(preset)).dir, providers: ["cpu"], log: silentLog }, vocabSize);
@@ -137,7 +140,7 @@ describe("speculative decoding alone", () => {
       const prompts = [copyHeavy(30, 3, vocab), promptOf(24, 3).map((id) => id % vocab)];
       const model = await ensureModel(preset);
       const proposer = mode === "draft" ? await draftOf("demo-draft", vocab) : undefined;
-      await withEngine(preset, { draft: proposer, defaultMode: mode }, async (engine) => {
+      await withEngine(preset, { draft: proposer, defaultMode: mode, policy: EAGER }, async (engine) => {
         let rolledBack = 0;
         for (const prompt of prompts) {
           const expected = await fullRecompute(`${model.dir}/onnx/model.onnx`, { ...kv, dtype: "float32" }, prompt, 90);
@@ -150,6 +153,45 @@ describe("speculative decoding alone", () => {
     },
     120_000,
   );
+
+  it("edges: 1-2 tokens, a one-token prompt, the context's last position, stop tokens and EOS inside a run, logprobs", async () => {
+    const copy = copyHeavy(30, 5, 4096);
+    const cases = [
+      { name: "max 1", req: request("e1", copy, 1) },
+      { name: "max 2", req: request("e2", copy, 2) },
+      { name: "one-token prompt", req: request("e3", [copy[0]], 40) },
+      { name: "to the context's end", req: request("e4", copy, 128 - copy.length) },
+      { name: "stop token in a run", req: { ...request("e5", copy, 60), stopTokenIds: [copy[9]] } },
+      { name: "eos", req: { ...request("e6", copy, 60), ignoreEos: false } },
+      { name: "logprobs", req: request("e7", copy, 40, { temperature: 0.7, seed: 4, logprobs: true, topLogprobs: 2 }) },
+    ];
+    const plain = await withEngine("demo", undefined, (engine) =>
+      Promise.all(cases.map(({ req }) => collect(engine.submit(req)))),
+    );
+    for (const speculative of ["ngram", "draft"] as const) {
+      const draft = await draftOf("demo-draft", 4096); // the engine owns it: released with the engine
+      const outputs = await withEngine("demo", { draft, policy: EAGER }, (engine) =>
+        Promise.all(cases.map(({ req }) => collect(engine.submit({ ...req, speculative })))),
+      );
+      outputs.forEach((output, i) => {
+        const name = `${speculative}: ${cases[i].name}`;
+        expect(output.tokens, name).toEqual(plain[i].tokens);
+        expect(output.final.finishReason, name).toBe(plain[i].final.finishReason);
+        expect(
+          output.events.map((e) => e.index),
+          name,
+        ).toEqual(plain[i].events.map((e) => e.index));
+        // Logprobs of a verify row come from a k+1-token forward: equal to plain decoding's within float error.
+        output.events.forEach((event, j) => {
+          expect(event.logprob ?? 0, name).toBeCloseTo(plain[i].events[j].logprob ?? 0, 4);
+          expect(
+            event.topLogprobs?.map((t) => t.tokenId),
+            name,
+          ).toEqual(plain[i].events[j].topLogprobs?.map((t) => t.tokenId));
+        });
+      });
+    }
+  }, 120_000);
 
   it("refuses a draft request on an engine without a draft model", async () => {
     await withEngine("tiny", undefined, async (engine) => {

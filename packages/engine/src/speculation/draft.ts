@@ -32,7 +32,12 @@ class DraftRow {
   }
 }
 
+/** Weight of the latest forward in the measured forward time. */
+const TIMING_WEIGHT = 0.1;
+
 export class DraftModel {
+  /** One batched draft forward, exponentially weighted (ms); undefined until the first. */
+  forwardMs: number | undefined;
   private readonly batch: DecodeBatch<DraftRow>;
   private readonly rows = new Map<string, DraftRow>();
 
@@ -43,7 +48,7 @@ export class DraftModel {
 
   /** Loads the draft and checks it can propose for a target of `vocabSize` ids. */
   static async load(options: Omit<LoadModelOptions, "probePadding">, vocabSize: number): Promise<DraftModel> {
-    const model = await loadModel({ ...options, probePadding: false });
+    const model = await loadModel({ ...options, probePadding: false, cpuMemArena: false });
     if (model.config.vocabSize !== vocabSize) {
       await model.decoder.release();
       throw new LlmError(
@@ -62,9 +67,9 @@ export class DraftModel {
     return this.batch.bytes;
   }
 
-  /** Proposals beyond this many would reach past the draft's position table. */
-  room(seq: Sequence<unknown>): number {
-    return this.model.config.contextLength - seq.kvLength;
+  /** The draft's positions: a row's proposals stop before its last. */
+  get contextLength(): number {
+    return this.model.config.contextLength;
   }
 
   /**
@@ -95,7 +100,9 @@ export class DraftModel {
         return ahead === 0 ? tokens.slice(-2) : [own.at(-1) ?? tokens[tokens.length - 1]];
       };
       const width = ahead === 0 ? 2 : 1;
+      const started = performance.now();
       const decoded = await this.batch.step(this.model.decoder, { width, tokens: feed });
+      this.timed(performance.now() - started);
       for (const { row } of decoded) row.kvLength += width;
       const asking = decoded.filter(({ row }) => {
         const own = proposals.get(row.seq) as number[];
@@ -142,6 +149,10 @@ export class DraftModel {
     row.kvLength = length;
     this.rows.set(seq.id, row);
     return row;
+  }
+
+  private timed(ms: number): void {
+    this.forwardMs = this.forwardMs === undefined ? ms : this.forwardMs + TIMING_WEIGHT * (ms - this.forwardMs);
   }
 
   /** Rows the batch dropped. */

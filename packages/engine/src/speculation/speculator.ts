@@ -8,22 +8,33 @@ import type { DraftModel, ProposalChooser } from "./draft.js";
 import { promptLookup } from "./ngram.js";
 import { loadAwarePolicy, type SpeculationPolicy } from "./policy.js";
 import type { SpeculationState, SpeculativeMode } from "./state.js";
+import { StepCost } from "./step-cost.js";
 
 export interface SpeculationOptions {
   /** The mode of requests that do not choose one (default "off"). */
   defaultMode?: SpeculativeMode;
-  /** Needed by requests (or a default) in "draft" mode. */
+  /** Needed by requests (or a default) in "draft" mode; the engine owns it (released when the engine closes). */
   draft?: DraftModel;
   policy?: SpeculationPolicy;
 }
 
 /** Weight of the latest verify step in a sequence's acceptance rate. */
 const ACCEPTANCE_WEIGHT = 0.5;
+/** A sequence not speculating drifts back toward trying again by this share a step (conditions change). */
+const PROBATION = 0.05;
+/** The draft's cost per proposal relative to a model step, before both were measured. */
+const ASSUMED_DRAFT_COST = 0.2;
 
 export class Speculator {
   private readonly policy: SpeculationPolicy;
+  /** The model's decode forward time by positions computed, learned from the steps run. */
+  private readonly stepCost = new StepCost();
 
-  constructor(private readonly options: SpeculationOptions = {}) {
+  constructor(
+    private readonly options: SpeculationOptions,
+    /** The model's positions: no verify row may go past them. */
+    private readonly contextLength: number,
+  ) {
     this.policy = options.policy ?? loadAwarePolicy();
     if (options.defaultMode === "draft" && !options.draft) {
       throw new Error('the default speculative mode is "draft" but no draft model is loaded');
@@ -56,7 +67,8 @@ export class Speculator {
 
   /**
    * This step's proposals for the decode batch's rows (none for most steps at high load). `remaining(seq)`: the
-   * tokens a sequence may still emit (a verify step emits up to k + 1).
+   * tokens a sequence may still emit (a verify step emits up to k + 1). The forward pads every row to the step's
+   * longest run of proposals, so none may take a row past the model's (or the draft's) last position.
    */
   async plan(
     rows: readonly Sequence<unknown>[],
@@ -65,12 +77,17 @@ export class Speculator {
   ): Promise<Map<Sequence<unknown>, number[]>> {
     const proposals = new Map<Sequence<unknown>, number[]>();
     const drafted = new Map<Sequence<unknown>, number>();
+    const longest = Math.max(0, ...rows.map((seq) => seq.kvLength));
+    const room = Math.min(this.contextLength - longest - 1, (this.options.draft?.contextLength ?? Infinity) - longest);
     for (const seq of rows) {
       const state = seq.speculation;
       if (!state) continue;
       const { proposer, acceptance } = state;
-      let k = Math.min(this.policy.lookahead({ batchSize: rows.length, acceptance, proposer }), remaining(seq) - 1);
-      if (proposer === "draft") k = Math.min(k, this.options.draft?.room(seq) ?? 0);
+      const proposalCost =
+        this.stepCost.perPosition(rows.length) + (proposer === "draft" ? this.draftCost(rows.length) : 0);
+      const wanted = this.policy.lookahead({ batchSize: rows.length, acceptance, proposer, proposalCost });
+      if (wanted <= 0) state.acceptance += PROBATION * (1 - acceptance);
+      const k = Math.min(wanted, remaining(seq) - 1, room);
       if (k <= 0) continue;
       if (proposer === "ngram") {
         const found = promptLookup(seq.tokens, k);
@@ -87,6 +104,19 @@ export class Speculator {
       draft?.idle();
     }
     return proposals;
+  }
+
+  /** The model's decode forward computed `positions` positions (rows × tokens each) in `ms`. */
+  observeModelStep(positions: number, ms: number): void {
+    this.stepCost.observe(positions, ms);
+  }
+
+  /** A draft forward's time over a plain model step's, both measured by the engine under the same load. */
+  private draftCost(rows: number): number {
+    const draftMs = this.options.draft?.forwardMs;
+    const stepMs = this.stepCost.plainStepMs(rows);
+    if (draftMs === undefined || stepMs === undefined) return ASSUMED_DRAFT_COST;
+    return draftMs / stepMs;
   }
 
   /** After a verify step: `accepted` of the sequence's `proposed` tokens were kept. */

@@ -1,0 +1,61 @@
+// The pieces of speculation that need no model: prompt lookup, the cost the engine learns from its steps, and the
+// default policy's choice of k.
+import { describe, expect, it } from "vitest";
+import { promptLookup } from "../src/speculation/ngram.js";
+import { loadAwarePolicy } from "../src/speculation/policy.js";
+import { StepCost } from "../src/speculation/step-cost.js";
+
+describe("promptLookup", () => {
+  it("proposes what followed the most recent occurrence of the longest suffix", () => {
+    // Suffix [7, 8] occurs at 1-2 (then 9, 10) and at 5-6 (then 11): the most recent wins.
+    expect(promptLookup([1, 7, 8, 9, 10, 7, 8, 11, 3, 7, 8], 3)).toEqual([11, 3, 7]);
+    // A longer match beats a more recent shorter one: [5, 6, 7] at 0-2, [7] alone later.
+    expect(promptLookup([5, 6, 7, 1, 2, 7, 3, 5, 6, 7], 2)).toEqual([1, 2]);
+  });
+
+  it("stops at the sequence's end, at k, and finds nothing when no suffix recurs", () => {
+    expect(promptLookup([4, 4, 4], 5)).toEqual([4]); // a run: the shifted match proposes its last token
+    expect(promptLookup([1, 2, 3, 1, 2], 1)).toEqual([3]);
+    expect(promptLookup([1, 2, 3, 4], 4)).toEqual([]);
+    expect(promptLookup([9], 4)).toEqual([]);
+    expect(promptLookup([1, 2, 1, 2], 0)).toEqual([]);
+  });
+});
+
+describe("StepCost", () => {
+  it("learns fixed + per-position time from the steps, and prices a position against a plain step", () => {
+    const cost = new StepCost();
+    expect(cost.perPosition(1)).toBe(0); // nothing seen: optimistic
+    cost.observe(1, 1.0);
+    cost.observe(1, 1.0);
+    expect(cost.perPosition(1)).toBe(0); // one size only: no slope yet
+    for (let i = 0; i < 100; i++) {
+      cost.observe(1, 1.0);
+      cost.observe(5, 1.4);
+    }
+    // 0.9 ms fixed + 0.1 ms a position: one more position is 0.1 of a 1-row step, 0.1 / 1.3 of a 4-row one.
+    expect(cost.perPosition(1)).toBeCloseTo(0.1, 6);
+    expect(cost.perPosition(4)).toBeCloseTo(0.1 / 1.3, 6);
+    expect(cost.plainStepMs(8)).toBeCloseTo(1.7, 6);
+  });
+});
+
+describe("the default policy", () => {
+  const policy = loadAwarePolicy({ maxLookahead: 4, maxBatchSize: 8 });
+  const k = (acceptance: number, proposalCost: number, batchSize = 1) =>
+    policy.lookahead({ batchSize, acceptance, proposer: "draft", proposalCost });
+
+  it("proposes the k-th token while acceptance^k beats its cost", () => {
+    expect(k(1, 0)).toBe(4);
+    expect(k(0.5, 0.2)).toBe(2); // 0.5, 0.25 > 0.2; 0.125 is not
+    expect(k(0.9, 0.3)).toBe(4);
+    expect(k(0.14, 0.2)).toBe(0);
+    expect(k(0.14, 0)).toBe(1); // free proposals still need a tenth of a chance to be used
+  });
+
+  it("halves k past half the crossover and stops above it", () => {
+    expect(k(1, 0, 5)).toBe(2);
+    expect(k(1, 0, 8)).toBe(2);
+    expect(k(1, 0, 9)).toBe(0);
+  });
+});
