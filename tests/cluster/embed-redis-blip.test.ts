@@ -27,6 +27,17 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** Why jobs of the model failed, as BullMQ recorded it. */
+async function failedReasons(): Promise<string[]> {
+  const reader = new Redis(redis.url);
+  try {
+    const ids = await reader.zrange(`llm:{${MODEL}}:failed`, "0", "-1");
+    return Promise.all(ids.map(async (id) => (await reader.hget(`llm:{${MODEL}}:${id}`, "failedReason")) ?? "?"));
+  } finally {
+    reader.disconnect();
+  }
+}
+
 it("a Redis restart within the window loses no embedding request: each gets the embedder's own vectors", async () => {
   const inputs = (r: number) =>
     Array.from({ length: 64 }, (_, i) => `request ${r} passage ${i}: ${"lorem ipsum dolor sit amet ".repeat(60)}`);
@@ -50,8 +61,9 @@ it("a Redis restart within the window loses no embedding request: each gets the 
     watcher.disconnect();
     await redis.restart(800);
     const settled = await Promise.all(answers);
+    const failed = await failedReasons();
     for (const [r, answer] of settled.entries()) {
-      expect(answer, String(answer)).toHaveProperty("embeddings");
+      expect(answer, `${answer}; failed jobs: ${failed.join("; ")}`).toHaveProperty("embeddings");
       const got = (answer as { embeddings: { values: number[] }[] }).embeddings.map((e) => e.values);
       const reference = (await direct.embed(request(r))).embeddings.map((e) => e.values);
       for (const [i, vector] of got.entries()) {

@@ -24,6 +24,12 @@ import { type AnnouncedModel, announcedEmbeddingModels, announcedModels } from "
 import { ADMISSION_ID, decodeEntry, encodeEmbedRequest, encodeRequest, FIELD } from "./stream-entries.js";
 import { StreamFollower } from "./stream-follower.js";
 
+/**
+ * An embedding job that failed on its embedder (Redis failing under it mid-job; refusals are answers, not failures)
+ * runs again: it has no partial state, so a retry is as good as a first run.
+ */
+const EMBED_RETRIES = { attempts: 3, backoff: { type: "fixed", delay: 500 } } as const;
+
 /** BullMQ's own event stream per queue: kept short, nothing here reads it. */
 const QUEUE_EVENTS_MAX_LEN = 1000;
 
@@ -166,7 +172,7 @@ export class ClusterDispatcher {
     const data = embedJobDataOf(requestId, tokens, deadline, call.traceContext);
     let id: string | undefined;
     try {
-      id = (await onRedis(() => queue.add(EMBED_JOB_NAME, data))).id;
+      id = (await onRedis(() => queue.add(EMBED_JOB_NAME, data, EMBED_RETRIES))).id;
     } catch (err) {
       await this.streams.end(keys, key, requestId, false, { queue, id: undefined, tokens });
       throw err;
