@@ -3,43 +3,19 @@
 // hold their token events, gateways keep reading, and every stream ends with every index once and its final. An
 // outage longer than the window fails the streams in flight with UNAVAILABLE soon after the window, not at their
 // deadline.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { isLlmError } from "@llm/errors";
 import { FinishReason } from "@llm/proto";
-import { freePort, startRedisServer } from "@llm/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { type AofRedis, aofRedis } from "./aof-redis.js";
 import { Cluster, expectEveryIndexOnce, seededRequest, stream } from "./cluster-kit.js";
 
 const clusters: Cluster[] = [];
-const dirs: string[] = [];
-let redisServer: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+const servers: AofRedis[] = [];
 
 afterAll(async () => {
   for (const cluster of clusters) await cluster.stop();
-  await redisServer?.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const server of servers) await server.stop();
 });
-
-/** A redis-server that keeps its data in an append-only file, restartable on its port with the same data. */
-async function aofRedis() {
-  const dir = mkdtempSync(join(tmpdir(), "llm-aof-"));
-  dirs.push(dir);
-  const port = await freePort();
-  const start = async () => {
-    redisServer = await startRedisServer(port, ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
-    return redisServer;
-  };
-  const { url } = await start();
-  /** SIGTERM (redis-server shuts down, writing its AOF), then a new server on the port after `downMs`. */
-  const restart = async (downMs: number) => {
-    await redisServer?.stop();
-    await new Promise((resolve) => setTimeout(resolve, downMs));
-    await start();
-  };
-  return { url, restart };
-}
 
 /**
  * `count` seeded streams of `tokens` tokens; once `inFlight` of them have 10 tokens, Redis is restarted after
@@ -47,6 +23,7 @@ async function aofRedis() {
  */
 async function streamsAcrossRestart(count: number, tokens: number, inFlight: number, downMs: number, env = {}) {
   const redis = await aofRedis();
+  servers.push(redis);
   const cluster = new Cluster(redis.url, env);
   clusters.push(cluster);
   await cluster.start(2);

@@ -136,9 +136,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as Any[];
     for (const hpa of hpas) expect(names).toContain(hpa.spec.scaleTargetRef.name);
     const pool = find(objects, "Deployment", "sampler").spec.replicas > 0 ? ["sampler"] : [];
-    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(
-      ["detokenizer", "embedder", "gateway", ...pool, "tokenizer"].sort(),
-    );
+    expect(hpas.map((h) => h.metadata.name).sort()).toEqual(["detokenizer", "gateway", ...pool, "tokenizer"].sort());
     const pdbs = objects.filter((o) => o.kind === "PodDisruptionBudget") as Any[];
     for (const { deployment } of containers) {
       const labels = deployment.spec.template.metadata.labels;
@@ -149,13 +147,15 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     }
   });
 
-  test("KEDA scales each runner Deployment from zero on the waiting list of the model it serves", () => {
+  test("KEDA scales each runner and embedder Deployment from zero on the waiting list of the model it serves", () => {
     const scaled = objects.filter((o) => o.kind === "ScaledObject") as Any[];
-    expect(scaled.length).toBeGreaterThan(0);
+    expect(scaled.map((o) => o.spec.scaleTargetRef.name)).toEqual(expect.arrayContaining(["model-runner", "embedder"]));
     for (const scaledObject of scaled) {
       const target = find(objects, "Deployment", scaledObject.spec.scaleTargetRef.name);
-      const runner = target.spec.template.spec.containers.find((c: Any) => serviceOf(c.name) === "model-runner");
-      const modelId = effectiveEnv(objects, runner).get("LLM_MODEL_ID")?.value;
+      const worker = target.spec.template.spec.containers.find((c: Any) =>
+        ["model-runner", "embedder"].includes(serviceOf(c.name) ?? ""),
+      );
+      const modelId = effectiveEnv(objects, worker).get("LLM_MODEL_ID")?.value;
       expect(modelId).toBeDefined();
       const redis = scaledObject.spec.triggers.filter((t: Any) => t.type === "redis");
       expect(redis.map((t: Any) => t.metadata.listName)).toEqual([

@@ -1,8 +1,9 @@
 // The lists KEDA's Redis scaler reads (each overlay's ScaledObject listNames) are the lists where BullMQ really
 // keeps the model's waiting jobs and the jobs runners are running: the gateway's own dispatcher (packages/queue)
-// queues jobs for the model the runners serve, and those lists in a real Redis hold exactly those jobs.
+// queues jobs for the model the runners serve (and embedding jobs for the model the embedders serve), and those lists
+// in a real Redis hold exactly those jobs.
 import { join } from "node:path";
-import { create, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
+import { create, EmbedRequestSchema, GenerateRequestSchema, ModelRunnerServiceGenerateRequestSchema } from "@llm/proto";
 import { type ClusterDispatcher, clusterKeys } from "@llm/queue";
 import { connectDispatcher } from "@llm/testing";
 import { Worker } from "bullmq";
@@ -21,12 +22,22 @@ const DATABASE = 13;
 /** The runners' model id and the ScaledObject's Redis list names (waiting, running), as an overlay renders them. */
 function scaledRunner(overlay: string): { modelId: string; listName: string; runningList: string } {
   const objects = renderKustomization(join(REPO_ROOT, "infra/k8s/overlays", overlay)) as Any[];
-  const scaledObject = objects.find((o) => o.kind === "ScaledObject");
+  const scaledObject = objects.find((o) => o.kind === "ScaledObject" && o.spec.scaleTargetRef.name === "model-runner");
   const [listName, runningList] = scaledObject.spec.triggers
     .filter((t: Any) => t.type === "redis")
     .map((t: Any) => t.metadata.listName);
   const modelId = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "llm-model").data.LLM_MODEL_ID;
   return { modelId, listName, runningList };
+}
+
+/** The embedders' model id and their ScaledObject's waiting list, as an overlay renders them. */
+function scaledEmbedder(overlay: string): { modelId: string; listName: string } {
+  const objects = renderKustomization(join(REPO_ROOT, "infra/k8s/overlays", overlay)) as Any[];
+  const scaledObject = objects.find((o) => o.kind === "ScaledObject" && o.spec.scaleTargetRef.name === "embedder");
+  const embedder = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "embedder");
+  const env = embedder.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+  const modelId = env.find((e) => e.name === "LLM_MODEL_ID")?.value as string;
+  return { modelId, listName: scaledObject.spec.triggers[0].metadata.listName };
 }
 
 /** Queues a request for `modelId` through the dispatcher; abort it to end it. */
@@ -89,6 +100,18 @@ describe.each(["dev", "gpu"])("overlay %s", (overlay) => {
 
     for (const abort of aborts) abort.abort();
     await Promise.all(firsts);
+  });
+
+  test("embedding jobs queued for the embedders' model wait on exactly the embedder ScaledObject's list", async () => {
+    const { modelId, listName } = scaledEmbedder(overlay);
+    expect(await redis.llen(listName)).toBe(0);
+    const abort = new AbortController();
+    const request = create(EmbedRequestSchema, { model: modelId, inputs: [{ input: { case: "text", value: "x" } }] });
+    const answer = dispatcher.embed(request, 3, undefined, { signal: abort.signal }).catch((error: unknown) => error);
+    await until(async () => (await redis.llen(listName)) === 1, `the embedding job on ${listName}`);
+    abort.abort();
+    await answer;
+    await until(async () => (await redis.llen(listName)) === 0, `${listName} emptied by the abort`);
   });
 
   test("a job a runner has taken sits on the ScaledObject's running list while it runs", async () => {

@@ -11,7 +11,8 @@ const DEFAULT_KV_BYTES = 268_435_456;
 const GPU_KV_BYTES = 8_589_934_592;
 
 const decoders = Object.values(PRESETS).filter((preset) => !preset.encoder);
-const encoders = Object.values(PRESETS).filter((preset) => preset.encoder);
+// BERT encoders; a decoder embedding model (encoder settings on a Llama preset) holds no KV either, and is not sized here.
+const encoders = Object.values(PRESETS).filter((preset) => preset.encoder && !preset.llama);
 
 const rowOf = (name: string) =>
   GUIDE.split("\n")

@@ -167,7 +167,8 @@ export const REGISTRY = {
     1_048_576,
   ),
   LLM_EMBEDDER_URL: variable(
-    "gRPC address of the embedder service; unset: the gateway serves no embedding model (/v1/embeddings answers 404).",
+    "Local mode: gRPC address of the embedder service; unset: the gateway serves no embedding model (/v1/embeddings " +
+      "answers 404). Cluster mode ignores it: embeddings go through their model's queue to the embedders.",
     address,
   ),
   LLM_EMBED_MAX_BATCH_TOKENS: variable(
@@ -185,6 +186,12 @@ export const REGISTRY = {
     "Most inputs one embeddings request may carry (OpenAI's limit is 2,048); past it: INVALID_ARGUMENT (HTTP 400).",
     positive,
     2048,
+  ),
+  LLM_EMBED_QUEUE_CONCURRENCY: variable(
+    "Cluster mode: embedding requests one embedder takes from its model's queue at once (their inputs share its " +
+      "length batches); the rest wait in the queue for any embedder with room.",
+    positive,
+    16,
   ),
   LLM_MAX_BATCH_SIZE: variable("Most sequences the runner decodes together in one engine step.", positive, 8),
   LLM_MAX_STEP_TOKENS: variable(

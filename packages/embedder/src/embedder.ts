@@ -103,6 +103,16 @@ export class Embedder {
         { details: { field: "dimensions" } },
       );
     }
+    // The full width is always fine (clients may send it on every request); shorter only for a Matryoshka model,
+    // whose leading values were trained to stand alone: another model's truncated vectors silently lose meaning.
+    if (dimensions !== width && !this.info.matryoshka) {
+      throw new LlmError(
+        "invalid_argument",
+        `model "${this.info.id}" does not declare Matryoshka training (config.json matryoshka_dimensions, or a ` +
+          `"matryoshka" tag on its model card), so its vectors cannot be shortened: leave dimensions out or set it to ${width}`,
+        { details: { field: "dimensions" } },
+      );
+    }
     return dimensions;
   }
 }

@@ -1,7 +1,8 @@
 // An embedding model folder (Hugging Face ONNX export layout plus sentence-transformers' files): its ONNX
 // session, tokenizer and pooling, checked at load so a model that loads serves. The graph takes input_ids and
 // attention_mask (token_type_ids and position_ids when it declares them) and gives last_hidden_state, pooled
-// here, or an already pooled sentence_embedding.
+// here, or an already pooled sentence_embedding. A decoder exported with its KV inputs (past_key_values.*, as
+// Optimum and onnx-community export one) gets an empty past: one forward over the whole input.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSession, type ExecutionProvider } from "@llm/engine";
@@ -13,6 +14,15 @@ import { normalizeInPlace, POOLING_MODES, type PoolingMode, poolRow } from "./po
 
 export const ONNX_MODEL_PATH = "onnx/model.onnx";
 const SUPPORTED_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids", "position_ids"]);
+const PAST_INPUT = /^past_key_values\.\d+\.(key|value)$/;
+
+/** A decoder's empty past: [batch, KV heads, 0, head dim] of the input's type, per past input. */
+interface EmptyPast {
+  names: string[];
+  kvHeads: number;
+  headDim: number;
+  type: "float32" | "float16";
+}
 
 export interface EncoderInfo {
   id: string;
@@ -23,6 +33,8 @@ export interface EncoderInfo {
   pooling: PoolingMode;
   normalize: boolean;
   vocabSize: number;
+  /** Whether the model was trained to be shortened (Matryoshka): only then may a request ask for `dimensions`. */
+  matryoshka: boolean;
 }
 
 export interface EncoderModelOptions {
@@ -38,6 +50,7 @@ export class EncoderModel {
     private readonly session: ort.InferenceSession,
     /** "sentence_embedding" when the graph pools itself, else "last_hidden_state". */
     private readonly output: string,
+    private readonly past: EmptyPast | undefined,
   ) {}
 
   static async load(id: string, dir: string, options: EncoderModelOptions): Promise<EncoderModel> {
@@ -46,12 +59,12 @@ export class EncoderModel {
     const { pooling, normalize } = await poolingOf(dir);
     const tokenizer = await Tokenizer.fromFile(dir);
     const { session } = await createSession(join(dir, ONNX_MODEL_PATH), options);
-    const unsupported = session.inputNames.filter((name) => !SUPPORTED_INPUTS.has(name));
+    const unsupported = session.inputNames.filter((name) => !SUPPORTED_INPUTS.has(name) && !PAST_INPUT.test(name));
     if (unsupported.length > 0 || !session.inputNames.includes("input_ids")) {
       throw new LlmError(
         "failed_precondition",
-        `${dir}: an embedding graph takes input_ids, attention_mask and optionally token_type_ids and position_ids; ` +
-          `this one takes ${session.inputNames.join(", ")}`,
+        `${dir}: an embedding graph takes input_ids, attention_mask and optionally token_type_ids, position_ids ` +
+          `and past_key_values.*; this one takes ${session.inputNames.join(", ")}`,
       );
     }
     const output = ["sentence_embedding", "last_hidden_state"].find((name) => session.outputNames.includes(name));
@@ -74,8 +87,9 @@ export class EncoderModel {
       pooling,
       normalize,
       vocabSize: tokenizer.vocabSize,
+      matryoshka: await declaresMatryoshka(dir, config),
     };
-    return new EncoderModel(info, tokenizer, session, output);
+    return new EncoderModel(info, tokenizer, session, output, emptyPast(dir, session, config));
   }
 
   /** One pooled (and, if the model says so, normalized) vector per row; rows are token ids with special tokens. */
@@ -99,6 +113,16 @@ export class EncoderModel {
       token_type_ids: new ort.Tensor("int64", new BigInt64Array(size), dims),
       position_ids: new ort.Tensor("int64", positions, dims),
     };
+    if (this.past) {
+      const { kvHeads, headDim, type } = this.past;
+      const empty = new ort.Tensor(type, type === "float16" ? new Uint16Array(0) : new Float32Array(0), [
+        rows.length,
+        kvHeads,
+        0,
+        headDim,
+      ]);
+      for (const name of this.past.names) feeds[name] = empty;
+    }
     const inputs = Object.fromEntries(this.session.inputNames.map((name) => [name, feeds[name]]));
     const out = (await this.session.run(inputs, [this.output]))[this.output];
     const data = out.data as Float32Array;
@@ -148,6 +172,36 @@ async function poolingOf(dir: string): Promise<{ pooling: PoolingMode; normalize
     );
   }
   return { pooling: modes[on[0]], normalize };
+}
+
+/** A decoder graph's past inputs, sized from config.json (num_key_value_heads, head_dim) and typed from the graph. */
+function emptyPast(dir: string, session: ort.InferenceSession, config: Json): EmptyPast | undefined {
+  const names = session.inputNames.filter((name) => PAST_INPUT.test(name));
+  if (names.length === 0) return undefined;
+  const heads = positiveInt(config.num_attention_heads, `${dir}/config.json num_attention_heads`);
+  const kvHeads =
+    config.num_key_value_heads === undefined
+      ? heads
+      : positiveInt(config.num_key_value_heads, `${dir}/config.json num_key_value_heads`);
+  const hidden = positiveInt(config.hidden_size, `${dir}/config.json hidden_size`);
+  const headDim =
+    config.head_dim === undefined ? hidden / heads : positiveInt(config.head_dim, `${dir}/config.json head_dim`);
+  const metadata = session.inputMetadata.find((m) => m.name === names[0]);
+  const type = metadata?.isTensor && metadata.type === "float16" ? "float16" : "float32";
+  return { names, kvHeads, headDim, type };
+}
+
+/**
+ * Whether the model declares Matryoshka training: config.json's `matryoshka_dimensions` (jina-embeddings-v3's key),
+ * or its model card's front-matter tags `matryoshka` / `loss:MatryoshkaLoss` (what sentence-transformers writes into
+ * the card of a model trained with MatryoshkaLoss).
+ */
+async function declaresMatryoshka(dir: string, config: Json): Promise<boolean> {
+  const listed = config.matryoshka_dimensions;
+  if (Array.isArray(listed) && listed.length > 0) return true;
+  const card = await readFile(join(dir, "README.md"), "utf8").catch(() => "");
+  const frontMatter = /^---\r?\n([\s\S]*?)\r?\n---/.exec(card)?.[1] ?? "";
+  return /^\s*-\s*["']?(matryoshka|loss:MatryoshkaLoss)["']?\s*$/im.test(frontMatter);
 }
 
 function positiveInt(value: unknown, what: string): number {

@@ -21,15 +21,22 @@ export function encoderConfigFiles(preset: ModelPreset, encoder: EncoderSpec): [
     );
   }
   return [
-    ["config.json", jsonBytes(bertConfig(preset, tokens.indexOf(BERT_SPECIAL_TOKENS.pad)))],
+    ["config.json", jsonBytes(bertConfig(preset, tokens.indexOf(BERT_SPECIAL_TOKENS.pad), encoder))],
     ["tokenizer.json", jsonBytes(bertTokenizerJson(tokens))],
     ["tokenizer_config.json", jsonBytes(bertTokenizerConfig(preset.shape.nPositions))],
-    [MODULES_PATH, jsonBytes(sentenceTransformersModules(encoder.normalize))],
-    [POOLING_CONFIG_PATH, jsonBytes(poolingConfig(preset.shape.nEmbd, encoder.pooling))],
+    ...sentenceTransformersFiles(preset.shape.nEmbd, encoder),
   ];
 }
 
-function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number): object {
+/** sentence-transformers' files: modules.json and the pooling config (what the embedder and its peers read). */
+export function sentenceTransformersFiles(width: number, encoder: EncoderSpec): [string, Uint8Array][] {
+  return [
+    [MODULES_PATH, jsonBytes(sentenceTransformersModules(encoder.normalize))],
+    [POOLING_CONFIG_PATH, jsonBytes(poolingConfig(width, encoder.pooling))],
+  ];
+}
+
+function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number, encoder: EncoderSpec): object {
   return {
     architectures: ["BertModel"],
     model_type: "bert",
@@ -45,6 +52,7 @@ function bertConfig({ name, seed, shape }: ModelPreset, padTokenId: number): obj
     pad_token_id: padTokenId,
     position_embedding_type: "absolute",
     torch_dtype: "float32",
+    ...(encoder.matryoshka ? { matryoshka_dimensions: encoder.matryoshka } : {}),
     // Not read by Hugging Face tools: says where this folder came from.
     model_pack: { preset: name, seed },
   };

@@ -4,9 +4,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { jsonBytes, sentenceTransformersFiles } from "./encoder-files.js";
 import { encodeLlamaModel } from "./llama-graph.js";
 import { generateLlamaWeights, type LlamaWeights, RMS_NORM_EPSILON } from "./llama-weights.js";
-import { headDim, type LlamaSettings, type ModelPreset } from "./presets.js";
+import { type EncoderSpec, headDim, type LlamaSettings, type ModelPreset } from "./presets.js";
 
 const require = createRequire(import.meta.url);
 
@@ -63,6 +64,7 @@ export function llamaWeightsOf(preset: ModelPreset): LlamaWeights {
 export function llamaModelFiles(preset: ModelPreset): Map<string, Uint8Array> {
   const { llama } = preset;
   if (!llama) throw new Error(`preset ${preset.name} is not a Llama-architecture preset`);
+  if (preset.encoder) return decoderEmbeddingFiles(preset, llama, preset.encoder);
   const layout = preset.layout ?? "standard";
   if (layout === "gqa")
     throw new Error(`preset ${preset.name}: the Llama builder writes the standard and append layouts`);
@@ -79,6 +81,47 @@ export function llamaModelFiles(preset: ModelPreset): Map<string, Uint8Array> {
     ["tokenizer_config.json", tokenizer.tokenizerConfig],
     ["onnx/model.onnx", encodeLlamaModel(weights, "fp32", layout)],
     [ONNX_FP16_MODEL_PATH, encodeLlamaModel(weights, "fp16", layout)],
+  ]);
+}
+
+/**
+ * A decoder embedding model (Qwen3-Embedding's recipe on the Llama architecture): the graph gives the final norm's
+ * `last_hidden_state` (past inputs kept, as Optimum exports a decoder), the tokenizer appends the end-of-text token
+ * (its post-processor) and pads left, and sentence-transformers' files ask for last-token pooling. fp32 only.
+ */
+function decoderEmbeddingFiles(
+  preset: ModelPreset,
+  llama: LlamaSettings,
+  encoder: EncoderSpec,
+): Map<string, Uint8Array> {
+  const tokenizer = familyTokenizer(llama.tokenizer);
+  const special = SPECIAL_TOKENS[llama.tokenizer];
+  const eosToken = special.eos.at(-1) as string;
+  const eos = tokenizer.idOf(eosToken);
+  const tokenizerJson = JSON.parse(Buffer.from(tokenizer.tokenizerJson).toString("utf8"));
+  tokenizerJson.post_processor = {
+    type: "TemplateProcessing",
+    single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: eosToken, type_id: 0 } }],
+    pair: [
+      { Sequence: { id: "A", type_id: 0 } },
+      { SpecialToken: { id: eosToken, type_id: 0 } },
+      { Sequence: { id: "B", type_id: 1 } },
+      { SpecialToken: { id: eosToken, type_id: 1 } },
+    ],
+    special_tokens: { [eosToken]: { id: eosToken, ids: [eos], tokens: [eosToken] } },
+  };
+  const tokenizerConfig = JSON.parse(Buffer.from(tokenizer.tokenizerConfig).toString("utf8"));
+  const weights = generateLlamaWeights(preset, tokenizer.vocabSize);
+  const config = { ...llamaConfig(preset, llama, tokenizer.idOf(special.bos), [eos]), architectures: ["LlamaModel"] };
+  return new Map([
+    ["config.json", jsonBytes(config)],
+    ["tokenizer.json", jsonBytes(tokenizerJson)],
+    [
+      "tokenizer_config.json",
+      jsonBytes({ ...tokenizerConfig, padding_side: "left", model_max_length: preset.shape.nPositions }),
+    ],
+    ...sentenceTransformersFiles(preset.shape.nEmbd, encoder),
+    ["onnx/model.onnx", encodeLlamaModel(weights, "fp32", "standard", "last_hidden_state")],
   ]);
 }
 

@@ -53,6 +53,8 @@ export function encodeLlamaModel(
   weights: LlamaWeights,
   dtype: LlamaDtype = "fp32",
   layout: Exclude<KvLayout, "gqa"> = "standard",
+  /** `last_hidden_state`: a decoder embedding model's graph, the final norm's output instead of the head's logits. */
+  output: "logits" | "last_hidden_state" = "logits",
 ): Uint8Array {
   const { shape, llama } = weights;
   const hd = headDim(shape, llama);
@@ -121,12 +123,17 @@ export function encodeLlamaModel(
   });
   g.scope = "head/";
   const normed = rmsNorm(g, x, weight(weights.norm));
-  const head = g.op("Transpose", [weight(weights.head)], { perm: ints([1, 0]) });
-  const logits = g.op("MatMul", [normed, head]);
-  if (half) g.op("Cast", [logits], { to: int(FLOAT16) }, "logits");
-  else g.op("Identity", [logits], {}, "logits");
-
-  g.output("logits", cacheType, ["batch_size", "sequence_length", shape.vocabSize]);
+  if (output === "last_hidden_state") {
+    if (half) g.op("Cast", [normed], { to: int(FLOAT16) }, output);
+    else g.op("Identity", [normed], {}, output);
+    g.output(output, cacheType, ["batch_size", "sequence_length", shape.nEmbd]);
+  } else {
+    const head = g.op("Transpose", [weight(weights.head)], { perm: ints([1, 0]) });
+    const logits = g.op("MatMul", [normed, head]);
+    if (half) g.op("Cast", [logits], { to: int(FLOAT16) }, "logits");
+    else g.op("Identity", [logits], {}, "logits");
+    g.output("logits", cacheType, ["batch_size", "sequence_length", shape.vocabSize]);
+  }
   for (let i = 0; i < shape.nLayer; i++) {
     const dims = ["batch_size", llama.nKvHead, append ? "sequence_length" : TOTAL, hd];
     g.output(append ? newKeyName(i) : presentKeyName(i), cacheType, dims);

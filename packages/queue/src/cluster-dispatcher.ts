@@ -1,12 +1,15 @@
 // The gateway's side of cluster mode: admits a request (bounded queue), writes its stream's admission entry,
 // routes and queues the job on the model's queue, and hands the request's stream to StreamFollower
 // (stream-follower.ts), which yields its runner events. A stream that outlives the gateway can be resumed by
-// request id.
+// request id. An embedding request takes the same path (admission, its model's queue, its stream) for one response.
 import { randomUUID } from "node:crypto";
 import { LlmError } from "@llm/errors";
 import type { Log } from "@llm/log";
 import type {
+  EmbedRequest,
+  EmbedResponse,
   GenerateRequest,
+  InfoResponse,
   ModelRunnerServiceGenerateRequest,
   ModelRunnerServiceGenerateResponse,
 } from "@llm/proto";
@@ -14,12 +17,18 @@ import type { RedisClient, RedisTarget } from "@llm/redis";
 import { Queue } from "bullmq";
 import { admit, reservedTokens } from "./admission.js";
 import { failFastConnection, onRedis, whenReady } from "./connection.js";
-import { type DispatchJobData, JOB_NAME, jobDataOf } from "./job.js";
+import { EMBED_JOB_NAME, embedJobDataOf, JOB_NAME, jobDataOf, type QueuedJobData } from "./job.js";
 import { type ClusterKeys, clusterKeys } from "./keys.js";
 import { kvAwareRoute, type RouteRequest } from "./kv-route.js";
-import { type AnnouncedModel, announcedModels } from "./model-catalog.js";
-import { ADMISSION_ID, decodeEntry, encodeRequest } from "./stream-entries.js";
+import { type AnnouncedModel, announcedEmbeddingModels, announcedModels } from "./model-catalog.js";
+import { ADMISSION_ID, decodeEntry, encodeEmbedRequest, encodeRequest, FIELD } from "./stream-entries.js";
 import { StreamFollower } from "./stream-follower.js";
+
+/**
+ * An embedding job that failed on its embedder (Redis failing under it mid-job; refusals are answers, not failures)
+ * runs again: it has no partial state, so a retry is as good as a first run.
+ */
+const EMBED_RETRIES = { attempts: 3, backoff: { type: "fixed", delay: 500 } } as const;
 
 /** BullMQ's own event stream per queue: kept short, nothing here reads it. */
 const QUEUE_EVENTS_MAX_LEN = 1000;
@@ -61,7 +70,7 @@ export interface ClusterCall {
 }
 
 export class ClusterDispatcher {
-  private readonly queues = new Map<string, Queue<DispatchJobData>>();
+  private readonly queues = new Map<string, Queue<QueuedJobData>>();
   private readonly streams: StreamFollower;
 
   private constructor(
@@ -82,6 +91,11 @@ export class ClusterDispatcher {
   /** The models runners have announced. */
   models(): Promise<AnnouncedModel[]> {
     return onRedis(() => announcedModels(this.redis));
+  }
+
+  /** The embedding models embedders have announced. */
+  embeddingModels(): Promise<InfoResponse[]> {
+    return onRedis(() => announcedEmbeddingModels(this.redis));
   }
 
   /**
@@ -107,7 +121,11 @@ export class ClusterDispatcher {
     // Admitted first, then routed and queued: a job on a list before its admission is counted by no bound (a burst
     // would overfill the lists, and KEDA scale on them) and could run for a request that ends up refused; a refused
     // request routed first would count as load on its runner in the router.
-    await this.admit(keys, admitted, tokens, call.caller ?? "");
+    await this.admit(keys, request.model, request.requestId, tokens, {
+      field: FIELD.request,
+      entry: encodeRequest(admitted),
+      owner: call.caller ?? "",
+    });
     const runnerId = await this.route?.(request);
     const target = runnerId === undefined ? queue : this.queueNamed(keys, keys.runnerQueue(runnerId));
     let job: Awaited<ReturnType<typeof target.add>>;
@@ -124,6 +142,42 @@ export class ClusterDispatcher {
       tokens,
       fallback,
     });
+  }
+
+  /**
+   * Queues an embedding request (its model resolved) on its model's queue and waits for an embedder's response.
+   * `tokens` is its reservation in the waiting-tokens bound (an upper bound of its tokens); `deadline` epoch ms.
+   */
+  async embed(
+    request: EmbedRequest,
+    tokens: number,
+    deadline: number | undefined,
+    call: ClusterCall,
+  ): Promise<EmbedResponse> {
+    const { keys, queue } = this.queueOf(request.model);
+    if (tokens > this.options.maxWaitingTokens) {
+      throw new LlmError(
+        "invalid_argument",
+        `the inputs may be up to ${tokens} tokens, more than model "${request.model}" queues at once (LLM_MAX_QUEUE_TOKENS ${this.options.maxWaitingTokens}): send fewer or shorter inputs per request`,
+        { details: { field: "input" } },
+      );
+    }
+    const requestId = randomUUID();
+    const key = keys.tokens(requestId);
+    await this.admit(keys, request.model, requestId, tokens, {
+      field: FIELD.embedRequest,
+      entry: encodeEmbedRequest(request),
+      owner: "",
+    });
+    const data = embedJobDataOf(requestId, tokens, deadline, call.traceContext);
+    let id: string | undefined;
+    try {
+      id = (await onRedis(() => queue.add(EMBED_JOB_NAME, data, EMBED_RETRIES))).id;
+    } catch (err) {
+      await this.streams.end(keys, key, requestId, false, { queue, id: undefined, tokens });
+      throw err;
+    }
+    return this.streams.result(keys, key, requestId, call.signal, { queue, id, tokens });
   }
 
   /** The stored public request of `requestId` and its runner events from the first one. */
@@ -161,16 +215,16 @@ export class ClusterDispatcher {
     this.redis.disconnect();
   }
 
-  private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<DispatchJobData> } {
+  private queueOf(modelId: string): { keys: ClusterKeys; queue: Queue<QueuedJobData> } {
     const keys = clusterKeys(modelId);
     return { keys, queue: this.queueNamed(keys, keys.queueName) };
   }
 
   /** A model's shared queue or one of its runners' own queues (same hash tag), made once. */
-  private queueNamed(keys: ClusterKeys, name: string): Queue<DispatchJobData> {
+  private queueNamed(keys: ClusterKeys, name: string): Queue<QueuedJobData> {
     let entry = this.queues.get(name);
     if (!entry) {
-      const queue = new Queue<DispatchJobData>(name, {
+      const queue = new Queue<QueuedJobData>(name, {
         connection: this.redis,
         prefix: keys.prefix,
         streams: { events: { maxLen: QUEUE_EVENTS_MAX_LEN } },
@@ -190,20 +244,21 @@ export class ClusterDispatcher {
    * Both bounds and the stream's admission entry (which also makes the request id unique), in one script: a
    * refused request leaves nothing behind.
    */
-  private async admit(keys: ClusterKeys, admitted: GenerateRequest, tokens: number, owner: string): Promise<void> {
+  private async admit(
+    keys: ClusterKeys,
+    model: string,
+    requestId: string,
+    tokens: number,
+    admission: { field: string; entry: Buffer; owner: string },
+  ): Promise<void> {
     const { maxWaiting, maxWaitingTokens, retryAfterMs, streamTtlMs } = this.options;
     const { outcome, waiting, waitingTokens } = await onRedis(() =>
-      admit(
-        this.redis,
-        keys,
-        { requestId: admitted.requestId, tokens, entry: encodeRequest(admitted), owner },
-        { maxWaiting, maxWaitingTokens, streamTtlMs },
-      ),
+      admit(this.redis, keys, { requestId, tokens, ...admission }, { maxWaiting, maxWaitingTokens, streamTtlMs }),
     );
     if (outcome === "duplicate") {
       throw new LlmError(
         "invalid_argument",
-        `request_id "${admitted.requestId}" is already in flight in the cluster; choose a unique id, or leave it empty`,
+        `request_id "${requestId}" is already in flight in the cluster; choose a unique id, or leave it empty`,
         { details: { field: "request_id" } },
       );
     }
@@ -211,14 +266,14 @@ export class ClusterDispatcher {
     if (outcome === "requests") {
       throw new LlmError(
         "resource_exhausted",
-        `${waiting} requests are already waiting for model "${admitted.model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
+        `${waiting} requests are already waiting for model "${model}" (LLM_MAX_QUEUE_DEPTH ${maxWaiting}); retry later`,
         { retryAfterMs, details },
       );
     }
     if (outcome === "tokens") {
       throw new LlmError(
         "resource_exhausted",
-        `${waitingTokens} tokens (prompt + max_tokens) are already waiting for model "${admitted.model}" and this request needs ${tokens} more (LLM_MAX_QUEUE_TOKENS ${maxWaitingTokens}); retry later, or lower max_tokens`,
+        `${waitingTokens} tokens (prompt + max_tokens of generations, inputs of embeddings) are already waiting for model "${model}" and this request needs ${tokens} more (LLM_MAX_QUEUE_TOKENS ${maxWaitingTokens}); retry later, or send a smaller request`,
         { retryAfterMs, details },
       );
     }

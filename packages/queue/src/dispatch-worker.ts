@@ -6,36 +6,27 @@
 // already in the request's stream (prompt + those tokens prefilled, sampling at their index), so the client's text is
 // one continuation whatever the numerics of either runner.
 import { LlmError, toLlmError } from "@llm/errors";
-import type { Log } from "@llm/log";
 import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { RedisClient, RedisTarget } from "@llm/redis";
-import { type Job, WaitingError, Worker } from "bullmq";
+import { type Job, WaitingError, type Worker } from "bullmq";
 import { leave, reservedTokens } from "./admission.js";
 import { CancelListener } from "./cancellations.js";
 import { bufferingConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
+import { type JobWorkerOptions, jobWorker } from "./job-worker.js";
 import { clusterKeys } from "./keys.js";
-import { type AnnouncedModel, announceModel } from "./model-catalog.js";
+import { type AnnouncedModel, announceModel, keepAnnouncing } from "./model-catalog.js";
 import { eventOf, type RunnerEventInit } from "./stream-entries.js";
 import { type StreamLifetimes, TokenStreamWriter } from "./token-stream-writer.js";
 
-/** How often the runner re-announces its model (a restarted Redis forgets it). */
-const ANNOUNCE_EVERY_MS = 5000;
 /** A worker that gave a job back looks again after one of its jobs ends, or this long (room freed elsewhere). */
 const ROOM_RECHECK_MS = 1000;
 
-export interface DispatchWorkerOptions {
+/** `concurrency`: the engine's batch slots. */
+export interface DispatchWorkerOptions extends JobWorkerOptions {
   /** A standalone Redis or a Redis Cluster. */
   redis: RedisTarget;
   model: AnnouncedModel;
-  /** Jobs run at once: the engine's batch slots. */
-  concurrency: number;
-  /** How long a job's lock lasts unrenewed: a dead runner's jobs are taken over after about this long. */
-  lockMs: number;
-  /** How often this worker looks for jobs whose runner died. */
-  stalledIntervalMs: number;
-  /** Takeovers a job may have before it fails (a job that kills every runner must not loop forever). */
-  maxStalled: number;
   lifetimes: StreamLifetimes;
   /**
    * Through a Redis outage shorter than this the engine generates on and the token events wait in order for Redis
@@ -55,7 +46,6 @@ export interface DispatchWorkerOptions {
     signal: AbortSignal,
     traceContext: Record<string, string>,
   ): AsyncIterable<RunnerEventInit>;
-  log: Log;
 }
 
 export class DispatchWorker {
@@ -73,12 +63,7 @@ export class DispatchWorker {
     await whenReady(writes);
     const cancels = await CancelListener.listen(patientConnection(options.redis, "runner-cancels"), keys.cancelChannel);
     const writer = new TokenStreamWriter(writes, options.lifetimes);
-    const announce = () =>
-      announceModel(writes, options.model).catch((err) =>
-        options.log({ level: "warn", msg: "cannot announce the model to Redis; retrying", err }),
-      );
-    await announce();
-    const announcer = setInterval(announce, ANNOUNCE_EVERY_MS).unref();
+    const announcer = await keepAnnouncing(() => announceModel(writes, options.model), options.log);
 
     const roomFreed = new Signal();
     const processJob = async (job: Job<DispatchJobData>, token?: string, lost?: AbortSignal) => {
@@ -122,23 +107,8 @@ export class DispatchWorker {
         roomFreed.fire();
       }
     };
-    const workerOn = (queueName: string, connection: RedisClient) => {
-      const worker = new Worker<DispatchJobData>(queueName, processJob, {
-        connection,
-        prefix: keys.prefix,
-        concurrency: options.concurrency,
-        lockDuration: options.lockMs,
-        stalledInterval: options.stalledIntervalMs,
-        maxStalledCount: options.maxStalled,
-      });
-      worker.on("error", (err) => options.log({ level: "warn", msg: "queue worker error (it retries)", err }));
-      // A runner that could not renew a lock (it was frozen or cut off past LLM_QUEUE_LOCK_MS) no longer holds the
-      // job: another runner may have taken it over, so this copy stops instead of writing on beside it.
-      worker.on("lockRenewalFailed", (jobIds) => {
-        for (const id of jobIds) worker.cancelJob(id);
-      });
-      return worker;
-    };
+    const workerOn = (queueName: string, connection: RedisClient) =>
+      jobWorker(queueName, processJob, connection, options);
     const connections = [writes, jobs];
     const workers = [workerOn(keys.queueName, jobs)];
     if (options.runnerId !== undefined) {

@@ -1,6 +1,7 @@
 export * from "./cluster-dispatcher.js";
 export * from "./connection.js";
 export * from "./dispatch-worker.js";
+export * from "./embed-worker.js";
 export * from "./hot-blocks.js";
 export * from "./job.js";
 export * from "./keys.js";

@@ -1,16 +1,18 @@
 // The gateway's reading side of cluster mode: a request's runner events from its Redis stream, in order and each
 // token index once (a runner that took over a dead one's job regenerates from the admission seed), a watch on its
 // job while the stream is quiet (gone stream, failed job, a routed job its runner never took), and the request
-// ended in Redis however the reading ends.
+// ended in Redis however the reading ends. An embedding request's stream is followed the same way, for its one
+// response.
 import { LlmError } from "@llm/errors";
-import type { ModelRunnerServiceGenerateResponse } from "@llm/proto";
+import type { EmbedResponse, ModelRunnerServiceGenerateResponse } from "@llm/proto";
 import type { RedisClient, RedisTarget } from "@llm/redis";
 import type { Queue } from "bullmq";
 import { leave } from "./admission.js";
 import { publishCancel } from "./cancellations.js";
 import { OutageWindow, patientConnection } from "./connection.js";
-import { type DispatchJobData, JOB_NAME } from "./job.js";
+import { type DispatchJobData, JOB_NAME, type QueuedJobData } from "./job.js";
 import type { ClusterKeys } from "./keys.js";
+import { ADMISSION_ID, type StreamEntry } from "./stream-entries.js";
 import { type StreamWatch, TokenStreamHub } from "./token-stream-hub.js";
 
 /** Without news from the stream for this long, the gateway checks that the job and the stream still exist. */
@@ -18,12 +20,12 @@ const IDLE_CHECK_MS = 1000;
 
 /** A job this gateway queued, while it follows the job's stream. */
 export interface QueuedJob {
-  queue: Queue<DispatchJobData>;
+  queue: Queue<QueuedJobData>;
   id: string | undefined;
   /** The request's reservation in the waiting-tokens bound. */
   tokens: number;
   /** Set while the job sits on a runner's own queue: the shared queue and the data to move it there. */
-  fallback?: { queue: Queue<DispatchJobData>; data: DispatchJobData };
+  fallback?: { queue: Queue<QueuedJobData>; data: DispatchJobData };
 }
 
 export interface StreamFollowerOptions {
@@ -84,6 +86,30 @@ export class StreamFollower {
     return hub;
   }
 
+  /** An embedding request's response; however it ends, the request is ended in Redis too. */
+  async result(
+    keys: ClusterKeys,
+    key: string,
+    requestId: string,
+    signal: AbortSignal,
+    job: QueuedJob,
+  ): Promise<EmbedResponse> {
+    // From after the admission entry: it holds the request itself (up to megabytes), nothing to read back here.
+    const watch = this.hubOf(keys).watch(key, ADMISSION_ID);
+    let finished = false;
+    try {
+      for await (const entry of this.entries(watch, key, signal, job)) {
+        if (entry.kind !== "embedding") continue;
+        finished = true;
+        return entry.response;
+      }
+      throw new LlmError("internal", "an embedding request's stream ended without a response");
+    } finally {
+      watch.close();
+      await this.end(keys, key, requestId, finished, job);
+    }
+  }
+
   /** Runner events in order, each token index once; ends after the final event. */
   private async *events(
     watch: StreamWatch,
@@ -92,20 +118,32 @@ export class StreamFollower {
     job: QueuedJob | undefined,
   ): AsyncGenerator<ModelRunnerServiceGenerateResponse> {
     let nextIndex = 0;
+    for await (const entry of this.entries(watch, key, signal, job)) {
+      if (entry.kind !== "event") continue;
+      const { event } = entry.event;
+      if (event.case === "token") {
+        if (event.value.index < nextIndex) continue; // a stale second writer's copy: already delivered
+        nextIndex = event.value.index + 1;
+      }
+      yield entry.event;
+      if (event.case === "final") return;
+    }
+  }
+
+  /** The stream's entries as they arrive, checking on the job while it is quiet; an error entry is thrown. */
+  private async *entries(
+    watch: StreamWatch,
+    key: string,
+    signal: AbortSignal,
+    job: QueuedJob | undefined,
+  ): AsyncGenerator<StreamEntry> {
     const outage = new OutageWindow(this.options.outageWindowMs);
     for (;;) {
       const entries = await watch.next(signal, IDLE_CHECK_MS);
       if (entries.length === 0) await outage.tolerate(() => this.checkAlive(key, job));
       for (const entry of entries) {
         if (entry.kind === "error") throw entry.error;
-        if (entry.kind !== "event") continue;
-        const { event } = entry.event;
-        if (event.case === "token") {
-          if (event.value.index < nextIndex) continue; // a stale second writer's copy: already delivered
-          nextIndex = event.value.index + 1;
-        }
-        yield entry.event;
-        if (event.case === "final") return;
+        yield entry;
       }
     }
   }

@@ -38,9 +38,9 @@ export class TokenStreamHub {
     this.loop = this.run();
   }
 
-  /** Follows `key` from its first entry until the watch is closed. */
-  watch(key: string): StreamWatch {
-    const watch = new StreamWatch(() => this.watched.delete(key));
+  /** Follows `key` from its first entry (or the first after entry id `after`) until the watch is closed. */
+  watch(key: string, after = "0-0"): StreamWatch {
+    const watch = new StreamWatch(() => this.watched.delete(key), after);
     this.watched.set(key, watch);
     this.nudge();
     return watch;
@@ -112,12 +112,15 @@ export class TokenStreamHub {
 
 /** One request's entries, in order, as they arrive. */
 export class StreamWatch {
-  lastId = "0-0";
   private readonly queue: StreamEntry[] = [];
   private failure: Error | undefined;
   private waiter: (() => void) | undefined;
 
-  constructor(readonly close: () => void) {}
+  constructor(
+    readonly close: () => void,
+    /** The last entry id read: the next read starts after it. */
+    public lastId = "0-0",
+  ) {}
 
   deliver(entries: [Buffer, Buffer[]][]): void {
     for (const [, fields] of entries) this.queue.push(decodeEntry(fields));

@@ -4,6 +4,7 @@ export { counter, histogram, observedCounter, observedGauge } from "./instrument
 export { MEMORY_REPORT_PATH, type MemoryReport } from "./memory-report.js";
 export { type CounterSpec, type GaugeSpec, type HistogramSpec, METRICS, type MetricKey } from "./metric-names.js";
 export type { JsonRoute } from "./metrics-server.js";
+export { afterQueueWait, inQueuedTrace } from "./queue-wait.js";
 export { REQUEST_TIMINGS_PATH, type RequestTimings, type TokenTimingRecord } from "./request-timings.js";
 export { GEN_AI, LLM_ATTR, SEMCONV, SPANS, TOKEN_EVENT } from "./span-names.js";
 export { markFailed, tracer } from "./spans.js";

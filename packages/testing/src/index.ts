@@ -5,3 +5,4 @@ export * from "./model-families.js";
 export * from "./redis.js";
 export * from "./redis-cluster.js";
 export * from "./service-group.js";
+export * from "./varied-texts.js";

@@ -37,7 +37,10 @@ describe("embedder service", () => {
       normalized: true,
       maxInputs: 64,
       vocabSize: 30_522,
+      matryoshka: true,
     });
+    expect((await client.info({ model: "embed-tiny" })).model).toBe("embed-tiny");
+    await expect(client.info({ model: "nope" })).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("embeds texts and token ids in input order, unit length, with usage", async () => {

@@ -1,12 +1,15 @@
 // Where the gateway's requests go. Local mode: the one runner at LLM_RUNNER_URL. Cluster mode (LLM_REDIS_URL):
-// the model queues and token streams in Redis, with the models the runners announced.
+// the model queues and token streams in Redis, with the models the runners announced; embedding requests go on
+// their embedding model's queue too, to the embedders that announced it.
 import type { Config } from "@llm/config";
 import type { Log } from "@llm/log";
-import { ModelRunnerService } from "@llm/proto";
+import { create, EmbedRequestSchema, ModelRunnerService } from "@llm/proto";
 import { ClusterDispatcher } from "@llm/queue";
 import { redisTarget } from "@llm/redis";
 import { createClient } from "@llm/rpc";
+import { injectQueuedContext } from "@llm/telemetry";
 import { clusterDispatch, type Dispatch, localDispatch } from "./dispatch.js";
+import { type EmbeddingBackend, embedTokensBound } from "./embeddings.js";
 import { runnerModels, ServedModels } from "./served-models.js";
 
 type ModeConfig = Config<
@@ -24,6 +27,8 @@ type ModeConfig = Config<
 export interface DispatchMode {
   dispatch: Dispatch;
   models: ServedModels;
+  /** Cluster mode: the embedding models' queues. Local mode: undefined (the embedder at LLM_EMBEDDER_URL, if set). */
+  embeddings: EmbeddingBackend | undefined;
   /** The runner's address in local mode; undefined in cluster mode. */
   runnerAddress: string | undefined;
   /** Stops following streams without cancelling them (cluster mode: another gateway may resume them). */
@@ -48,6 +53,15 @@ export async function dispatchMode(config: ModeConfig, log: Log, runnerAddress: 
     return {
       dispatch: clusterDispatch(cluster),
       models: new ServedModels(() => cluster.models()),
+      embeddings: {
+        models: () => cluster.embeddingModels(),
+        // The job carries the trace context, so the embedder's span joins the gateway's trace.
+        embed: (request, info, ctx) =>
+          cluster.embed(create(EmbedRequestSchema, request), embedTokensBound(request, info), ctx.deadline, {
+            signal: ctx.signal,
+            traceContext: injectQueuedContext(),
+          }),
+      },
       runnerAddress: undefined,
       detach: () => cluster.detach(),
       close: () => cluster.close(),
@@ -58,6 +72,7 @@ export async function dispatchMode(config: ModeConfig, log: Log, runnerAddress: 
   return {
     dispatch: localDispatch(runner),
     models: new ServedModels(runnerModels(runner)),
+    embeddings: undefined,
     runnerAddress: address,
     detach: () => {},
     close: async () => runner.close(),

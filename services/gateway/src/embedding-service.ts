@@ -20,9 +20,9 @@ export function gatewayEmbeddingService(
       }
     },
 
-    async info(_request, ctx) {
+    async info(request, ctx) {
       authenticate(ctx);
-      return embeddings.describe();
+      return embeddings.describe(request.model);
     },
   };
 }

@@ -7,7 +7,7 @@ import { createClient, registration } from "@llm/rpc";
 import { ApiKeys } from "./api-keys.js";
 import { dispatchMode } from "./dispatch-mode.js";
 import { gatewayEmbeddingService } from "./embedding-service.js";
-import { EmbeddingModels } from "./embeddings.js";
+import { EmbeddingModels, embedderBackend } from "./embeddings.js";
 import { generationService } from "./generation-service.js";
 import { createHttpApi } from "./http/http-api.js";
 import { type ListeningHttp, listenHttp } from "./http/listen.js";
@@ -65,8 +65,13 @@ await runService({
       traceContent: config.LLM_TRACE_CONTENT,
       log,
     };
-    const embedder = config.LLM_EMBEDDER_URL ? createClient(EmbeddingService, config.LLM_EMBEDDER_URL) : undefined;
-    const embeddings = new EmbeddingModels(embedder, mode.models);
+    // Cluster mode: embeddings go on their model's queue, to any embedder that announced it.
+    if (mode.embeddings && config.LLM_EMBEDDER_URL) {
+      log({ level: "warn", msg: "LLM_EMBEDDER_URL is ignored in cluster mode: embeddings go through the queue" });
+    }
+    const embedder =
+      !mode.embeddings && config.LLM_EMBEDDER_URL ? createClient(EmbeddingService, config.LLM_EMBEDDER_URL) : undefined;
+    const embeddings = new EmbeddingModels(mode.embeddings ?? (embedder && embedderBackend(embedder)), mode.models);
     mode.models.knowEmbeddingModels(() => embeddings.ids());
     // One key set and one per-key count for both APIs, so a key's limit holds across gRPC and HTTP together.
     const keys = new ApiKeys(config.LLM_API_KEYS, config.LLM_API_KEY_MAX_CONCURRENT);
@@ -92,7 +97,7 @@ await runService({
               tokenizer: addresses.tokenizer,
               ...(mode.runnerAddress ? { runner: mode.runnerAddress } : {}),
               detokenizer: addresses.detokenizer,
-              ...(config.LLM_EMBEDDER_URL ? { embedder: config.LLM_EMBEDDER_URL } : {}),
+              ...(embedder ? { embedder: config.LLM_EMBEDDER_URL } : {}),
             },
           }),
           "gateway-http",
@@ -105,7 +110,7 @@ await runService({
           tokenizer: config.LLM_TOKENIZER_URL,
           runner: mode.runnerAddress ?? "cluster (Redis queue)",
           detokenizer: config.LLM_DETOKENIZER_URL,
-          embedder: config.LLM_EMBEDDER_URL ?? "none",
+          embedder: mode.embeddings ? "cluster (Redis queue)" : (config.LLM_EMBEDDER_URL ?? "none"),
         };
       },
       beforeDrain: () => mode.detach(), // streams cut at the end of the drain stay resumable on another gateway

@@ -7,36 +7,14 @@ import { env, type FeatureExtractionPipeline, pipeline } from "@huggingface/tran
 import { ensureModel } from "@llm/model-pack";
 import { EmbeddingService } from "@llm/proto";
 import { createClient, type ServiceClient } from "@llm/rpc";
+import { VARIED_TEXTS } from "@llm/testing";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalGateway, startLocalGateway } from "./gateway-kit.js";
 
 const MODEL = "embed-tiny";
 /** Varied inputs under the model's 512 tokens (beyond it transformers.js truncates away the [SEP]; we keep it). */
-const INPUTS = [
-  "hello",
-  "Hello, World!",
-  "The quick brown fox jumps over the lazy dog.",
-  "Crème brûlée, naïve façade, Ångström and Zoë's résumé",
-  "我爱北京天安门。東京タワー",
-  "한국어 문장입니다",
-  "مرحبا بالعالم، كيف حالك؟",
-  "emoji 😀👍🏽 and symbols ☃ ⚗ ₿",
-  "def f(x):\n    return {'a': [1, 2]}  # code",
-  "pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism",
-  "UPPER lower MiXeD CaSe",
-  "1 12 123 1234 3.14159 -42 2026-12-03",
-  "   leading and trailing spaces   ",
-  "tab\tnew\nline\r\ncarriage",
-  "[CLS] special [SEP] tokens [MASK] in text",
-  "a",
-  "?!.,;:",
-  "word ".repeat(100).trim(),
-  "Retrieval-augmented generation embeds documents and queries into one vector space.",
-  "Ελληνικά και русский текст",
-  "x".repeat(150),
-  "The embedding of a long paragraph: ".concat("lorem ipsum dolor sit amet ".repeat(40)),
-];
+const INPUTS = [...VARIED_TEXTS];
 
 let local: LocalGateway;
 let openai: OpenAI;
