@@ -120,11 +120,11 @@ describe.each(CASES)(
             const outputs = await run(engine, work, speculative);
             outputs.forEach((output, i) => {
               expect(output.tokens, `${speculative} request ${i}`).toEqual(plain[i].tokens);
-              if (speculative === "draft" || agrees)
+              // (Random weights sampled at temperature 0.9 seldom repeat an n-gram: no proposal is possible there.)
+              if (speculative === "draft" || (agrees && mode === "greedy"))
                 expect(output.final.usage.proposedTokens, `${speculative} request ${i}`).toBeGreaterThan(0);
             });
             const accepted = outputs.reduce((sum, o) => sum + (o.final.usage.acceptedTokens ?? 0), 0);
-            // (Random weights sampled at temperature 0.9 rarely repeat an n-gram: none accepted is possible there.)
             if (agrees && (speculative === "draft" || mode === "greedy"))
               expect(accepted, `${speculative}: accepted`).toBeGreaterThan(0);
           }
