@@ -232,6 +232,8 @@ export class Engine<P> {
     // Rows that kept fewer positions than the step computed (rejected proposals) are rolled back.
     this.batch.settle();
     this.speculator.settle();
+    const sample = record.speedSample();
+    if (sample) this.speculator.observeStep(sample);
     this.report(record);
   }
 

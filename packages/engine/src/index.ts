@@ -19,6 +19,7 @@ export {
   type LookaheadContext,
   loadAwarePolicy,
   type SpeculationPolicy,
+  type StepSpeed,
 } from "./speculation/policy.js";
 export type { SpeculationOptions } from "./speculation/speculator.js";
 export type { SpeculativeMode } from "./speculation/state.js";

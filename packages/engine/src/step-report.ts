@@ -1,6 +1,7 @@
 // What one engine step computed, gathered while it runs and handed to an EngineObserver at its end (the
 // runner turns it into an `llm.runner.step` span and metrics; the engine itself knows nothing of telemetry).
 import type { ExecutionProvider } from "./session.js";
+import type { StepSpeed } from "./speculation/policy.js";
 import type { TokenEvent } from "./types.js";
 
 export interface EngineStep {
@@ -56,6 +57,13 @@ export class StepRecord {
 
   produced(requestId: string, token: TokenEvent): void {
     this.tokens.push({ requestId, token });
+  }
+
+  /** A decode-only step's rows, whether it verified proposals, its time and tokens; undefined if it prefilled. */
+  speedSample(): StepSpeed | undefined {
+    if (this.prefillTokens > 0 || this.decodeTokens === 0) return undefined;
+    const ms = performance.now() - this.startedAt;
+    return { rows: this.requestIds.length, speculated: this.proposedTokens > 0, ms, tokens: this.tokens.length };
   }
 
   get computedAnything(): boolean {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { promptLookup } from "../src/speculation/ngram.js";
 import { loadAwarePolicy } from "../src/speculation/policy.js";
+import { SpeedLedger } from "../src/speculation/speed-ledger.js";
 import { StepCost } from "../src/speculation/step-cost.js";
 
 describe("promptLookup", () => {
@@ -57,5 +58,21 @@ describe("the default policy", () => {
     expect(k(1, 0, 5)).toBe(2);
     expect(k(1, 0, 8)).toBe(2);
     expect(k(1, 0, 9)).toBe(0);
+  });
+});
+
+describe("SpeedLedger", () => {
+  it("verifies while verifying steps emit tokens faster, stops when they are slower, and keeps measuring both", () => {
+    const ledger = new SpeedLedger();
+    const choices = (steps: number) => Array.from({ length: steps }, () => ledger.speculate(4));
+    expect(choices(7).every(Boolean)).toBe(true); // nothing measured: speculate
+    expect(ledger.speculate(4)).toBe(false); // every 8th step the other way: a plain figure
+    ledger.observe(4, false, 4, 4); // 1 ms a token plain
+    ledger.observe(4, true, 6, 4); // 1.5 ms a token verifying: losing
+    const losing = choices(16);
+    expect(losing.filter(Boolean)).toHaveLength(2); // only the exploring steps verify
+    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4, 8); // verifying now 0.5 ms a token
+    expect(choices(16).filter(Boolean)).toHaveLength(14);
+    expect(ledger.speculate(1)).toBe(true); // another batch size has its own figures
   });
 });

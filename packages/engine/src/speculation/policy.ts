@@ -1,7 +1,9 @@
 // How many tokens to propose, per sequence and step: a plugin, because where speculation stops paying depends on
 // the model, the hardware and the proposer. The default proposes the k-th token only while the chance that it is
 // used (the k before it all accepted: acceptance^k) beats what proposing it costs, halves k in a batch past half
-// the crossover, and turns speculation off past the batch size where a verify step costs more than it saves.
+// the crossover, turns speculation off past it, and verifies only at batch sizes where it measures verifying
+// steps emitting tokens faster than plain ones (SpeedLedger).
+import { SpeedLedger } from "./speed-ledger.js";
 
 export interface LookaheadContext {
   /** Rows in this step's decode batch. */
@@ -17,9 +19,21 @@ export interface LookaheadContext {
   proposalCost: number;
 }
 
+/** A decode-only step: its rows, whether it verified proposals, how long it took and the tokens it emitted. */
+export interface StepSpeed {
+  rows: number;
+  speculated: boolean;
+  ms: number;
+  tokens: number;
+}
+
 export interface SpeculationPolicy {
   /** Tokens to propose for one sequence this step; 0 decodes it plainly. */
   lookahead(context: LookaheadContext): number;
+  /** Optional: whether a step of `rows` decode rows verifies proposals at all (default: yes). */
+  speculate?(rows: number): boolean;
+  /** Optional: told each decode-only step's speed. */
+  observe?(speed: StepSpeed): void;
 }
 
 export interface LoadAwarePolicyOptions {
@@ -34,8 +48,12 @@ export const DEFAULT_POLICY_OPTIONS: LoadAwarePolicyOptions = { maxLookahead: 4,
 /** A proposal must be used at least this often to be worth its verify row, however cheap to make. */
 const MIN_USE = 0.1;
 
+/** The default: k from acceptance and the priced costs, and speculation only where the ledger measures it paying. */
 export function loadAwarePolicy(options: LoadAwarePolicyOptions = DEFAULT_POLICY_OPTIONS): SpeculationPolicy {
+  const ledger = new SpeedLedger();
   return {
+    speculate: (rows) => ledger.speculate(rows),
+    observe: ({ rows, speculated, ms, tokens }) => ledger.observe(rows, speculated, ms, tokens),
     lookahead({ batchSize, acceptance, proposalCost }) {
       if (batchSize > options.maxBatchSize) return 0;
       const worth = Math.max(MIN_USE, proposalCost);

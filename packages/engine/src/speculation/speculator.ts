@@ -6,7 +6,7 @@ import { LlmError } from "@llm/errors";
 import type { Sequence } from "../sequence.js";
 import type { DraftModel, ProposalChooser } from "./draft.js";
 import { promptLookup } from "./ngram.js";
-import { loadAwarePolicy, type SpeculationPolicy } from "./policy.js";
+import { loadAwarePolicy, type SpeculationPolicy, type StepSpeed } from "./policy.js";
 import type { SpeculationState, SpeculativeMode } from "./state.js";
 import { StepCost } from "./step-cost.js";
 
@@ -77,6 +77,7 @@ export class Speculator {
   ): Promise<Map<Sequence<unknown>, number[]>> {
     const proposals = new Map<Sequence<unknown>, number[]>();
     const drafted = new Map<Sequence<unknown>, number>();
+    if (!rows.some((seq) => seq.speculation) || this.policy.speculate?.(rows.length) === false) return proposals;
     const longest = Math.max(0, ...rows.map((seq) => seq.kvLength));
     const room = Math.min(this.contextLength - longest - 1, (this.options.draft?.contextLength ?? Infinity) - longest);
     for (const seq of rows) {
@@ -104,6 +105,11 @@ export class Speculator {
       draft?.idle();
     }
     return proposals;
+  }
+
+  /** A decode-only step's speed, for the policy. */
+  observeStep(speed: StepSpeed): void {
+    this.policy.observe?.(speed);
   }
 
   /** The model's decode forward computed `positions` positions (rows × tokens each) in `ms`. */
