@@ -84,7 +84,7 @@ export class Engine<P> {
       contextLength: config.contextLength,
     });
     this.batch = new DecodeBatch(this.shape, decoder.rows, paddingPeriod);
-    this.speculator = new Speculator(speculation ?? {}, config.contextLength);
+    this.speculator = new Speculator(speculation ?? {}, { contextLength: config.contextLength, paddingPeriod });
   }
 
   static async load<P>(options: EngineOptions<P>): Promise<Engine<P>> {

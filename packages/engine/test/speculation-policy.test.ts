@@ -76,3 +76,12 @@ describe("SpeedLedger", () => {
     expect(ledger.speculate(1)).toBe(true); // another batch size has its own figures
   });
 });
+
+describe("the default policy's step gate", () => {
+  it("speculates with a lone row, or any batch when the layout has no padding period", () => {
+    const policy = loadAwarePolicy();
+    expect(policy.speculate?.({ rows: 1, paddingPeriod: 4 })).toBe(true);
+    expect(policy.speculate?.({ rows: 3, paddingPeriod: 4 })).toBe(false);
+    expect(policy.speculate?.({ rows: 3, paddingPeriod: 1 })).toBe(true);
+  });
+});

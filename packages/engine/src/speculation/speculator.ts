@@ -32,8 +32,12 @@ export class Speculator {
 
   constructor(
     private readonly options: SpeculationOptions,
-    /** The model's positions: no verify row may go past them. */
-    private readonly contextLength: number,
+    private readonly batch: {
+      /** The model's positions: no verify row may go past them. */
+      contextLength: number;
+      /** The decode batch's padding period (DecodeBatch): above 1, rows that keep different counts split it. */
+      paddingPeriod: number;
+    },
   ) {
     this.policy = options.policy ?? loadAwarePolicy();
     if (options.defaultMode === "draft" && !options.draft) {
@@ -77,9 +81,14 @@ export class Speculator {
   ): Promise<Map<Sequence<unknown>, number[]>> {
     const proposals = new Map<Sequence<unknown>, number[]>();
     const drafted = new Map<Sequence<unknown>, number>();
-    if (!rows.some((seq) => seq.speculation) || this.policy.speculate?.(rows.length) === false) return proposals;
+    const { paddingPeriod } = this.batch;
+    if (!rows.some((seq) => seq.speculation)) return proposals;
+    if (this.policy.speculate?.({ rows: rows.length, paddingPeriod }) === false) return proposals;
     const longest = Math.max(0, ...rows.map((seq) => seq.kvLength));
-    const room = Math.min(this.contextLength - longest - 1, (this.options.draft?.contextLength ?? Infinity) - longest);
+    const room = Math.min(
+      this.batch.contextLength - longest - 1,
+      (this.options.draft?.contextLength ?? Infinity) - longest,
+    );
     for (const seq of rows) {
       const state = seq.speculation;
       if (!state) continue;
