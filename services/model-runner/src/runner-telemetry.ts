@@ -50,7 +50,11 @@ export class RunnerTelemetry implements EngineObserver {
   private readonly acceptedTokens = counter(METRICS.speculativeAcceptedTokens);
   private readonly acceptance = histogram(METRICS.speculativeAcceptance);
 
-  constructor(private readonly recent: RecentRequests) {}
+  constructor(private readonly recent: RecentRequests) {
+    // Exported from the start, at 0 until something speculates, so a rate over them is defined.
+    this.proposedTokens.add(0);
+    this.acceptedTokens.add(0);
+  }
 
   /** Load gauges and prefix-cache counters, read from the engine at each collection. */
   watch(engine: { info(): EngineInfo }): void {
