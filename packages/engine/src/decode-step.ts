@@ -41,8 +41,9 @@ export async function decodeRows<P>(
     width,
     allLogits: width > 1,
     tokens: (seq) => {
-      const own = [seq.pendingToken, ...(proposals.get(seq) ?? [])];
-      return own.length === width ? own : [...own, ...new Array(width - own.length).fill(seq.pendingToken)];
+      const proposed = proposals.get(seq) ?? [];
+      const padding = new Array<number>(width - 1 - proposed.length).fill(seq.pendingToken);
+      return [seq.pendingToken, ...proposed, ...padding];
     },
   });
   speculator.observeModelStep(decoded.length * width, performance.now() - started);

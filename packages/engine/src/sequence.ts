@@ -16,8 +16,6 @@ export class Sequence<P> implements BatchRow {
   kvLength = 0;
   /** Single-row KV while prefilling; undefined once the decode batch holds it. */
   kv: KvState | undefined;
-  /** The last sampled token: its K/V are computed by the next decode step. */
-  pendingToken = -1;
   /** Output tokens so far, those delivered before this engine took the request over included. */
   generated: number;
   cachedPromptTokens = 0;
@@ -42,6 +40,11 @@ export class Sequence<P> implements BatchRow {
   ) {
     this.generated = this.delivered;
     this.tokens = [...this.inputIds];
+  }
+
+  /** While decoding: the last sampled token, whose K/V the next decode step computes. */
+  get pendingToken(): number {
+    return this.tokens[this.tokens.length - 1];
   }
 
   /** In the decode batch (see BatchRow). */
@@ -96,7 +99,6 @@ export class Sequence<P> implements BatchRow {
     this.stream.push(token);
     this.generated++;
     this.lastTokenAt = now;
-    this.pendingToken = sampled.tokenId;
     this.tokens.push(sampled.tokenId);
     return token;
   }
