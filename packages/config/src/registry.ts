@@ -97,6 +97,13 @@ export const REGISTRY = {
     nonNegative,
     8,
   ),
+  LLM_SPECULATIVE_POLICY: variable(
+    "How many tokens speculating sequences propose: load-aware (from each one's acceptance and the measured cost " +
+      "of a proposal, only where verifying measures faster than plain decoding) or fixed (always " +
+      "LLM_SPECULATIVE_MAX_LOOKAHEAD up to LLM_SPECULATIVE_MAX_BATCH rows: for hardware whose crossover you measured).",
+    oneOf(["load-aware", "fixed"] as const),
+    "load-aware",
+  ),
   LLM_TOKENIZER_URL: variable("gRPC address of the tokenizer service.", address),
   LLM_SPECIAL_TOKEN_TEXT: variable(
     "What special-token text typed in a prompt or a chat message (such as `<|im_end|>`) becomes: `control` " +

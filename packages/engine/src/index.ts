@@ -18,6 +18,8 @@ export {
   type LoadAwarePolicyOptions,
   type LookaheadContext,
   loadAwarePolicy,
+  type PolicyName,
+  policyNamed,
   type SpeculationPolicy,
   type StepSpeed,
 } from "./speculation/policy.js";

@@ -2,7 +2,7 @@
 // default policy's choice of k.
 import { describe, expect, it } from "vitest";
 import { promptLookup } from "../src/speculation/ngram.js";
-import { loadAwarePolicy } from "../src/speculation/policy.js";
+import { loadAwarePolicy, policyNamed } from "../src/speculation/policy.js";
 import { SpeedLedger } from "../src/speculation/speed-ledger.js";
 import { StepCost } from "../src/speculation/step-cost.js";
 
@@ -38,6 +38,16 @@ describe("StepCost", () => {
     expect(cost.perPosition(1)).toBeCloseTo(0.1, 6);
     expect(cost.perPosition(4)).toBeCloseTo(0.1 / 1.3, 6);
     expect(cost.plainStepMs(8)).toBeCloseTo(1.7, 6);
+  });
+});
+
+describe("the fixed policy", () => {
+  it("proposes the maximum at any acceptance and cost up to its batch size, none above, and never asks the clock", () => {
+    const policy = policyNamed("fixed", { maxLookahead: 3, maxBatchSize: 8 });
+    expect(policy.lookahead({ batchSize: 1, acceptance: 0, proposer: "draft", proposalCost: 5 })).toBe(3);
+    expect(policy.lookahead({ batchSize: 8, acceptance: 1, proposer: "ngram", proposalCost: 0 })).toBe(3);
+    expect(policy.lookahead({ batchSize: 9, acceptance: 1, proposer: "ngram", proposalCost: 0 })).toBe(0);
+    expect(policy.speculate).toBeUndefined();
   });
 });
 

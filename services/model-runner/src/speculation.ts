@@ -1,9 +1,10 @@
 // Speculative decoding as a deployment sets it: the mode of requests that do not choose one, the draft model
-// (loaded beside the target, checked to share its vocabulary) and the load-aware lookahead policy.
+// (loaded beside the target, checked to share its vocabulary) and the lookahead policy.
 import {
   DraftModel,
   type EngineSizing,
-  loadAwarePolicy,
+  type PolicyName,
+  policyNamed,
   type SpeculationOptions,
   type SpeculativeMode,
 } from "@llm/engine";
@@ -16,6 +17,7 @@ export interface SpeculationSettings {
   LLM_DRAFT_MODEL_FILE: string;
   LLM_SPECULATIVE_MAX_LOOKAHEAD: number;
   LLM_SPECULATIVE_MAX_BATCH: number;
+  LLM_SPECULATIVE_POLICY: PolicyName;
 }
 
 export const SPECULATION_SETTINGS = [
@@ -24,6 +26,7 @@ export const SPECULATION_SETTINGS = [
   "LLM_DRAFT_MODEL_FILE",
   "LLM_SPECULATIVE_MAX_LOOKAHEAD",
   "LLM_SPECULATIVE_MAX_BATCH",
+  "LLM_SPECULATIVE_POLICY",
 ] as const;
 
 export async function speculationOf(
@@ -49,7 +52,7 @@ export async function speculationOf(
   return {
     defaultMode: settings.LLM_SPECULATIVE,
     draft,
-    policy: loadAwarePolicy({
+    policy: policyNamed(settings.LLM_SPECULATIVE_POLICY, {
       maxLookahead: settings.LLM_SPECULATIVE_MAX_LOOKAHEAD,
       maxBatchSize: settings.LLM_SPECULATIVE_MAX_BATCH,
     }),

@@ -48,6 +48,22 @@ export interface LoadAwarePolicyOptions {
 
 export const DEFAULT_POLICY_OPTIONS: LoadAwarePolicyOptions = { maxLookahead: 4, maxBatchSize: 8 };
 
+/** The policies a deployment chooses by name (LLM_SPECULATIVE_POLICY). */
+export type PolicyName = "load-aware" | "fixed";
+
+export function policyNamed(name: PolicyName, options: LoadAwarePolicyOptions): SpeculationPolicy {
+  return name === "fixed" ? fixedPolicy(options) : loadAwarePolicy(options);
+}
+
+/**
+ * maxLookahead proposals for every speculating sequence in every step of at most maxBatchSize rows, whatever the
+ * timings say: for hardware whose crossover was measured (bench/speculative.ts), and for runs that must speculate
+ * the same way on any machine (the timed policy below turns itself off on a slow or busy one).
+ */
+export function fixedPolicy({ maxLookahead, maxBatchSize }: LoadAwarePolicyOptions): SpeculationPolicy {
+  return { lookahead: ({ batchSize }) => (batchSize > maxBatchSize ? 0 : maxLookahead) };
+}
+
 /** A proposal must be used at least this often to be worth its verify row, however cheap to make. */
 const MIN_USE = 0.1;
 
