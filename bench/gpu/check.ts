@@ -29,10 +29,11 @@ const dryRun = values["dry-run"];
 const deadline = performance.now() + Number(values["budget-s"]) * 1000;
 
 const plan = dryRun
-  ? { presets: ["tiny"], speedPresets: ["tiny"], batches: [1, 8], tokens: 8, parity: [4, 8], ttft: [128] }
+  ? { presets: ["tiny", "llama-tiny"], speedPresets: ["tiny"], batches: [1, 8], tokens: 8, parity: [4, 8], ttft: [128] }
   : {
-      presets: ["tiny", "gpt2-small"],
-      speedPresets: ["gpt2-small"],
+      // The Llama architecture (GQA, RoPE) as llama-tiny and SmolLM2-135M's shape; speed last, the budget permitting.
+      presets: ["tiny", "gpt2-small", "llama-tiny", "smollm2-135m"],
+      speedPresets: ["gpt2-small", "smollm2-135m"],
       batches: [1, 8, 32, 64, 128],
       tokens: 32,
       parity: [8, 32],

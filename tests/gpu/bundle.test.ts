@@ -34,9 +34,11 @@ describe("npm run gpu:bundle", () => {
     // Absent GPU providers are reported with ORT's reason, not hidden.
     for (const probe of results.providers.filter((p: { provider: string }) => p.provider !== "cpu"))
       expect(probe.started || probe.error.length > 0).toBe(true);
-    expect(results.parity).toEqual([
-      expect.objectContaining({ preset: "tiny", device: "cpu", sameArgmax: true, identicalSequences: 4 }),
-    ]);
+    expect(results.parity).toEqual(
+      ["tiny", "llama-tiny"].map((preset) =>
+        expect.objectContaining({ preset, device: "cpu", sameArgmax: true, identicalSequences: 4 }),
+      ),
+    );
     const [speed] = results.speed;
     expect(speed.raw.map((r: { batch: number }) => r.batch)).toEqual([1, 8]);
     expect(speed.engine.every((r: { decodeTokensPerSecond: number }) => r.decodeTokensPerSecond > 0)).toBe(true);
