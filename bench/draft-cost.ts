@@ -1,7 +1,7 @@
 // What the demo draft costs next to its target, measured rather than counted: the raw ONNX Runtime decode step
 // (standard layout, `present` fed back as `past`) of `demo` and `demo-draft`, interleaved in one run, at each
 // batch size and past length. Speculative decoding pays off only if a draft step is much cheaper than a target
-// step; the model card's 1/8.3 is multiply-adds, this is wall-clock (fixed per-operator costs included).
+// step; the model card's 1/4.6 is multiply-adds, this is wall-clock (fixed per-operator costs included).
 // Usage: npx tsx bench/draft-cost.ts [--batch 1,8] [--past 32,96] [--steps 16] [--runs 5] [--threads 1]
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";

@@ -16,9 +16,9 @@ const FINGERPRINTS: Record<string, string> = {
   demo: "16d7aeaf18f532b65cfc9ae4c002bb779325b2f13f17825f87917545b735c567",
   "demo-append": "766b2432257870698a38c70e03655c53a5dd7935ff5cec4ee004f9d734d1174e",
   "demo-gqa": "63036834d0eeeabd4c2c7f7650498177dd5cb28dc8f451a6609c679fcbb76069",
-  "demo-draft": "cf870f5bda750ad3df258e76c9743e35e1b6d074c140f932cab610ffc610ade1",
-  "demo-draft-append": "87f55b2dbef2b00b9b4619606a12dc12fbed2c6eb1f6f540849ea546b4b94d3f",
-  "demo-draft-gqa": "b9533d6e05196c9ce323f4d17065cd9b4c0e5a19d0d5ddc562eec33b15bc97cf",
+  "demo-draft": "5ab22a68aef6bc4db27b0cf825d81acce3bf783d109576fb71306a67bb3e899a",
+  "demo-draft-append": "43eea7d263e18a8952d3d4e72c301ca48ded0ed59b569d4f50d464b47321c2fa",
+  "demo-draft-gqa": "6c0802086758da7ffccd15ce833a7ccbacc08792ecaac658621e309b6763edd9",
 };
 
 /** `demo`'s greedy continuations (24 tokens). */
@@ -43,11 +43,11 @@ const TORCH_TOP5: Record<string, number[][]> = {
     [59, 4.7521],
   ],
   "demo-draft": [
-    [44, 5.768],
-    [46, 5.4742],
-    [268, 4.9377],
-    [58, 4.7037],
-    [267, 4.6207],
+    [44, 5.4626],
+    [46, 5.4162],
+    [268, 4.9195],
+    [58, 4.7874],
+    [59, 4.2412],
   ],
 };
 const TORCH_IDS = [1055, 388, 391, 44, 953, 383, 295, 1046];

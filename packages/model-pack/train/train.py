@@ -1,11 +1,12 @@
 """Trains the `demo` model pair (a GPT-2-architecture target and its draft) on the King James Bible, CPU only.
 
     /usr/bin/python3 packages/model-pack/train/train.py [--out packages/model-pack/weights/demo] [--steps N]
+    /usr/bin/python3 packages/model-pack/train/train.py --draft-only    # only the draft, from the committed target
     /usr/bin/python3 packages/model-pack/train/train.py --logits TEXT   # the committed models' top-5 logits
 
 Writes to --out: vocab.json + merges.txt (a byte-level BPE trained on the corpus, see bpe.py), words.txt (the
 corpus's distinct words, lowercased: tests check that generated text is made of them), target.safetensors
-and draft.safetensors (fp16, Hugging Face GPT-2 parameter names and Conv1D [in, out] layout), and metrics.json
+and draft.safetensors (the draft distilled from the target; fp16, Hugging Face GPT-2 parameter names and Conv1D [in, out] layout), and metrics.json
 (held-out loss/perplexity of both, the draft's greedy agreement with the target). Every random choice is seeded;
 bitwise-equal weights also need the same torch build and thread count (summation order).
 """
@@ -37,7 +38,10 @@ CONTEXT = 128  # training window = the models' position table (n_positions)
 HELD_OUT_EVERY = 50  # every 50th chapter (2%) is held out
 SEED = 20_261_203
 TARGET = dict(n_layer=4, n_head=4, n_embd=256, steps=600, batch=8, lr=2.5e-3)
-DRAFT = dict(n_layer=1, n_head=2, n_embd=96, steps=800, batch=8, lr=5e-3)
+DRAFT = dict(n_layer=2, n_head=2, n_embd=128, steps=800, batch=8, lr=5e-3)
+# Then the draft learns the target's next-token distributions (distillation): what speculative decoding needs is
+# agreement with the target, and its soft labels carry more of that per token than the corpus's hard ones.
+DISTILL = dict(steps=600, batch=8, lr=1e-3)
 
 
 def corpus():
@@ -104,9 +108,10 @@ class Gpt2(torch.nn.Module):
         return self.ln_f(x) @ self.wte.weight.t()  # the LM head is tied to the token embedding
 
 
-def train_model(name, spec, train_ids, generator):
+def train_model(name, spec, train_ids, generator, model=None, teacher=None):
+    """Trains `model` (a new one of spec's shape if None) on the corpus, or toward `teacher`'s distributions."""
     torch.manual_seed(SEED)
-    model = Gpt2(spec["n_layer"], spec["n_head"], spec["n_embd"])
+    model = model or Gpt2(spec["n_layer"], spec["n_head"], spec["n_embd"])
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}]
@@ -120,7 +125,13 @@ def train_model(name, spec, train_ids, generator):
             group["lr"] = spec["lr"] * ramp
         starts = torch.randint(0, len(train_ids) - CONTEXT - 1, (spec["batch"],), generator=generator)
         window = torch.stack([train_ids[s : s + CONTEXT + 1] for s in starts.tolist()])
-        loss = F.cross_entropy(model(window[:, :-1]).reshape(-1, VOCAB_SIZE), window[:, 1:].reshape(-1))
+        logits = model(window[:, :-1]).reshape(-1, VOCAB_SIZE)
+        if teacher is None:
+            loss = F.cross_entropy(logits, window[:, 1:].reshape(-1))
+        else:  # KL(teacher || model) per position
+            with torch.no_grad():
+                target = F.log_softmax(teacher(window[:, :-1]).reshape(-1, VOCAB_SIZE), -1)
+            loss = F.kl_div(F.log_softmax(logits, -1), target, log_target=True, reduction="batchmean")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -199,13 +210,16 @@ def load_safetensors(model, path):
     return model.eval()
 
 
+def read_merges(out):
+    with open(os.path.join(out, "merges.txt")) as f:
+        return [tuple(line.split()) for line in f.read().splitlines()[1:]]
+
+
 @torch.no_grad()
 def print_logits(out, text):
     """The committed models' top-5 next-token logits after `text`: packages/model-pack/test/demo.test.ts holds the
     ONNX graphs to them, an independent check of the file format, the names, the layout and the fp16 widening."""
-    with open(os.path.join(out, "merges.txt")) as f:
-        merges = [tuple(line.split()) for line in f.read().splitlines()[1:]]
-    ids = torch.tensor([bpe.Encoder(merges).encode(text)])
+    ids = torch.tensor([bpe.Encoder(read_merges(out)).encode(text)])
     result = {}
     for name, spec in (("target", TARGET), ("draft", DRAFT)):
         model = Gpt2(spec["n_layer"], spec["n_head"], spec["n_embd"])
@@ -220,6 +234,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--out", default=os.path.join(here, "..", "weights", "demo"))
     parser.add_argument("--steps", type=int, help="train each model this many steps instead (to time or check the script)")
+    parser.add_argument("--draft-only", action="store_true", help="keep the committed target and tokenizer; retrain the draft")
     parser.add_argument("--logits", metavar="TEXT", help="print the committed models' top-5 next-token logits; no training")
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -228,12 +243,15 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     train_text, held_out_text = corpus()
-    write_words(train_text, os.path.join(args.out, "words.txt"))
-    merges = bpe.train(train_text, VOCAB_SIZE)
-    with open(os.path.join(args.out, "vocab.json"), "w") as f:
-        f.write(json.dumps(bpe.vocabulary(merges), ensure_ascii=False, indent=2) + "\n")
-    with open(os.path.join(args.out, "merges.txt"), "w") as f:
-        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    if args.draft_only:
+        merges = read_merges(args.out)
+    else:
+        write_words(train_text, os.path.join(args.out, "words.txt"))
+        merges = bpe.train(train_text, VOCAB_SIZE)
+        with open(os.path.join(args.out, "vocab.json"), "w") as f:
+            f.write(json.dumps(bpe.vocabulary(merges), ensure_ascii=False, indent=2) + "\n")
+        with open(os.path.join(args.out, "merges.txt"), "w") as f:
+            f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
     encoder = bpe.Encoder(merges)
     train_ids = torch.tensor(encoder.encode(train_text))
     held_out_ids = torch.tensor(encoder.encode(held_out_text))
@@ -241,11 +259,20 @@ def main():
 
     models = {}
     for name, spec in (("target", TARGET), ("draft", DRAFT)):
-        spec = {**spec, "steps": args.steps} if args.steps else spec
-        models[name] = train_model(name, spec, train_ids, torch.Generator().manual_seed(SEED))
-        save_safetensors(models[name], os.path.join(args.out, f"{name}.safetensors"))
+        path = os.path.join(args.out, f"{name}.safetensors")
+        if name == "target" and args.draft_only:
+            models[name] = load_safetensors(Gpt2(spec["n_layer"], spec["n_head"], spec["n_embd"]), path)
+            continue
+        steps = {"steps": args.steps} if args.steps else {}
+        models[name] = train_model(name, {**spec, **steps}, train_ids, torch.Generator().manual_seed(SEED))
+        if name == "draft":
+            models[name] = train_model(
+                "distilled draft", {**DISTILL, **steps}, train_ids, torch.Generator().manual_seed(SEED + 1),
+                models[name].train(), models["target"]
+            )
+        save_safetensors(models[name], path)
     metrics = evaluate(models["target"], models["draft"], held_out_ids)
-    metrics["recipe"] = {"seed": SEED, "context": CONTEXT, "vocab_size": VOCAB_SIZE, "target": TARGET, "draft": DRAFT}
+    metrics["recipe"] = {"seed": SEED, "context": CONTEXT, "vocab_size": VOCAB_SIZE, "target": TARGET, "draft": DRAFT, "distill": DISTILL}
     metrics["torch"] = torch.__version__
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         f.write(json.dumps(metrics, indent=2) + "\n")
