@@ -155,7 +155,6 @@ function compare(streams: number, run: string, constrained: boolean, local: numb
   return same;
 }
 
-const rounded = (rates: number[]) => Math.round(median(rates));
 const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
 const results: Record<string, unknown> = { preset: values.preset, vocabSize, newTokens, runs, samplers: forms };
 if (remote) results.remoteTransport = RING_DIR ? `sidecar ring in ${RING_DIR}` : "network (no /dev/shm for a ring)";
@@ -184,34 +183,21 @@ try {
         sameTokensUnconstrained = compare(streams, run, false, local.plain, far.plain) && sameTokensUnconstrained;
       }
     }
-    const row = (form: Form) => {
-      const { plain, constrained } = rates.get(form) as { plain: number[]; constrained: number[] };
-      return {
-        unconstrainedTokensPerSecond: rounded(plain),
-        constrainedTokensPerSecond: rounded(constrained),
-        ratio: ratio(median(constrained), median(plain)),
-      };
-    };
-    const inProcess = rates.has("in-process") ? row("in-process") : {};
-    const remoteRow = rates.has("remote") ? row("remote") : undefined;
-    const both = rates.get("in-process") && rates.get("remote");
+    const medians = new Map(
+      [...rates].map(([form, { plain, constrained }]) => [form, [median(plain), median(constrained)]]),
+    );
+    const row = ([plain, constrained]: number[]) => ({
+      unconstrainedTokensPerSecond: Math.round(plain),
+      constrainedTokensPerSecond: Math.round(constrained),
+      ratio: ratio(constrained, plain),
+    });
+    const local = medians.get("in-process");
+    const far = medians.get("remote");
     results[`streams${streams}`] = {
-      ...inProcess,
-      ...(remoteRow ? { remote: remoteRow } : {}),
-      ...(both
-        ? {
-            remoteVsInProcess: {
-              unconstrained: ratio(
-                median(rates.get("remote")?.plain ?? []),
-                median(rates.get("in-process")?.plain ?? []),
-              ),
-              constrained: ratio(
-                median(rates.get("remote")?.constrained ?? []),
-                median(rates.get("in-process")?.constrained ?? []),
-              ),
-            },
-          }
-        : {}),
+      ...(local && row(local)), // the in-process fields stay where they were before the remote rows
+      ...(far && { remote: row(far) }),
+      ...(local &&
+        far && { remoteVsInProcess: { unconstrained: ratio(far[0], local[0]), constrained: ratio(far[1], local[1]) } }),
     };
   }
 } finally {
