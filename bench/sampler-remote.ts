@@ -4,15 +4,13 @@
 // (candidates only). Batch 1/8/32/64, GPT-2's vocabulary and a 128k one, greedy and temperature 0.8 + top-p 0.9.
 // Every transport must choose the in-process tokens (`sameTokens`). The four take turns step by step.
 // Run: npx tsx bench/sampler-remote.ts [--vocabs 50257,131072] [--batches 1,8,32,64] [--steps 12]
-import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type EngineSampler, inProcessSampler, type SampleInput } from "@llm/engine";
-import { jsonLog } from "@llm/log";
 import { create, type SamplingParams, SamplingParamsSchema } from "@llm/proto";
 import { Sampler } from "@llm/sampling";
-import { startService } from "@llm/testing";
-import { RemoteSampler, type SamplerTransport } from "../services/model-runner/src/remote-sampler.js";
+import type { SamplerTransport } from "../services/model-runner/src/remote-sampler.js";
+import { RING_DIR, SamplerProcess } from "./sampler-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +27,6 @@ const PARAMS: Record<string, SamplingParams> = {
   greedy: create(SamplingParamsSchema, { temperature: 0 }),
   "top-p": create(SamplingParamsSchema, { temperature: 0.8, topP: 0.9, seed: 1n }),
 };
-const RING_DIR = existsSync("/dev/shm") ? "/dev/shm" : undefined;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (value: number, digits = 3) => Number(value.toPrecision(digits));
@@ -92,7 +89,7 @@ async function timeSteps(
   }));
 }
 
-const service = await startService("services/sampler/src/main.ts", { name: "sampler" });
+const service = await SamplerProcess.start();
 const rows = [];
 try {
   for (const vocab of VOCABS) {
@@ -102,10 +99,7 @@ try {
       networkFull: { prune: false },
       networkPruned: { prune: true },
     };
-    const remotes = Object.entries(transports).map(
-      ([name, transport]) =>
-        [name, new RemoteSampler(service.address, jsonLog(), undefined, undefined, transport)] as const,
-    );
+    const remotes = Object.entries(transports).map(([name, transport]) => [name, service.connect(transport)] as const);
     const local = inProcessSampler(new Sampler({ vocabSize: vocab }));
     const buffer = logitsBuffer(maxBatch, vocab);
     for (const [paramsName, params] of Object.entries(PARAMS)) {
