@@ -87,6 +87,19 @@ describe("SpeedLedger", () => {
   });
 });
 
+describe("the default policy's speed figures", () => {
+  it("leave out the draft's catch-up: a step that mostly prefilled the draft still counts as a fast verify", () => {
+    const policy = loadAwarePolicy();
+    const gate = () => policy.speculate?.({ rows: 1, paddingPeriod: 4 });
+    for (let i = 0; i < 7; i++) gate(); // the next is the exploring step: plain
+    expect(gate()).toBe(false);
+    policy.observe?.({ rows: 1, speculated: false, ms: 1, tokens: 1, catchUpMs: 0 }); // 1 ms a token plain
+    // 5 ms for 3 tokens, 4 of them the draft's prefill: 0.33 ms a token verifying (1.67 counted whole: losing).
+    policy.observe?.({ rows: 1, speculated: true, ms: 5, tokens: 3, catchUpMs: 4 });
+    expect(gate()).toBe(true);
+  });
+});
+
 describe("the default policy's step gate", () => {
   it("speculates with a lone row, or any batch when the layout has no padding period", () => {
     const policy = loadAwarePolicy();

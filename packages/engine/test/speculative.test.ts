@@ -13,6 +13,7 @@ import {
   type SpeculationOptions,
   type SpeculationPolicy,
   type SpeculativeMode,
+  type StepSpeed,
 } from "../src/index.js";
 import { type Collected, collect, folderEngine, fullRecompute, presetEngine, promptOf, request } from "./helpers.js";
 
@@ -207,6 +208,27 @@ describe("speculative decoding alone", () => {
       );
     });
   });
+
+  it("catches a draft up after plain steps, and tells the policy those steps' catch-up time", async () => {
+    const seen: StepSpeed[] = [];
+    let step = 0;
+    // On, off, on, …: every step that speculates follows one that did not, so the draft prefills the row again.
+    const alternating: SpeculationPolicy = {
+      speculate: () => step++ % 2 === 0,
+      lookahead: () => 2,
+      observe: (speed) => seen.push(speed),
+    };
+    // The draft has the target's weights: every proposal of a draft cache in step with its sequence is accepted.
+    const draft = await draftOf("tiny-append", 50_257);
+    const { final } = await withEngine("tiny", { draft, policy: alternating }, (engine) =>
+      collect(engine.submit({ ...request("u", copyHeavy(60, 1, 50_257), 24), speculative: "draft" })),
+    );
+    expect(final.usage.acceptedTokens).toBe(final.usage.proposedTokens);
+    const verifying = seen.filter((speed) => speed.speculated);
+    expect(verifying.length).toBeGreaterThan(3);
+    for (const speed of verifying) expect(speed.catchUpMs).toBeGreaterThan(0);
+    for (const speed of seen.filter((s) => !s.speculated)) expect(speed.catchUpMs).toBe(0);
+  }, 60_000);
 
   it("the default policy stops speculating in a big batch", async () => {
     await withEngine("tiny", { defaultMode: "ngram" }, async (engine, steps) => {

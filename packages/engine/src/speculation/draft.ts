@@ -38,8 +38,12 @@ const TIMING_WEIGHT = 0.1;
 export class DraftModel {
   /** One batched draft forward, exponentially weighted (ms); undefined until the first. */
   forwardMs: number | undefined;
+  /** The last propose()'s time prefilling rows that (re)joined: a one-off per sequence, like the target's prefill. */
+  catchUpMs = 0;
   private readonly batch: DecodeBatch<DraftRow>;
   private readonly rows = new Map<string, DraftRow>();
+  /** The rows the last propose() ran forwards for: the ones settle() cuts back (the rest fell behind). */
+  private proposed: DraftRow[] = [];
 
   private constructor(private readonly model: LoadedModel) {
     // Proposals need no batch invariance (verification keeps the output exact): one group, fewest forwards.
@@ -80,6 +84,7 @@ export class DraftModel {
     const proposals = new Map<Sequence<unknown>, number[]>();
     for (const row of this.rows.values()) row.dropped = !wanted.has(row.seq);
     const joining: DraftRow[] = [];
+    const started = performance.now();
     for (const seq of wanted.keys()) {
       if (seq.kvLength < 2) continue; // nothing to prefill before the two tokens a step feeds
       const row = this.rows.get(seq.id);
@@ -88,8 +93,10 @@ export class DraftModel {
       joining.push(await this.prefill(seq));
     }
     this.batch.update(joining);
+    this.catchUpMs = joining.length > 0 ? performance.now() - started : 0;
     this.forget();
     const active = [...this.rows.values()].filter((row) => row.live);
+    this.proposed = active;
     if (active.length === 0) return proposals;
     for (const row of active) proposals.set(row.seq, []);
     const steps = Math.max(...active.map((row) => wanted.get(row.seq) ?? 0));
@@ -100,9 +107,9 @@ export class DraftModel {
         return ahead === 0 ? tokens.slice(-2) : [own.at(-1) ?? tokens[tokens.length - 1]];
       };
       const width = ahead === 0 ? 2 : 1;
-      const started = performance.now();
+      const forwardStarted = performance.now();
       const decoded = await this.batch.step(this.model.decoder, { width, tokens: feed });
-      this.timed(performance.now() - started);
+      this.timed(performance.now() - forwardStarted);
       for (const { row } of decoded) row.kvLength += width;
       const asking = decoded.filter(({ row }) => {
         const own = proposals.get(row.seq) as number[];
@@ -119,7 +126,10 @@ export class DraftModel {
 
   /** After verification: every row back to its sequence's length minus one (see the top of this file). */
   settle(): void {
-    for (const row of this.rows.values()) if (row.live) row.kvLength = row.seq.kvLength - 1;
+    // Only rows that ran this step: a row skipped by a plain step lacks its new positions, and must be seen
+    // as behind (prefilled again when it next speculates), not moved past positions its cache never computed.
+    for (const row of this.proposed) if (row.live) row.kvLength = row.seq.kvLength - 1;
+    this.proposed = [];
     this.batch.settle();
   }
 

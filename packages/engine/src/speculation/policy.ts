@@ -25,6 +25,11 @@ export interface StepSpeed {
   speculated: boolean;
   ms: number;
   tokens: number;
+  /**
+   * Of `ms`, the draft's prefill of sequences that (re)joined it: paid once when a sequence starts speculating
+   * again, not by verifying (counted as a verify step's cost, it kept speculation off for good).
+   */
+  catchUpMs: number;
 }
 
 export interface SpeculationPolicy {
@@ -75,7 +80,7 @@ export function loadAwarePolicy(options: LoadAwarePolicyOptions = DEFAULT_POLICY
     // land in different length classes, and the batch then needs a forward per class for the rest of their lives
     // (measured 0.6-0.8x at 2-4 streams): only a lone row speculates there.
     speculate: ({ rows, paddingPeriod }) => (rows === 1 || paddingPeriod === 1) && ledger.speculate(rows),
-    observe: ({ rows, speculated, ms, tokens }) => ledger.observe(rows, speculated, ms, tokens),
+    observe: ({ rows, speculated, ms, tokens, catchUpMs }) => ledger.observe(rows, speculated, ms - catchUpMs, tokens),
     lookahead({ batchSize, acceptance, proposalCost }) {
       if (batchSize > options.maxBatchSize) return 0;
       const worth = Math.max(MIN_USE, proposalCost);

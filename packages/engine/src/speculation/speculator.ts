@@ -29,6 +29,8 @@ export class Speculator {
   private readonly policy: SpeculationPolicy;
   /** The model's decode forward time by positions computed, learned from the steps run. */
   private readonly stepCost = new StepCost();
+  /** This step's time prefilling the draft for sequences that (re)joined it. */
+  private catchUpMs = 0;
 
   constructor(
     private readonly options: SpeculationOptions,
@@ -81,6 +83,7 @@ export class Speculator {
   ): Promise<Map<Sequence<unknown>, number[]>> {
     const proposals = new Map<Sequence<unknown>, number[]>();
     const drafted = new Map<Sequence<unknown>, number>();
+    this.catchUpMs = 0;
     const { paddingPeriod } = this.batch;
     if (!rows.some((seq) => seq.speculation)) return proposals;
     if (this.policy.speculate?.({ rows: rows.length, paddingPeriod }) === false) return proposals;
@@ -110,15 +113,16 @@ export class Speculator {
     if (draft && drafted.size > 0) {
       for (const [seq, tokens] of await draft.propose(drafted, choose))
         if (tokens.length > 0) proposals.set(seq, tokens);
+      this.catchUpMs = draft.catchUpMs;
     } else {
       draft?.idle();
     }
     return proposals;
   }
 
-  /** A decode-only step's speed, for the policy. */
-  observeStep(speed: StepSpeed): void {
-    this.policy.observe?.(speed);
+  /** A decode-only step's speed (`ms` and `tokens`; the rest is added here), for the policy. */
+  observeStep(speed: Omit<StepSpeed, "catchUpMs">): void {
+    this.policy.observe?.({ ...speed, catchUpMs: this.catchUpMs });
   }
 
   /** The model's decode forward computed `positions` positions (rows × tokens each) in `ms`. */
