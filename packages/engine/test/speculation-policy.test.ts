@@ -78,11 +78,12 @@ describe("SpeedLedger", () => {
     expect(choices(7).every(Boolean)).toBe(true); // nothing measured: speculate
     expect(ledger.speculate(4)).toBe(false); // every 8th step the other way: a plain figure
     ledger.observe(4, false, 4, 4); // 1 ms a token plain
-    ledger.observe(4, true, 6, 4); // 1.5 ms a token verifying: losing
-    const losing = choices(16);
-    expect(losing.filter(Boolean)).toHaveLength(2); // only the exploring steps verify
-    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4, 8); // verifying now 0.5 ms a token
-    expect(choices(16).filter(Boolean)).toHaveLength(14);
+    ledger.observe(4, true, 4.4, 4); // 1.1 ms a token verifying: losing, by little
+    expect(choices(16).filter(Boolean)).toHaveLength(2); // only the exploring steps (1 in 8) verify
+    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4, 8); // verifying now 0.5 ms a token: far ahead
+    expect(choices(128).filter(Boolean)).toHaveLength(126); // 1 step in 64 checks the plain figure
+    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4.2, 4); // 1.05 ms a token: close again
+    expect(choices(16).filter(Boolean)).toHaveLength(2);
     expect(ledger.speculate(1)).toBe(true); // another batch size has its own figures
   });
 });
