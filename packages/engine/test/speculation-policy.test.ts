@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { promptLookup } from "../src/speculation/ngram.js";
 import { loadAwarePolicy, policyNamed } from "../src/speculation/policy.js";
+import { Speculator } from "../src/speculation/speculator.js";
 import { SpeedLedger } from "../src/speculation/speed-ledger.js";
 import { StepCost } from "../src/speculation/step-cost.js";
 
@@ -85,6 +86,20 @@ describe("SpeedLedger", () => {
     for (let i = 0; i < 20; i++) ledger.observe(4, true, 4.2, 4); // 1.05 ms a token: close again
     expect(choices(16).filter(Boolean)).toHaveLength(2);
     expect(ledger.speculate(1)).toBe(true); // another batch size has its own figures
+  });
+});
+
+describe("a sequence's acceptance", () => {
+  it("counts the proposals a verify step judged: a run ends at its first rejection", () => {
+    const speculator = new Speculator({ defaultMode: "ngram" }, { contextLength: 128, paddingPeriod: 1 });
+    const state = speculator.begin(undefined, true);
+    const seq = { speculation: state } as unknown as Parameters<Speculator["record"]>[0];
+    expect(state?.acceptance).toBe(1);
+    speculator.record(seq, 4, 1); // accepted, rejected; the last two were never judged
+    expect(state?.acceptance).toBe(0.5);
+    speculator.record(seq, 4, 4);
+    expect(state?.acceptance).toBeCloseTo((0.8 * 1 + 4) / (0.8 * 2 + 4), 12);
+    expect([state?.proposedTokens, state?.acceptedTokens]).toEqual([8, 5]); // usage counts every proposal
   });
 });
 

@@ -230,6 +230,17 @@ describe("speculative decoding alone", () => {
     for (const speed of seen.filter((s) => !s.speculated)) expect(speed.catchUpMs).toBe(0);
   }, 60_000);
 
+  it("prices the draft by its recent forwards, and forgets them while idle (a cost measured too high recovers)", async () => {
+    const draft = await draftOf("tiny-append", 50_257);
+    expect(draft.forwardMs).toBeUndefined();
+    await withEngine("tiny", { draft, policy: EAGER }, async (engine) => {
+      await collect(engine.submit({ ...request("p", copyHeavy(30, 2, 50_257), 12), speculative: "draft" }));
+      expect(draft.forwardMs).toBeGreaterThan(0);
+      for (let i = 0; i < 15; i++) draft.idle();
+      expect(draft.forwardMs).toBeUndefined(); // the prior again, until the next forwards
+    });
+  }, 60_000);
+
   it("the default policy stops speculating in a big batch", async () => {
     await withEngine("tiny", { defaultMode: "ngram" }, async (engine, steps) => {
       const prompts = Array.from({ length: 12 }, (_, i) => copyHeavy(30, i, 50_257));

@@ -32,12 +32,12 @@ class DraftRow {
   }
 }
 
-/** Weight of the latest forward in the measured forward time. */
-const TIMING_WEIGHT = 0.1;
+/** Forwards timed for the draft's cost: their median, so one slow forward (a warm-up, a busy core) moves nothing. */
+const TIMINGS = 15;
 
 export class DraftModel {
-  /** One batched draft forward, exponentially weighted (ms); undefined until the first. */
-  forwardMs: number | undefined;
+  /** The latest batched draft forwards' times (ms), oldest first. */
+  private readonly timings: number[] = [];
   /** The last propose()'s time prefilling rows that (re)joined: a one-off per sequence, like the target's prefill. */
   catchUpMs = 0;
   private readonly batch: DecodeBatch<DraftRow>;
@@ -133,8 +133,19 @@ export class DraftModel {
     this.batch.settle();
   }
 
-  /** Drops every row (and its cache): nothing speculates with the draft now. */
+  /** The median of the latest forwards' times (ms); undefined before any, or once idle steps aged them all out. */
+  get forwardMs(): number | undefined {
+    if (this.timings.length === 0) return undefined;
+    const sorted = [...this.timings].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1];
+  }
+
+  /**
+   * Drops every row (and its cache): nothing speculates with the draft now. Each call also forgets the oldest
+   * timing, so a cost measured too high (which keeps the draft idle, and so unmeasured) falls back to the prior.
+   */
   idle(): void {
+    this.timings.shift();
     if (this.rows.size === 0) return;
     for (const row of this.rows.values()) row.dropped = true;
     this.batch.update([]);
@@ -162,7 +173,8 @@ export class DraftModel {
   }
 
   private timed(ms: number): void {
-    this.forwardMs = this.forwardMs === undefined ? ms : this.forwardMs + TIMING_WEIGHT * (ms - this.forwardMs);
+    this.timings.push(ms);
+    if (this.timings.length > TIMINGS) this.timings.shift();
   }
 
   /** Rows the batch dropped. */

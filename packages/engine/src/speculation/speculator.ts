@@ -18,8 +18,8 @@ export interface SpeculationOptions {
   policy?: SpeculationPolicy;
 }
 
-/** Weight of the latest verify step in a sequence's acceptance rate. */
-const ACCEPTANCE_WEIGHT = 0.5;
+/** How much of a sequence's acceptance figures each verify step keeps: about the last five steps count. */
+const ACCEPTANCE_KEEP = 0.8;
 /** A sequence not speculating drifts back toward trying again by this share a step (conditions change). */
 const PROBATION = 0.05;
 /** The draft's cost per proposal relative to a model step, before both were measured. */
@@ -68,7 +68,7 @@ export class Speculator {
   begin(mode: SpeculativeMode | undefined, verifies: boolean): SpeculationState | undefined {
     const chosen = mode ?? this.options.defaultMode ?? "off";
     if (chosen === "off" || !verifies) return undefined;
-    return { proposer: chosen, acceptance: 1, proposedTokens: 0, acceptedTokens: 0 };
+    return { proposer: chosen, acceptance: 1, judged: 0, accepted: 0, proposedTokens: 0, acceptedTokens: 0 };
   }
 
   /**
@@ -99,7 +99,10 @@ export class Speculator {
       const proposalCost =
         this.stepCost.perPosition(rows.length) + (proposer === "draft" ? this.draftCost(rows.length) : 0);
       const wanted = this.policy.lookahead({ batchSize: rows.length, acceptance, proposer, proposalCost });
-      if (wanted <= 0) state.acceptance += PROBATION * (1 - acceptance);
+      if (wanted <= 0) {
+        state.accepted += PROBATION * (state.judged - state.accepted);
+        state.acceptance += PROBATION * (1 - acceptance);
+      }
       const k = Math.min(wanted, remaining(seq) - 1, room);
       if (k <= 0) continue;
       if (proposer === "ngram") {
@@ -144,7 +147,11 @@ export class Speculator {
     if (!state || proposed === 0) return;
     state.proposedTokens += proposed;
     state.acceptedTokens += accepted;
-    state.acceptance += ACCEPTANCE_WEIGHT * (accepted / proposed - state.acceptance);
+    // Accepted / proposed would count the proposals after a rejection as failures: 1 of 4 accepted is 1 of 2 judged.
+    const judged = accepted < proposed ? accepted + 1 : accepted;
+    state.judged = ACCEPTANCE_KEEP * state.judged + judged;
+    state.accepted = ACCEPTANCE_KEEP * state.accepted + accepted;
+    state.acceptance = state.accepted / state.judged;
   }
 
   /** After the step's tokens were accepted: the draft's rows cut back to their sequences. */

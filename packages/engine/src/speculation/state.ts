@@ -5,8 +5,15 @@ export type SpeculativeMode = "off" | "ngram" | "draft";
 /** One sequence's speculation: its proposer and what verification made of its proposals. */
 export interface SpeculationState {
   proposer: "ngram" | "draft";
-  /** Recent acceptance rate, exponentially weighted over verify steps (starts at 1: speculate fully first). */
+  /**
+   * The chance that a proposal is accepted given the ones before it were: recent accepted proposals over recent
+   * proposals actually judged (a run of k ends at its first rejection; the proposals after it say nothing), each
+   * sum exponentially weighted over verify steps; 1 before any (speculate fully first).
+   */
   acceptance: number;
+  /** The weighted sums behind `acceptance`. */
+  judged: number;
+  accepted: number;
   proposedTokens: number;
   acceptedTokens: number;
 }
