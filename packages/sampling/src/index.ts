@@ -62,6 +62,7 @@ export {
   type TokenNoise,
   truncateMinP,
   truncateTopP,
+  truncateVocabularyTopP,
   weighCandidates,
   weighVocabulary,
 } from "./selection.js";

@@ -58,6 +58,7 @@ export function weighVocabulary(values: Float32Array, candidates: Candidates, in
 const BINS_PER_NAT = 128;
 /** 32 nats: beyond that a token weighs < 1.3e-14 of the best one; the last bin takes all the rest. */
 const BINS = 32 * BINS_PER_NAT;
+const LAST_BIN = BINS - 1;
 
 /** Scratch for truncateTopP, allocated once per workspace. */
 export function createMassHistogram(): Float64Array {
@@ -81,7 +82,6 @@ export function truncateTopP(
 ): void {
   const { ids, weights, boundary, bins, best } = candidates;
   const size = candidates.size;
-  const lastBin = BINS - 1;
   const binScale = inverseTemperature * BINS_PER_NAT;
 
   // The last bin is never summed: the search below stops there anyway, and its shared slot would chain
@@ -89,15 +89,13 @@ export function truncateTopP(
   histogram.fill(0);
   let total = 0;
   for (let i = 0; i < size; i++) {
-    const scaled = (best - values[ids[i]]) * binScale;
-    const bin = scaled < lastBin ? scaled | 0 : lastBin;
+    const bin = binOf((best - values[ids[i]]) * binScale);
     bins[i] = bin;
-    if (bin < lastBin) histogram[bin] += weights[i];
+    if (bin < LAST_BIN) histogram[bin] += weights[i];
     total += weights[i];
   }
   const target = topP * total;
-  let edgeBin = 0;
-  for (let cumulative = histogram[0]; cumulative < target && edgeBin < lastBin; ) cumulative += histogram[++edgeBin];
+  const edgeBin = edgeBinOf(histogram, target);
 
   // Keep the nearer bins in place, set the boundary ones aside, drop the rest.
   let kept = 0;
@@ -114,10 +112,87 @@ export function truncateTopP(
       boundary[boundarySize++] = ids[i];
     }
   }
+  keepBoundary(values, candidates, inverseTemperature, kept, keptMass, boundarySize, target);
+}
 
-  // Walk the boundary tokens best first, a group of equal logits at a time, until the mass above reaches topP.
-  const edge = boundary.subarray(0, boundarySize);
+/**
+ * weighVocabulary then truncateTopP in one: the same candidates, in the same order, with the same weights, bit
+ * for bit (every sum adds the same terms in the same order). Faster because nothing is written per token: the
+ * first pass sums each token's weight into the total and its bin, the second re-weighs only the kept tokens.
+ */
+export function truncateVocabularyTopP(
+  values: Float32Array,
+  candidates: Candidates,
+  inverseTemperature: number,
+  topP: number,
+  histogram: Float64Array,
+): void {
+  const { ids, weights, boundary } = candidates;
+  const best = maxOf(values);
+  candidates.best = best;
+  const binScale = inverseTemperature * BINS_PER_NAT;
+
+  histogram.fill(0);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const weight = expNonPositive((value - best) * inverseTemperature);
+    const bin = binOf((best - value) * binScale);
+    if (bin < LAST_BIN) histogram[bin] += weight;
+    total += weight;
+  }
+  const target = topP * total;
+  const edgeBin = edgeBinOf(histogram, target);
+
+  let kept = 0;
+  let boundarySize = 0;
+  let keptMass = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const bin = binOf((best - value) * binScale);
+    if (bin < edgeBin) {
+      const weight = expNonPositive((value - best) * inverseTemperature);
+      ids[kept] = i;
+      weights[kept] = weight;
+      keptMass += weight;
+      kept++;
+    } else if (bin <= edgeBin + 1) {
+      boundary[boundarySize++] = i;
+    }
+  }
+  keepBoundary(values, candidates, inverseTemperature, kept, keptMass, boundarySize, target);
+}
+
+/** A token's top-p bin from its scaled distance below the best one; the last bin takes the rest (and NaN). */
+function binOf(scaled: number): number {
+  return scaled < LAST_BIN ? scaled | 0 : LAST_BIN;
+}
+
+/** The first bin at which the cumulative mass reaches `target` (the last bin at most). */
+function edgeBinOf(histogram: Float64Array, target: number): number {
+  let edgeBin = 0;
+  for (let cumulative = histogram[0]; cumulative < target && edgeBin < LAST_BIN; ) cumulative += histogram[++edgeBin];
+  return edgeBin;
+}
+
+/**
+ * After the `kept` candidates of nearer bins, walks the first `boundarySize` ids of `candidates.boundary` best
+ * first, a group of equal logits at a time, until the mass kept reaches `target`; sets the candidates' size.
+ */
+function keepBoundary(
+  values: Float32Array,
+  candidates: Candidates,
+  inverseTemperature: number,
+  keptBefore: number,
+  keptMassBefore: number,
+  boundarySize: number,
+  target: number,
+): void {
+  const { ids, weights, best } = candidates;
+  const edge = candidates.boundary.subarray(0, boundarySize);
   sortByValue(values, edge);
+  let kept = keptBefore;
+  let keptMass = keptMassBefore;
   let i = 0;
   while (i < boundarySize && keptMass < target) {
     const value = values[edge[i]];
