@@ -2,13 +2,7 @@
 // bit of its result (which tokens survive, in which order, with which weights), so it is checked against that
 // composition on many rows: both vocabulary sizes in use, ties at the nucleus edge, -Infinity entries (masked or
 // padded tokens), top_p from 0.01 to 0.999 and temperatures from 0.1 to 2.
-import {
-  Candidates,
-  createMassHistogram,
-  truncateTopP,
-  truncateVocabularyTopP,
-  weighVocabulary,
-} from "@llm/sampling";
+import { Candidates, createMassHistogram, truncateTopP, truncateVocabularyTopP, weighVocabulary } from "@llm/sampling";
 import { describe, expect, it } from "vitest";
 import { randomLogits, testRandom } from "./helpers.js";
 
