@@ -38,6 +38,32 @@ export function weighCandidates(values: Float32Array, candidates: Candidates, in
   return total;
 }
 
+/**
+ * weighCandidates for candidates listed with their own logits (a pruned row's first `count` survivors): the same
+ * ids get the same weights. Returns the total weight.
+ */
+export function weighListed(
+  tokenIds: ArrayLike<number>,
+  values: Float32Array,
+  count: number,
+  candidates: Candidates,
+  inverseTemperature: number,
+): number {
+  const { ids, weights } = candidates;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) if (values[i] > best) best = values[i];
+  candidates.best = best;
+  candidates.size = count;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const weight = expNonPositive((values[i] - best) * inverseTemperature);
+    ids[i] = tokenIds[i];
+    weights[i] = weight;
+    total += weight;
+  }
+  return total;
+}
+
 /** weighCandidates for the whole vocabulary as candidates, in one pass without indirection. */
 export function weighVocabulary(values: Float32Array, candidates: Candidates, inverseTemperature: number): number {
   const { ids, weights } = candidates;
