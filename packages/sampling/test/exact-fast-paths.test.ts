@@ -1,8 +1,16 @@
-// truncateVocabularyTopP is a faster weighVocabulary + truncateTopP; seeded tokens and pruned rows depend on every
-// bit of its result (which tokens survive, in which order, with which weights), so it is checked against that
-// composition on many rows: both vocabulary sizes in use, ties at the nucleus edge, -Infinity entries (masked or
-// padded tokens), top_p from 0.01 to 0.999 and temperatures from 0.1 to 2.
-import { Candidates, createMassHistogram, truncateTopP, truncateVocabularyTopP, weighVocabulary } from "@llm/sampling";
+// Faster forms of the sampling kernels against the plain ones they replace. Seeded tokens and pruned rows depend on
+// every bit of their results (which tokens survive, in which order, with which weights), so each is checked on many
+// rows: truncateVocabularyTopP against weighVocabulary + truncateTopP (both vocabulary sizes in use, ties at the
+// nucleus edge, -Infinity entries (masked or padded tokens), top_p from 0.01 to 0.999, temperatures from 0.1 to 2),
+// sortByValue's native sort against the comparator it replaced (ties, ±0, ±Infinity, NaN).
+import {
+  Candidates,
+  createMassHistogram,
+  sortByValue,
+  truncateTopP,
+  truncateVocabularyTopP,
+  weighVocabulary,
+} from "@llm/sampling";
 import { describe, expect, it } from "vitest";
 import { randomLogits, testRandom } from "./helpers.js";
 
@@ -52,5 +60,27 @@ describe("truncateVocabularyTopP", () => {
     }
     // The rows span tiny and large nuclei: the edge is exercised at many places.
     expect(sizes / rows).toBeGreaterThan(5);
+  });
+});
+
+describe("sortByValue", () => {
+  it("orders ids as the comparator (value descending, id ascending) does, ties, ±0, ±Infinity and NaN included", () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const random = testRandom(seed);
+      const vocab = seed % 2 === 0 ? 50257 : 131072;
+      const values = new Float32Array(vocab);
+      const grid = [0, 0.25, 1][seed % 3];
+      const specials = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, Number.NaN];
+      for (let i = 0; i < vocab; i++) {
+        const value = (random() - 0.5) * 40;
+        values[i] = grid > 0 ? Math.round(value / grid) * grid : value;
+        if (random() < 0.05) values[i] = specials[Math.floor(random() * (seed % 5 === 0 ? 5 : 4))];
+      }
+      const ids = Int32Array.from({ length: 1 + Math.floor(random() * 1500) }, () => Math.floor(random() * vocab));
+      const expected = ids.slice().sort((a, b) => values[b] - values[a] || a - b);
+      sortByValue(values, ids);
+      if (seed % 5 !== 0) expect(Array.from(ids)).toEqual(Array.from(expected));
+      else expect(Array.from(ids).sort()).toEqual(Array.from(expected).sort()); // NaN: the comparator's own order
+    }
   });
 });
