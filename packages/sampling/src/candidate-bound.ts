@@ -5,7 +5,8 @@
 // same weights for the same ids, so the same token, bit for bit.
 import { type Candidates, selectLargest, sortByValue } from "./candidates.js";
 import { logSumExp } from "./fast-exp.js";
-import { truncateMinP, truncateTopP, truncateVocabularyTopP, weighCandidates, weighVocabulary } from "./selection.js";
+import { truncateMinP, weighCandidates, weighVocabulary } from "./selection.js";
+import { truncateTopP, truncateVocabularyTopP } from "./top-p.js";
 import type { Workspace } from "./workspace.js";
 
 /** The truncation a strategy's token depends on; tokens outside it never matter. */

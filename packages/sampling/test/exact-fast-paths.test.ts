@@ -1,6 +1,6 @@
 // Faster forms of the sampling kernels against the plain ones they replace. Seeded tokens and pruned rows depend on
 // every bit of their results (which tokens survive, in which order, with which weights), so each is checked on many
-// rows: truncateVocabularyTopP against weighVocabulary + truncateTopP (both vocabulary sizes in use, ties at the
+// rows: truncateVocabularyTopP (and each of its two paths) against weighVocabulary + truncateTopP (both vocabulary sizes in use, ties at the
 // nucleus edge, -Infinity entries (masked or padded tokens), top_p from 0.01 to 0.999, temperatures from 0.1 to 2),
 // sortByValue's native sort against the comparator it replaced (ties, ±0, ±Infinity, NaN).
 import {
@@ -12,6 +12,7 @@ import {
   weighVocabulary,
 } from "@llm/sampling";
 import { describe, expect, it } from "vitest";
+import { boundedVocabularyTopP, exactVocabularyTopP } from "../src/top-p.js";
 import { randomLogits, testRandom } from "./helpers.js";
 
 /** A row of (vocab, seed): a random scale, and by seed ties (rounded logits) and/or -Infinity entries. */
@@ -41,11 +42,12 @@ describe("truncateVocabularyTopP", () => {
     [3000, 600],
     [50257, 60],
     [131072, 24],
-  ])("equals weighVocabulary + truncateTopP bit for bit (vocab %i, %i rows)", (vocab, rows) => {
-    const fused = new Candidates(vocab);
+  ])("equals weighVocabulary + truncateTopP bit for bit, by both of its paths (vocab %i, %i rows)", (vocab, rows) => {
+    const candidates = new Candidates(vocab);
     const reference = new Candidates(vocab);
     const histogram = createMassHistogram();
     let sizes = 0;
+    let bounded = 0;
     for (let seed = 1; seed <= rows; seed++) {
       const logits = rowOf(vocab, seed);
       const random = testRandom(seed * 7919);
@@ -53,13 +55,46 @@ describe("truncateVocabularyTopP", () => {
       const inverseTemperature = 1 / (0.1 + 1.9 * random());
       weighVocabulary(logits, reference, inverseTemperature);
       truncateTopP(logits, reference, inverseTemperature, topP, histogram);
-      truncateVocabularyTopP(logits, fused, inverseTemperature, topP, histogram);
-      const problem = difference(fused, reference);
-      if (problem) throw new Error(`row ${seed} (top_p ${topP}, 1/T ${inverseTemperature}): ${problem}`);
+      const check = (path: string) => {
+        const problem = difference(candidates, reference);
+        if (problem) throw new Error(`${path}, row ${seed} (top_p ${topP}, 1/T ${inverseTemperature}): ${problem}`);
+      };
+      truncateVocabularyTopP(logits, candidates, inverseTemperature, topP, histogram);
+      check("truncateVocabularyTopP");
+      exactVocabularyTopP(logits, candidates, inverseTemperature, topP, histogram);
+      check("exactVocabularyTopP");
+      if (boundedVocabularyTopP(logits, candidates, inverseTemperature, topP, histogram)) {
+        check("boundedVocabularyTopP");
+        bounded++;
+      }
       sizes += reference.size;
     }
-    // The rows span tiny and large nuclei: the edge is exercised at many places.
+    // The rows span tiny and large nuclei: the edge is exercised at many places; nearly all are decided bounded.
     expect(sizes / rows).toBeGreaterThan(5);
+    expect(bounded).toBeGreaterThan(0.9 * rows);
+  });
+
+  it("leaves a target on a decision's edge to the exact passes", () => {
+    const candidates = new Candidates(3000);
+    const reference = new Candidates(3000);
+    const histogram = createMassHistogram();
+    /** Logits at `at`, the rest -Infinity; checks which path decides at `topP`, and the result. */
+    const decide = (at: Record<number, number>, topP: number, bounded: boolean) => {
+      const logits = new Float32Array(3000).fill(Number.NEGATIVE_INFINITY);
+      for (const [id, logit] of Object.entries(at)) logits[Number(id)] = logit;
+      expect(boundedVocabularyTopP(logits, candidates, 1, topP, histogram)).toBe(bounded);
+      truncateVocabularyTopP(logits, candidates, 1, topP, histogram);
+      weighVocabulary(logits, reference, 1);
+      truncateTopP(logits, reference, 1, topP, histogram);
+      expect(difference(candidates, reference)).toBe("");
+    };
+    // Weights 1 and 1/e: at top_p 1/(1 + 1/e) the target is the first bin's mass, up to rounding (the edge bin).
+    decide({ 7: 0, 9: -1 }, 1 / (1 + Math.exp(-1)), false);
+    decide({ 7: 0, 9: -1 }, 0.5, true);
+    // Three tokens in one bin: the target is the mass of the first two, up to rounding (the walk through the edge).
+    const [a, b] = [Math.exp(Math.fround(-0.001)), Math.exp(Math.fround(-0.002))];
+    decide({ 7: 0, 9: -0.001, 11: -0.002 }, (1 + a) / (1 + a + b), false);
+    decide({ 7: 0, 9: -0.001, 11: -0.002 }, 0.5, true);
   });
 });
 
