@@ -11,6 +11,7 @@ const BINS_PER_NAT = 128;
 /** 32 nats: beyond that a token weighs < 1.3e-14 of the best one; the last bin takes all the rest. */
 const BINS = 32 * BINS_PER_NAT;
 const LAST_BIN = BINS - 1;
+const BIN_WIDTH = 1 / BINS_PER_NAT;
 /** e^(−b/128): the weight at the top of bin b. */
 const BIN_TOP = Float64Array.from({ length: BINS }, (_, bin) => Math.exp(-bin / BINS_PER_NAT));
 /**
@@ -145,8 +146,9 @@ export function boundedVocabularyTopP(
   approximate.fill(0);
   for (let i = 0; i < values.length; i++) {
     const scaled = (best - values[i]) * binScale;
-    const bin = binOf(scaled);
-    const g = bin < LAST_BIN ? (scaled - bin) / BINS_PER_NAT : 0;
+    const clamped = scaled < LAST_BIN ? scaled : LAST_BIN; // NaN too
+    const bin = clamped | 0;
+    const g = (clamped - bin) * BIN_WIDTH;
     approximate[bin] += 1 - g + g * g * 0.5;
   }
   let approximateTotal = 0;
