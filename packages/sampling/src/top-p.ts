@@ -146,7 +146,8 @@ export function boundedVocabularyTopP(
   approximate.fill(0);
   for (let i = 0; i < values.length; i++) {
     const scaled = (best - values[i]) * binScale;
-    const clamped = scaled < LAST_BIN ? scaled : LAST_BIN; // NaN too
+    // biome-ignore lint/complexity/useMathMinMax: Math.min would keep a NaN (a NaN logit's); it goes to the last bin
+    const clamped = scaled < LAST_BIN ? scaled : LAST_BIN;
     const bin = clamped | 0;
     const g = (clamped - bin) * BIN_WIDTH;
     approximate[bin] += 1 - g + g * g * 0.5;
