@@ -2,10 +2,12 @@
 // every bit of their results (which tokens survive, in which order, with which weights), so each is checked on many
 // rows: truncateVocabularyTopP (and each of its two paths) against weighVocabulary + truncateTopP (both vocabulary sizes in use, ties at the
 // nucleus edge, -Infinity entries (masked or padded tokens), top_p from 0.01 to 0.999, temperatures from 0.1 to 2),
-// sortByValue's native sort against the comparator it replaced (ties, ±0, ±Infinity, NaN).
+// sortByValue's native sort against the comparator it replaced (ties, ±0, ±Infinity, NaN), maxOf's four running
+// maxima against one.
 import {
   Candidates,
   createMassHistogram,
+  maxOf,
   sortByValue,
   truncateTopP,
   truncateVocabularyTopP,
@@ -116,6 +118,26 @@ describe("sortByValue", () => {
       sortByValue(values, ids);
       if (seed % 5 !== 0) expect(Array.from(ids)).toEqual(Array.from(expected));
       else expect(Array.from(ids).sort()).toEqual(Array.from(expected).sort()); // NaN: the comparator's own order
+    }
+  });
+});
+
+describe("maxOf", () => {
+  it("is the one-pass maximum, the sign of a zero maximum included (NaN ignored, -Infinity when empty)", () => {
+    const onePass = (values: Float32Array) => {
+      let max = Number.NEGATIVE_INFINITY;
+      for (const value of values) if (value > max) max = value;
+      return max;
+    };
+    const specials = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, Number.NaN];
+    for (let seed = 1; seed <= 3000; seed++) {
+      const random = testRandom(seed);
+      const values = new Float32Array(seed % 100 === 0 ? 50257 : Math.floor(random() * 12));
+      for (let i = 0; i < values.length; i++) {
+        values[i] = seed % 3 === 0 ? -Math.floor(random() * 3) : (random() - 0.5) * 10; // ties at 0, -1, -2
+        if (random() < 0.2) values[i] = specials[Math.floor(random() * specials.length)];
+      }
+      expect(Object.is(maxOf(values), onePass(values))).toBe(true);
     }
   });
 });
