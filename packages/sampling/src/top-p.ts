@@ -142,16 +142,17 @@ export function boundedVocabularyTopP(
   const binScale = inverseTemperature * BINS_PER_NAT;
   // Pass 1: approximate masses per bin. scaled = −128·(the exponent expNonPositive gets) exactly (a power of two
   // apart), so a token's weight is e^(−bin/128)·e^(−g) with g its exact place in the bin; the last bin counts tokens.
+  // Both passes take four tokens an iteration: a one-token iteration's own overhead costs as much as its work.
   const approximate = histogram.subarray(BINS, 2 * BINS);
   approximate.fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const scaled = (best - values[i]) * binScale;
-    // biome-ignore lint/complexity/useMathMinMax: Math.min would keep a NaN (a NaN logit's); it goes to the last bin
-    const clamped = scaled < LAST_BIN ? scaled : LAST_BIN;
-    const bin = clamped | 0;
-    const g = (clamped - bin) * BIN_WIDTH;
-    approximate[bin] += 1 - g + g * g * 0.5;
+  const whole = values.length - (values.length % 4);
+  for (let i = 0; i < whole; i += 4) {
+    addApproximate(approximate, (best - values[i]) * binScale);
+    addApproximate(approximate, (best - values[i + 1]) * binScale);
+    addApproximate(approximate, (best - values[i + 2]) * binScale);
+    addApproximate(approximate, (best - values[i + 3]) * binScale);
   }
+  for (let i = whole; i < values.length; i++) addApproximate(approximate, (best - values[i]) * binScale);
   let approximateTotal = 0;
   for (let bin = 0; bin < BINS; bin++) {
     approximate[bin] *= BIN_TOP[bin];
@@ -166,14 +167,25 @@ export function boundedVocabularyTopP(
   histogram.fill(0, 0, BINS);
   let nearTotal = 0;
   let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    const scaled = (best - value) * binScale;
-    if (scaled < near) {
-      const weight = expNonPositive((value - best) * inverseTemperature);
-      histogram[scaled | 0] += weight;
-      nearTotal += weight;
-      ids[count++] = i;
+  for (let start = 0; start < values.length; start += 4) {
+    if (
+      start < whole &&
+      !((best - values[start]) * binScale < near) &&
+      !((best - values[start + 1]) * binScale < near) &&
+      !((best - values[start + 2]) * binScale < near) &&
+      !((best - values[start + 3]) * binScale < near)
+    ) {
+      continue; // four far tokens: the common case
+    }
+    for (let i = start; i < start + 4 && i < values.length; i++) {
+      const value = values[i];
+      const scaled = (best - value) * binScale;
+      if (scaled < near) {
+        const weight = expNonPositive((value - best) * inverseTemperature);
+        histogram[scaled | 0] += weight;
+        nearTotal += weight;
+        ids[count++] = i;
+      }
     }
   }
   let farMass = 0;
@@ -199,6 +211,15 @@ export function boundedVocabularyTopP(
     highTarget,
   );
   return massBeforeLastGroup < lowTarget;
+}
+
+/** Adds a token's approximate weight to its bin: e^(−g) ≈ 1 − g + g²/2, g its place in the bin (0 in the last). */
+function addApproximate(approximate: Float64Array, scaled: number): void {
+  // biome-ignore lint/complexity/useMathMinMax: Math.min would keep a NaN (a NaN logit's); it goes to the last bin
+  const clamped = scaled < LAST_BIN ? scaled : LAST_BIN;
+  const bin = clamped | 0;
+  const g = (clamped - bin) * BIN_WIDTH;
+  approximate[bin] += 1 - g + g * g * 0.5;
 }
 
 /** A token's top-p bin from its scaled distance below the best one; the last bin takes the rest (and NaN). */
