@@ -5,7 +5,8 @@
 // same weights for the same ids, so the same token, bit for bit.
 import { type Candidates, selectLargest, sortByValue } from "./candidates.js";
 import { logSumExp } from "./fast-exp.js";
-import { truncateMinP, truncateTopP, weighCandidates, weighVocabulary } from "./selection.js";
+import { truncateMinP, weighCandidates, weighVocabulary } from "./selection.js";
+import { truncateTopP, truncateVocabularyTopP } from "./top-p.js";
 import type { Workspace } from "./workspace.js";
 
 /** The truncation a strategy's token depends on; tokens outside it never matter. */
@@ -44,10 +45,12 @@ export function truncateCandidates(logits: Float32Array, bound: CandidateBound, 
   if (topK > 0 && topK < logits.length) {
     selectLargest(logits, topK, candidates, true);
     weighCandidates(logits, candidates, inverseTemperature);
+    if (topP < 1) truncateTopP(logits, candidates, inverseTemperature, topP, massHistogram);
+  } else if (topP < 1) {
+    truncateVocabularyTopP(logits, candidates, inverseTemperature, topP, massHistogram);
   } else {
     weighVocabulary(logits, candidates, inverseTemperature);
   }
-  if (topP < 1) truncateTopP(logits, candidates, inverseTemperature, topP, massHistogram);
   if (minP > 0) truncateMinP(candidates, minP);
   return candidates;
 }

@@ -90,9 +90,38 @@ export function collectAtLeast(values: Float32Array, threshold: number, out: Can
   out.size = size;
 }
 
-/** Sorts ids in place by (value descending, id ascending). */
+/** Ids below this get the native sort: 32 bits of value rank and 21 of id fit a double's 53. */
+const ID_LIMIT = 2 ** 21;
+const floatBits = new Float32Array(1);
+const uintBits = new Uint32Array(floatBits.buffer);
+
+/**
+ * Sorts ids in place by (value descending, id ascending). Each id becomes one number, its value's rank then the
+ * id, for the typed array's native sort (several times faster than a comparator's); a NaN value keeps the
+ * comparator.
+ */
 export function sortByValue(values: Float32Array, ids: Int32Array): void {
-  ids.sort((a, b) => values[b] - values[a] || a - b);
+  const keys = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    const value = values[id];
+    if (Number.isNaN(value) || id >= ID_LIMIT) {
+      ids.sort((a, b) => values[b] - values[a] || a - b);
+      return;
+    }
+    keys[i] = descendingRank(value) * ID_LIMIT + id;
+  }
+  keys.sort();
+  for (let i = 0; i < ids.length; i++) ids[i] = keys[i] % ID_LIMIT;
+}
+
+/** A float32's place from the largest value down, in [0, 2^32); -0 ranks with +0, as they compare equal. */
+function descendingRank(value: number): number {
+  floatBits[0] = value === 0 ? 0 : value;
+  const bits = uintBits[0];
+  // Sign and magnitude to one ascending unsigned order, then reversed.
+  const ascending = bits >= 0x80000000 ? 0xffffffff - bits : bits + 0x80000000;
+  return 0xffffffff - ascending;
 }
 
 /** "Worse" in candidate order: smaller value, or equal value and larger id. */

@@ -57,12 +57,11 @@ export {
 } from "./sampler.js";
 export {
   argmax,
-  createMassHistogram,
   raceCandidates,
   type TokenNoise,
   truncateMinP,
-  truncateTopP,
   weighCandidates,
+  weighListed,
   weighVocabulary,
 } from "./selection.js";
 export { type OpenSequenceOptions, type SampledToken, SequenceSampler } from "./sequence-sampler.js";
@@ -74,6 +73,7 @@ export {
   type StrategyInfo,
   StrategyRegistry,
 } from "./strategy.js";
+export { createMassHistogram, truncateTopP, truncateVocabularyTopP } from "./top-p.js";
 export {
   type ParamProblem,
   SAMPLING_LIMITS,

@@ -1,4 +1,4 @@
-import { type Candidates, sortByValue } from "./candidates.js";
+import type { Candidates } from "./candidates.js";
 import { expNonPositive, maxOf } from "./fast-exp.js";
 
 // Building blocks that turn (adjusted) logits into a token: argmax, weighing, truncation filters and the
@@ -38,6 +38,32 @@ export function weighCandidates(values: Float32Array, candidates: Candidates, in
   return total;
 }
 
+/**
+ * weighCandidates for candidates listed with their own logits (a pruned row's first `count` survivors): the same
+ * ids get the same weights. Returns the total weight.
+ */
+export function weighListed(
+  tokenIds: ArrayLike<number>,
+  values: Float32Array,
+  count: number,
+  candidates: Candidates,
+  inverseTemperature: number,
+): number {
+  const { ids, weights } = candidates;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) if (values[i] > best) best = values[i];
+  candidates.best = best;
+  candidates.size = count;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const weight = expNonPositive((values[i] - best) * inverseTemperature);
+    ids[i] = tokenIds[i];
+    weights[i] = weight;
+    total += weight;
+  }
+  return total;
+}
+
 /** weighCandidates for the whole vocabulary as candidates, in one pass without indirection. */
 export function weighVocabulary(values: Float32Array, candidates: Candidates, inverseTemperature: number): number {
   const { ids, weights } = candidates;
@@ -52,84 +78,6 @@ export function weighVocabulary(values: Float32Array, candidates: Candidates, in
     total += weight;
   }
   return total;
-}
-
-/** Histogram bins per nat of (temperature-scaled) distance below the best candidate. */
-const BINS_PER_NAT = 128;
-/** 32 nats: beyond that a token weighs < 1.3e-14 of the best one; the last bin takes all the rest. */
-const BINS = 32 * BINS_PER_NAT;
-
-/** Scratch for truncateTopP, allocated once per workspace. */
-export function createMassHistogram(): Float64Array {
-  return new Float64Array(BINS);
-}
-
-/**
- * Nucleus filter over weighed candidates: a token stays iff the mass of tokens strictly more likely than it
- * is below topP·total. That is the smallest most-likely set reaching topP, extended by ties at its edge.
- *
- * No sort of the candidates: one pass bins their mass by distance below the best one, which locates the
- * boundary bin; tokens in nearer bins are kept, farther ones dropped, and only the boundary bin (plus one
- * bin of slack for rounding in the bin sums) is sorted to place the edge exactly.
- */
-export function truncateTopP(
-  values: Float32Array,
-  candidates: Candidates,
-  inverseTemperature: number,
-  topP: number,
-  histogram: Float64Array,
-): void {
-  const { ids, weights, boundary, bins, best } = candidates;
-  const size = candidates.size;
-  const lastBin = BINS - 1;
-  const binScale = inverseTemperature * BINS_PER_NAT;
-
-  // The last bin is never summed: the search below stops there anyway, and its shared slot would chain
-  // every far-off token's add into one serial dependency.
-  histogram.fill(0);
-  let total = 0;
-  for (let i = 0; i < size; i++) {
-    const scaled = (best - values[ids[i]]) * binScale;
-    const bin = scaled < lastBin ? scaled | 0 : lastBin;
-    bins[i] = bin;
-    if (bin < lastBin) histogram[bin] += weights[i];
-    total += weights[i];
-  }
-  const target = topP * total;
-  let edgeBin = 0;
-  for (let cumulative = histogram[0]; cumulative < target && edgeBin < lastBin; ) cumulative += histogram[++edgeBin];
-
-  // Keep the nearer bins in place, set the boundary ones aside, drop the rest.
-  let kept = 0;
-  let boundarySize = 0;
-  let keptMass = 0;
-  for (let i = 0; i < size; i++) {
-    const bin = bins[i];
-    if (bin < edgeBin) {
-      ids[kept] = ids[i];
-      weights[kept] = weights[i];
-      keptMass += weights[i];
-      kept++;
-    } else if (bin <= edgeBin + 1) {
-      boundary[boundarySize++] = ids[i];
-    }
-  }
-
-  // Walk the boundary tokens best first, a group of equal logits at a time, until the mass above reaches topP.
-  const edge = boundary.subarray(0, boundarySize);
-  sortByValue(values, edge);
-  let i = 0;
-  while (i < boundarySize && keptMass < target) {
-    const value = values[edge[i]];
-    for (; i < boundarySize && values[edge[i]] === value; i++) {
-      const weight = expNonPositive((value - best) * inverseTemperature);
-      ids[kept] = edge[i];
-      weights[kept] = weight;
-      keptMass += weight;
-      kept++;
-    }
-  }
-  candidates.size = kept;
 }
 
 /** Min-p filter over weighed candidates: keeps p >= minP · p_best, i.e. weight >= minP. */

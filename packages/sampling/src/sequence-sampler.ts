@@ -134,7 +134,8 @@ export class SequenceSampler {
 
   /**
    * The same token as sample() on the full row, from the survivors of this sequence's candidate bound (see
-   * SamplingStrategy.candidateBound): they are scattered into a row of -Infinity for the strategy.
+   * SamplingStrategy.candidateBound): the strategy's sampleSurvivors takes them as they are; without one, they are
+   * scattered into a row of -Infinity for its sample.
    */
   samplePruned(row: PrunedRow): SampledToken {
     const spec = this.pruneSpec;
@@ -146,16 +147,23 @@ export class SequenceSampler {
     }
     const problem = prunedRowProblem(row, this.workspace.vocabSize, spec);
     if (problem) throw new LlmError("invalid_argument", `pruned logits are malformed: ${problem}`);
-    const sparse = this.workspace.sparseRow;
     const { tokenIds, values, candidateCount } = row;
-    for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = values[i];
     let tokenId: number;
-    try {
-      // topK = the survivors: a strategy's top-k scan then skips the -Infinity rest instead of weighing it.
-      this.prunedParams.topK = candidateCount;
-      tokenId = this.choose(sparse, this.prunedParams);
-    } finally {
-      for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = Number.NEGATIVE_INFINITY;
+    if (this.strategy.sampleSurvivors) {
+      const step = this.history.generatedLength;
+      const context = { ...this.contextAt(step, this.params), tokenIds, values, count: candidateCount };
+      tokenId = this.checked(this.strategy.sampleSurvivors(context));
+      this.history.append(tokenId); // a bound is never declared for a constrained sequence: no matcher to follow
+    } else {
+      const sparse = this.workspace.sparseRow;
+      for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = values[i];
+      try {
+        // topK = the survivors: a strategy's top-k scan then skips the -Infinity rest instead of weighing it.
+        this.prunedParams.topK = candidateCount;
+        tokenId = this.choose(sparse, this.prunedParams);
+      } finally {
+        for (let i = 0; i < candidateCount; i++) sparse[tokenIds[i]] = Number.NEGATIVE_INFINITY;
+      }
     }
     if (!this.params.logprobs) return { tokenId };
     return { tokenId, ...prunedLogprobs(row, tokenId, this.params.topLogprobs) };
@@ -185,24 +193,27 @@ export class SequenceSampler {
 
   /** The strategy's token from `logits` with the draws of token index `step`. */
   private pick(logits: Float32Array, params: ResolvedSamplingParams, step: number, masked: boolean): number {
+    const matcher = masked ? this.matcher : undefined;
+    if (matcher) matcher.applyMask(logits, this.workspace.masked);
+    const context = { ...this.contextAt(step, params), logits: matcher ? this.workspace.masked : logits };
+    return this.checked(this.strategy.sample(context));
+  }
+
+  /** A strategy's context at token index `step`, but the row. */
+  private contextAt(step: number, params: ResolvedSamplingParams): Omit<StrategyContext, "logits"> {
     const { workspace, history, rng } = this;
     const draws = rng.drawNoise(step);
     let drawn = 0;
-    const matcher = masked ? this.matcher : undefined;
-    if (matcher) matcher.applyMask(logits, workspace.masked);
-    const context: StrategyContext = {
-      logits: matcher ? workspace.masked : logits,
-      params,
-      history,
-      workspace,
-      noise: rng.tokenNoise(step),
-      random: () => draws.double(drawn++),
-    };
-    const tokenId = this.strategy.sample(context);
-    if (!(Number.isInteger(tokenId) && tokenId >= 0 && tokenId < workspace.vocabSize)) {
+    return { params, history, workspace, noise: rng.tokenNoise(step), random: () => draws.double(drawn++) };
+  }
+
+  /** `tokenId` when it is a token of the vocabulary: what a strategy must return. */
+  private checked(tokenId: number): number {
+    const vocabSize = this.workspace.vocabSize;
+    if (!(Number.isInteger(tokenId) && tokenId >= 0 && tokenId < vocabSize)) {
       throw new LlmError(
         "internal",
-        `strategy "${this.params.strategy}" returned ${tokenId}, not a token id in [0, ${workspace.vocabSize})`,
+        `strategy "${this.params.strategy}" returned ${tokenId}, not a token id in [0, ${vocabSize})`,
       );
     }
     return tokenId;

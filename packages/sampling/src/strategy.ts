@@ -42,6 +42,20 @@ export interface SamplingStrategy {
    * full rows.
    */
   candidateBound?(params: ResolvedSamplingParams): CandidateBound | undefined;
+  /**
+   * Optional, with candidateBound: the very token `sample` chooses from a pruned row (the call described there),
+   * computed from the survivors themselves instead of a vocab-sized row of -Infinity with them scattered in.
+   */
+  sampleSurvivors?(ctx: SurvivorContext): number;
+}
+
+/** What sampleSurvivors sees: a StrategyContext whose row is only the survivors of the strategy's bound. */
+export interface SurvivorContext extends Omit<StrategyContext, "logits"> {
+  /** The survivors' ids, sorted by (logit descending, id ascending); only the first `count` are read. */
+  readonly tokenIds: ArrayLike<number>;
+  /** Their raw logits, in the same order. */
+  readonly values: Float32Array;
+  readonly count: number;
 }
 
 export interface StrategyInfo {
@@ -65,15 +79,15 @@ export class StrategyRegistry {
     if (this.strategies.has(name)) {
       throw new LlmError("failed_precondition", `strategy "${name}" is already registered`);
     }
-    const bound = strategy?.candidateBound;
     if (
       typeof strategy?.sample !== "function" ||
       typeof strategy.description !== "string" ||
-      !isOptionalFunction(bound)
+      !isOptionalFunction(strategy.candidateBound) ||
+      !isOptionalFunction(strategy.sampleSurvivors)
     ) {
       throw new LlmError(
         "invalid_argument",
-        `strategy "${name}" needs a sample(ctx) function and a description (and candidateBound, if any, a function)`,
+        `strategy "${name}" needs a sample(ctx) function and a description (and candidateBound, sampleSurvivors, if any, functions)`,
       );
     }
     this.strategies.set(name, strategy);

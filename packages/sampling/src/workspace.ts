@@ -1,5 +1,5 @@
 import { Candidates } from "./candidates.js";
-import { createMassHistogram } from "./selection.js";
+import { createMassHistogram } from "./top-p.js";
 
 /**
  * Scratch buffers for one sampling call, allocated once per vocabulary and reused by every sequence of

@@ -2,7 +2,9 @@
 // logprobs) it chooses from full rows, for every seed and step; rows with many tied logits probe the edges of
 // top-k, top-p and min-p, where an off-by-one in the survivors would show.
 import {
+  createStrategyRegistry,
   isBatchFailure,
+  type PruneSpec,
   pruneRow,
   Sampler,
   type SamplingParams,
@@ -57,6 +59,26 @@ describe("exact candidate pruning", () => {
       expect(prunedSize / (SEEDS * STEPS)).toBeLessThan(VOCAB / 4);
     });
   }
+
+  it("scatters the survivors into a full row for a strategy with a bound but no sampleSurvivors: same tokens", () => {
+    const { sampleSurvivors, ...scattering } = standard;
+    const registry = createStrategyRegistry().register("scattering", scattering);
+    const params: SamplingParams = { strategy: "scattering", temperature: 0.9, topP: 0.8, minP: 0.01 };
+    const full = new Sampler({ vocabSize: VOCAB });
+    const pruned = new Sampler({ vocabSize: VOCAB, registry });
+    const runnerWorkspace = new Workspace(VOCAB);
+    for (let seed = 0; seed < 10; seed++) {
+      full.open(seed, { params: { ...params, strategy: "standard" }, seed: BigInt(seed) });
+      const spec = pruned.open(seed, { params, seed: BigInt(seed) }).pruneSpec as PruneSpec;
+      for (let step = 0; step < 50; step++) {
+        const logits = logitsOf(seed, step);
+        const [a] = full.sampleBatch([{ sequenceId: seed, logits }]);
+        const [b] = pruned.sampleBatch([{ sequenceId: seed, logits: pruneRow(logits, spec, runnerWorkspace) }]);
+        expect(b).toEqual(a);
+      }
+    }
+    expect(sampleSurvivors).toBeDefined();
+  });
 
   it("declares no bound (full rows) when bias or penalties move logits, or for a strategy without one", () => {
     const sampler = new Sampler({ vocabSize: VOCAB, registry: new StrategyRegistry().register("standard", standard) });

@@ -10,4 +10,6 @@ export const greedy: SamplingStrategy = {
     "ignores temperature and the truncation filters and uses no randomness.",
   sample: (ctx) => argmax(adjustLogits(ctx)),
   candidateBound: (params) => (adjustsLogits(params) ? undefined : BEST_AND_TIES),
+  // The survivors are the best logit's ids, lowest first: argmax's choice.
+  sampleSurvivors: (ctx) => ctx.tokenIds[0],
 };
