@@ -60,7 +60,7 @@ export class StepRecord {
   }
 
   /** A decode-only step's rows, whether it verified proposals, its time and tokens; undefined if it prefilled. */
-  speedSample(): Omit<StepSpeed, "catchUpMs"> | undefined {
+  speedSample(): Omit<StepSpeed, "catchUpMs" | "proposers"> | undefined {
     if (this.prefillTokens > 0 || this.decodeTokens === 0) return undefined;
     const ms = performance.now() - this.startedAt;
     return { rows: this.requestIds.length, speculated: this.proposedTokens > 0, ms, tokens: this.tokens.length };

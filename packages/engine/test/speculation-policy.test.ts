@@ -75,17 +75,23 @@ describe("the default policy", () => {
 describe("SpeedLedger", () => {
   it("verifies while verifying steps emit tokens faster, stops when they are slower, and keeps measuring both", () => {
     const ledger = new SpeedLedger();
-    const choices = (steps: number) => Array.from({ length: steps }, () => ledger.speculate(4));
+    const choices = (steps: number) => Array.from({ length: steps }, () => ledger.speculate(4, "draft"));
     expect(choices(7).every(Boolean)).toBe(true); // nothing measured: speculate
-    expect(ledger.speculate(4)).toBe(false); // every 8th step the other way: a plain figure
-    ledger.observe(4, false, 4, 4); // 1 ms a token plain
-    ledger.observe(4, true, 4.4, 4); // 1.1 ms a token verifying: losing, by little
+    expect(ledger.speculate(4, "draft")).toBe(false); // every 8th step the other way: a plain figure
+    ledger.observe(4, "draft", false, 4, 4); // 1 ms a token plain
+    ledger.observe(4, "draft", true, 4.4, 4); // 1.1 ms a token verifying: losing, by little
     expect(choices(16).filter(Boolean)).toHaveLength(2); // only the exploring steps (1 in 8) verify
-    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4, 8); // verifying now 0.5 ms a token: far ahead
+    for (let i = 0; i < 20; i++) ledger.observe(4, "draft", true, 4, 8); // verifying now 0.5 ms a token: far ahead
     expect(choices(128).filter(Boolean)).toHaveLength(126); // 1 step in 64 checks the plain figure
-    for (let i = 0; i < 20; i++) ledger.observe(4, true, 4.2, 4); // 1.05 ms a token: close again
+    for (let i = 0; i < 20; i++) ledger.observe(4, "draft", true, 4.2, 4); // 1.05 ms a token: close again
     expect(choices(16).filter(Boolean)).toHaveLength(2);
-    expect(ledger.speculate(1)).toBe(true); // another batch size has its own figures
+    expect(ledger.speculate(1, "draft")).toBe(true); // another batch size has its own figures
+    // Another proposer has its own verifying figure (n-gram steps that lose must not turn a paying draft off),
+    // against the same plain one.
+    for (let i = 0; i < 7; i++) expect(ledger.speculate(4, "ngram")).toBe(true);
+    ledger.observe(4, "ngram", true, 8, 4); // 2 ms a token: far behind
+    expect(choices(1)).toEqual([false]); // the draft's figure (1.05) is unchanged
+    expect(Array.from({ length: 64 }, () => ledger.speculate(4, "ngram")).filter(Boolean)).toHaveLength(1);
   });
 });
 
@@ -95,10 +101,10 @@ describe("a sequence's acceptance", () => {
     const state = speculator.begin(undefined, true);
     const seq = { speculation: state } as unknown as Parameters<Speculator["record"]>[0];
     expect(state?.acceptance).toBe(1);
-    speculator.record(seq, 4, 1); // accepted, rejected; the last two were never judged
-    expect(state?.acceptance).toBe(0.5);
+    speculator.record(seq, 4, 1); // accepted, rejected; the last two were never judged: 1 of 2, beside the prior's 2 of 2
+    expect(state?.acceptance).toBeCloseTo((0.8 * 2 + 1) / (0.8 * 2 + 2), 12);
     speculator.record(seq, 4, 4);
-    expect(state?.acceptance).toBeCloseTo((0.8 * 1 + 4) / (0.8 * 2 + 4), 12);
+    expect(state?.acceptance).toBeCloseTo((0.8 * 2.6 + 4) / (0.8 * 3.6 + 4), 12);
     expect([state?.proposedTokens, state?.acceptedTokens]).toEqual([8, 5]); // usage counts every proposal
   });
 });
@@ -106,12 +112,12 @@ describe("a sequence's acceptance", () => {
 describe("the default policy's speed figures", () => {
   it("leave out the draft's catch-up: a step that mostly prefilled the draft still counts as a fast verify", () => {
     const policy = loadAwarePolicy();
-    const gate = () => policy.speculate?.({ rows: 1, paddingPeriod: 4 });
+    const gate = () => policy.speculate?.({ rows: 1, paddingPeriod: 4, proposers: "draft" });
     for (let i = 0; i < 7; i++) gate(); // the next is the exploring step: plain
     expect(gate()).toBe(false);
-    policy.observe?.({ rows: 1, speculated: false, ms: 1, tokens: 1, catchUpMs: 0 }); // 1 ms a token plain
+    policy.observe?.({ rows: 1, proposers: "draft", speculated: false, ms: 1, tokens: 1, catchUpMs: 0 }); // 1 ms a token
     // 5 ms for 3 tokens, 4 of them the draft's prefill: 0.33 ms a token verifying (1.67 counted whole: losing).
-    policy.observe?.({ rows: 1, speculated: true, ms: 5, tokens: 3, catchUpMs: 4 });
+    policy.observe?.({ rows: 1, proposers: "draft", speculated: true, ms: 5, tokens: 3, catchUpMs: 4 });
     expect(gate()).toBe(true);
   });
 });
@@ -119,8 +125,10 @@ describe("the default policy's speed figures", () => {
 describe("the default policy's step gate", () => {
   it("speculates with a lone row, or any batch when the layout has no padding period", () => {
     const policy = loadAwarePolicy();
-    expect(policy.speculate?.({ rows: 1, paddingPeriod: 4 })).toBe(true);
-    expect(policy.speculate?.({ rows: 3, paddingPeriod: 4 })).toBe(false);
-    expect(policy.speculate?.({ rows: 3, paddingPeriod: 1 })).toBe(true);
+    const step = (rows: number, paddingPeriod: number) =>
+      policy.speculate?.({ rows, paddingPeriod, proposers: "ngram" });
+    expect(step(1, 4)).toBe(true);
+    expect(step(3, 4)).toBe(false);
+    expect(step(3, 1)).toBe(true);
   });
 });

@@ -23,6 +23,8 @@ export interface LookaheadContext {
 export interface StepSpeed {
   rows: number;
   speculated: boolean;
+  /** The proposers of the step's speculating rows, sorted and joined by "+" (whether or not it verified). */
+  proposers: string;
   ms: number;
   tokens: number;
   /**
@@ -39,7 +41,7 @@ export interface SpeculationPolicy {
    * Optional: whether a step of `rows` decode rows verifies proposals at all (default: yes). `paddingPeriod`: the
    * decode batch's (DecodeBatch); above 1, rows that keep different numbers of positions split the batch.
    */
-  speculate?(step: { rows: number; paddingPeriod: number }): boolean;
+  speculate?(step: { rows: number; paddingPeriod: number; proposers: string }): boolean;
   /** Optional: told each decode-only step's speed. */
   observe?(speed: StepSpeed): void;
 }
@@ -79,8 +81,10 @@ export function loadAwarePolicy(options: LoadAwarePolicyOptions = DEFAULT_POLICY
     // With a padding period (the standard layout on SIMD CPU kernels), rows that keep different numbers of positions
     // land in different length classes, and the batch then needs a forward per class for the rest of their lives
     // (measured 0.6-0.8x at 2-4 streams): only a lone row speculates there.
-    speculate: ({ rows, paddingPeriod }) => (rows === 1 || paddingPeriod === 1) && ledger.speculate(rows),
-    observe: ({ rows, speculated, ms, tokens, catchUpMs }) => ledger.observe(rows, speculated, ms - catchUpMs, tokens),
+    speculate: ({ rows, paddingPeriod, proposers }) =>
+      (rows === 1 || paddingPeriod === 1) && ledger.speculate(rows, proposers),
+    observe: ({ rows, proposers, speculated, ms, tokens, catchUpMs }) =>
+      ledger.observe(rows, proposers, speculated, ms - catchUpMs, tokens),
     lookahead({ batchSize, acceptance, proposalCost }) {
       if (batchSize > options.maxBatchSize) return 0;
       const worth = Math.max(MIN_USE, proposalCost);

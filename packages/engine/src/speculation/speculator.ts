@@ -20,6 +20,8 @@ export interface SpeculationOptions {
 
 /** How much of a sequence's acceptance figures each verify step keeps: about the last five steps count. */
 const ACCEPTANCE_KEEP = 0.8;
+/** A new sequence's acceptance figures: as if two proposals had been accepted (one early rejection is not all). */
+const PRIOR = { judged: 2, accepted: 2 };
 /** A sequence not speculating drifts back toward trying again by this share a step (conditions change). */
 const PROBATION = 0.05;
 /** The draft's cost per proposal relative to a model step, before both were measured. */
@@ -31,6 +33,8 @@ export class Speculator {
   private readonly stepCost = new StepCost();
   /** This step's time prefilling the draft for sequences that (re)joined it. */
   private catchUpMs = 0;
+  /** This step's speculating rows' proposers (StepSpeed.proposers). */
+  private proposers = "";
 
   constructor(
     private readonly options: SpeculationOptions,
@@ -68,7 +72,8 @@ export class Speculator {
   begin(mode: SpeculativeMode | undefined, verifies: boolean): SpeculationState | undefined {
     const chosen = mode ?? this.options.defaultMode ?? "off";
     if (chosen === "off" || !verifies) return undefined;
-    return { proposer: chosen, acceptance: 1, judged: 0, accepted: 0, proposedTokens: 0, acceptedTokens: 0 };
+    const { judged, accepted } = PRIOR;
+    return { proposer: chosen, acceptance: 1, judged, accepted, proposedTokens: 0, acceptedTokens: 0 };
   }
 
   /**
@@ -85,8 +90,12 @@ export class Speculator {
     const drafted = new Map<Sequence<unknown>, number>();
     this.catchUpMs = 0;
     const { paddingPeriod } = this.batch;
-    if (!rows.some((seq) => seq.speculation)) return proposals;
-    if (this.policy.speculate?.({ rows: rows.length, paddingPeriod }) === false) return proposals;
+    const proposers = new Set(rows.flatMap((seq) => (seq.speculation ? [seq.speculation.proposer] : [])));
+    this.proposers = [...proposers].sort().join("+");
+    if (proposers.size === 0) return proposals;
+    if (this.policy.speculate?.({ rows: rows.length, paddingPeriod, proposers: this.proposers }) === false) {
+      return proposals;
+    }
     const longest = Math.max(0, ...rows.map((seq) => seq.kvLength));
     const room = Math.min(
       this.batch.contextLength - longest - 1,
@@ -123,9 +132,9 @@ export class Speculator {
     return proposals;
   }
 
-  /** A decode-only step's speed (`ms` and `tokens`; the rest is added here), for the policy. */
-  observeStep(speed: Omit<StepSpeed, "catchUpMs">): void {
-    this.policy.observe?.({ ...speed, catchUpMs: this.catchUpMs });
+  /** A decode-only step's speed (rows, ms and tokens; what speculated is added here), for the policy. */
+  observeStep(speed: Omit<StepSpeed, "catchUpMs" | "proposers">): void {
+    this.policy.observe?.({ ...speed, catchUpMs: this.catchUpMs, proposers: this.proposers });
   }
 
   /** The model's decode forward computed `positions` positions (rows × tokens each) in `ms`. */

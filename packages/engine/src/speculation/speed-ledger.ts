@@ -1,5 +1,6 @@
 // Whether speculation pays at a batch size, measured rather than modelled: milliseconds per emitted token of the
-// decode-only steps that verified proposals and of those that did not, by decode rows (exponentially weighted).
+// decode-only steps that verified proposals (by decode rows and proposers) and of those that did not (by decode
+// rows), exponentially weighted.
 // Where verifying is slower, steps decode plainly; every EXPLORE_EVERY-th step at a batch size goes the other way
 // (every EXPLORE_RARELY-th while the two figures are far apart: each such step costs the faster way's gain), so both
 // figures stay current as the text, the load and the batch change. This catches every cost the policy's
@@ -13,20 +14,27 @@ const EXPLORE_EVERY = 8;
 const EXPLORE_RARELY = 64;
 const FAR = 0.25;
 
+/** Verifying steps' figures for one batch size and mix of proposers. */
 interface Figures {
-  plainMsPerToken?: number;
-  speculativeMsPerToken?: number;
+  msPerToken?: number;
   steps: number;
 }
 
 export class SpeedLedger {
-  private readonly byRows = new Map<number, Figures>();
+  /** Plain steps' ms per token by decode rows: the same whatever the rows would have proposed with. */
+  private readonly plain = new Map<number, number>();
+  /** Verifying steps' figures by rows and proposers: a draft that pays must not be judged by n-gram steps that do not. */
+  private readonly verifying = new Map<string, Figures>();
 
-  /** Whether a step of `rows` decode rows should verify proposals (called once per step that could). */
-  speculate(rows: number): boolean {
-    const figures = this.figures(rows);
+  /**
+   * Whether a step of `rows` decode rows should verify proposals (called once per step that could); `proposers`
+   * names the mix of proposers of its speculating rows ("draft", "ngram", "draft+ngram").
+   */
+  speculate(rows: number, proposers: string): boolean {
+    const figures = this.figures(rows, proposers);
     figures.steps++;
-    const { plainMsPerToken: plain, speculativeMsPerToken: speculative } = figures;
+    const plain = this.plain.get(rows);
+    const speculative = figures.msPerToken;
     if (plain === undefined || speculative === undefined) return figures.steps % EXPLORE_EVERY !== 0;
     const paying = speculative <= plain;
     const far = Math.abs(speculative - plain) > FAR * Math.max(speculative, plain);
@@ -34,19 +42,22 @@ export class SpeedLedger {
   }
 
   /** A decode-only step of `rows` rows took `ms` and emitted `tokens` tokens, verifying proposals or not. */
-  observe(rows: number, speculated: boolean, ms: number, tokens: number): void {
+  observe(rows: number, proposers: string, speculated: boolean, ms: number, tokens: number): void {
     if (tokens === 0) return;
-    const figures = this.figures(rows);
     const value = ms / tokens;
-    if (speculated) figures.speculativeMsPerToken = blend(figures.speculativeMsPerToken, value);
-    else figures.plainMsPerToken = blend(figures.plainMsPerToken, value);
+    if (!speculated) this.plain.set(rows, blend(this.plain.get(rows), value));
+    else {
+      const figures = this.figures(rows, proposers);
+      figures.msPerToken = blend(figures.msPerToken, value);
+    }
   }
 
-  private figures(rows: number): Figures {
-    let figures = this.byRows.get(rows);
+  private figures(rows: number, proposers: string): Figures {
+    const key = `${rows} ${proposers}`;
+    let figures = this.verifying.get(key);
     if (!figures) {
       figures = { steps: 0 };
-      this.byRows.set(rows, figures);
+      this.verifying.set(key, figures);
     }
     return figures;
   }

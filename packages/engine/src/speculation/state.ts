@@ -8,7 +8,7 @@ export interface SpeculationState {
   /**
    * The chance that a proposal is accepted given the ones before it were: recent accepted proposals over recent
    * proposals actually judged (a run of k ends at its first rejection; the proposals after it say nothing), each
-   * sum exponentially weighted over verify steps; 1 before any (speculate fully first).
+   * sum exponentially weighted over verify steps, from a prior of full acceptance (speculate fully first).
    */
   acceptance: number;
   /** The weighted sums behind `acceptance`. */
