@@ -10,14 +10,13 @@ import type { ModelRunnerServiceGenerateRequest } from "@llm/proto";
 import type { RedisClient, RedisTarget } from "@llm/redis";
 import { type Job, WaitingError, type Worker } from "bullmq";
 import { leave, reservedTokens } from "./admission.js";
-import { CancelListener } from "./cancellations.js";
-import { bufferingConnection, patientConnection, whenReady } from "./connection.js";
 import { type DispatchJobData, runnerRequestOf } from "./job.js";
 import { type JobWorkerOptions, jobWorker } from "./job-worker.js";
 import { clusterKeys } from "./keys.js";
-import { type AnnouncedModel, announceModel, keepAnnouncing } from "./model-catalog.js";
+import { type AnnouncedModel, announceModel } from "./model-catalog.js";
 import { eventOf, type RunnerEventInit } from "./stream-entries.js";
 import { type StreamLifetimes, TokenStreamWriter } from "./token-stream-writer.js";
+import { WorkerLinks } from "./worker-links.js";
 
 /** A worker that gave a job back looks again after one of its jobs ends, or this long (room freed elsewhere). */
 const ROOM_RECHECK_MS = 1000;
@@ -51,19 +50,19 @@ export interface DispatchWorkerOptions extends JobWorkerOptions {
 export class DispatchWorker {
   private constructor(
     private readonly workers: Worker<DispatchJobData>[],
-    private readonly connections: RedisClient[],
-    private readonly cancels: CancelListener,
-    private readonly announcer: NodeJS.Timeout,
+    private readonly links: WorkerLinks,
   ) {}
 
   static async start(options: DispatchWorkerOptions): Promise<DispatchWorker> {
     const keys = clusterKeys(options.model.id);
-    const writes = bufferingConnection(options.redis, "runner-writes", options.outageWindowMs);
-    const jobs = patientConnection(options.redis, "runner-jobs");
-    await whenReady(writes);
-    const cancels = await CancelListener.listen(patientConnection(options.redis, "runner-cancels"), keys.cancelChannel);
+    const links = await WorkerLinks.open({
+      ...options,
+      role: "runner",
+      cancelChannel: keys.cancelChannel,
+      announce: (writes) => announceModel(writes, options.model),
+    });
+    const { writes, cancels } = links;
     const writer = new TokenStreamWriter(writes, options.lifetimes);
-    const announcer = await keepAnnouncing(() => announceModel(writes, options.model), options.log);
 
     const roomFreed = new Signal();
     const processJob = async (job: Job<DispatchJobData>, token?: string, lost?: AbortSignal) => {
@@ -109,23 +108,18 @@ export class DispatchWorker {
     };
     const workerOn = (queueName: string, connection: RedisClient) =>
       jobWorker(queueName, processJob, connection, options);
-    const connections = [writes, jobs];
-    const workers = [workerOn(keys.queueName, jobs)];
+    const workers = [workerOn(keys.queueName, links.jobs)];
     if (options.runnerId !== undefined) {
-      const own = patientConnection(options.redis, "runner-own-jobs");
-      connections.push(own);
-      workers.push(workerOn(keys.runnerQueue(options.runnerId), own));
+      workers.push(workerOn(keys.runnerQueue(options.runnerId), links.moreJobs("own-jobs")));
     }
     await Promise.all(workers.map((worker) => worker.waitUntilReady()));
-    return new DispatchWorker(workers, connections, cancels, announcer);
+    return new DispatchWorker(workers, links);
   }
 
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
-    clearInterval(this.announcer);
     await Promise.all(this.workers.map((worker) => worker.close()));
-    this.cancels.close();
-    for (const connection of this.connections) connection.disconnect();
+    this.links.close();
   }
 }
 

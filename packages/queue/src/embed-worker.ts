@@ -8,12 +8,10 @@ import type { EmbedRequest, InfoResponse } from "@llm/proto";
 import type { RedisClient, RedisTarget } from "@llm/redis";
 import type { Job, Worker } from "bullmq";
 import { leave } from "./admission.js";
-import { CancelListener } from "./cancellations.js";
-import { bufferingConnection, patientConnection, whenReady } from "./connection.js";
 import type { EmbedJobData } from "./job.js";
 import { type JobWorkerOptions, jobWorker } from "./job-worker.js";
 import { clusterKeys } from "./keys.js";
-import { announceEmbeddingModel, keepAnnouncing } from "./model-catalog.js";
+import { announceEmbeddingModel } from "./model-catalog.js";
 import {
   ADMISSION_ID,
   decodeEntry,
@@ -22,6 +20,7 @@ import {
   encodeError,
   FIELD,
 } from "./stream-entries.js";
+import { WorkerLinks } from "./worker-links.js";
 
 export interface EmbedWorkerOptions extends JobWorkerOptions {
   /** A standalone Redis or a Redis Cluster. */
@@ -40,21 +39,18 @@ export interface EmbedWorkerOptions extends JobWorkerOptions {
 export class EmbedWorker {
   private constructor(
     private readonly worker: Worker<EmbedJobData>,
-    private readonly connections: RedisClient[],
-    private readonly cancels: CancelListener,
-    private readonly announcer: NodeJS.Timeout,
+    private readonly links: WorkerLinks,
   ) {}
 
   static async start(options: EmbedWorkerOptions): Promise<EmbedWorker> {
     const keys = clusterKeys(options.model.model);
-    const writes = bufferingConnection(options.redis, "embedder-writes", options.outageWindowMs);
-    const jobs = patientConnection(options.redis, "embedder-jobs");
-    await whenReady(writes);
-    const cancels = await CancelListener.listen(
-      patientConnection(options.redis, "embedder-cancels"),
-      keys.cancelChannel,
-    );
-    const announcer = await keepAnnouncing(() => announceEmbeddingModel(writes, options.model), options.log);
+    const links = await WorkerLinks.open({
+      ...options,
+      role: "embedder",
+      cancelChannel: keys.cancelChannel,
+      announce: (writes) => announceEmbeddingModel(writes, options.model),
+    });
+    const { writes, cancels } = links;
 
     const processJob = async (job: Job<EmbedJobData>, _token?: string, lost?: AbortSignal) => {
       const { requestId, tokens, deadlineMs, traceContext } = job.data;
@@ -83,17 +79,15 @@ export class EmbedWorker {
       await writes.xaddBuffer(key, "NOMKSTREAM", "*", field, value);
       await writes.pexpire(key, options.resultTtlMs);
     };
-    const worker = jobWorker(keys.queueName, processJob, jobs, options);
+    const worker = jobWorker(keys.queueName, processJob, links.jobs, options);
     await worker.waitUntilReady();
-    return new EmbedWorker(worker, [writes, jobs], cancels, announcer);
+    return new EmbedWorker(worker, links);
   }
 
   /** Stops taking jobs and waits for the running ones to finish. */
   async close(): Promise<void> {
-    clearInterval(this.announcer);
     await this.worker.close();
-    this.cancels.close();
-    for (const connection of this.connections) connection.disconnect();
+    this.links.close();
   }
 }
 
