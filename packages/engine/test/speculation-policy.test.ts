@@ -5,6 +5,7 @@ import { promptLookup } from "../src/speculation/ngram.js";
 import { loadAwarePolicy, policyNamed } from "../src/speculation/policy.js";
 import { Speculator } from "../src/speculation/speculator.js";
 import { SpeedLedger } from "../src/speculation/speed-ledger.js";
+import { acceptanceOf, type SpeculationState } from "../src/speculation/state.js";
 import { StepCost } from "../src/speculation/step-cost.js";
 
 describe("promptLookup", () => {
@@ -98,14 +99,14 @@ describe("SpeedLedger", () => {
 describe("a sequence's acceptance", () => {
   it("counts the proposals a verify step judged: a run ends at its first rejection", () => {
     const speculator = new Speculator({ defaultMode: "ngram" }, { contextLength: 128, paddingPeriod: 1 });
-    const state = speculator.begin(undefined, true);
+    const state = speculator.begin(undefined, true) as SpeculationState;
     const seq = { speculation: state } as unknown as Parameters<Speculator["record"]>[0];
-    expect(state?.acceptance).toBe(1);
+    expect(acceptanceOf(state)).toBe(1);
     speculator.record(seq, 4, 1); // accepted, rejected; the last two were never judged: 1 of 2, beside the prior's 2 of 2
-    expect(state?.acceptance).toBeCloseTo((0.8 * 2 + 1) / (0.8 * 2 + 2), 12);
+    expect(acceptanceOf(state)).toBeCloseTo((0.8 * 2 + 1) / (0.8 * 2 + 2), 12);
     speculator.record(seq, 4, 4);
-    expect(state?.acceptance).toBeCloseTo((0.8 * 2.6 + 4) / (0.8 * 3.6 + 4), 12);
-    expect([state?.proposedTokens, state?.acceptedTokens]).toEqual([8, 5]); // usage counts every proposal
+    expect(acceptanceOf(state)).toBeCloseTo((0.8 * 2.6 + 4) / (0.8 * 3.6 + 4), 12);
+    expect([state.proposedTokens, state.acceptedTokens]).toEqual([8, 5]); // usage counts every proposal
   });
 });
 

@@ -7,7 +7,7 @@ import type { Sequence } from "../sequence.js";
 import type { DraftModel, ProposalChooser } from "./draft.js";
 import { promptLookup } from "./ngram.js";
 import { loadAwarePolicy, type SpeculationPolicy, type StepSpeed } from "./policy.js";
-import type { SpeculationState, SpeculativeMode } from "./state.js";
+import { acceptanceOf, type SpeculationState, type SpeculativeMode } from "./state.js";
 import { StepCost } from "./step-cost.js";
 
 export interface SpeculationOptions {
@@ -73,7 +73,7 @@ export class Speculator {
     const chosen = mode ?? this.options.defaultMode ?? "off";
     if (chosen === "off" || !verifies) return undefined;
     const { judged, accepted } = PRIOR;
-    return { proposer: chosen, acceptance: 1, judged, accepted, proposedTokens: 0, acceptedTokens: 0 };
+    return { proposer: chosen, judged, accepted, proposedTokens: 0, acceptedTokens: 0 };
   }
 
   /**
@@ -101,17 +101,17 @@ export class Speculator {
       this.batch.contextLength - longest - 1,
       (this.options.draft?.contextLength ?? Infinity) - longest,
     );
+    // A proposal's cost depends on the batch, not the sequence: priced once a step.
+    const verifyCost = this.stepCost.perPosition(rows.length);
+    const costs = { ngram: verifyCost, draft: verifyCost + this.draftCost(rows.length) };
     for (const seq of rows) {
       const state = seq.speculation;
       if (!state) continue;
-      const { proposer, acceptance } = state;
-      const proposalCost =
-        this.stepCost.perPosition(rows.length) + (proposer === "draft" ? this.draftCost(rows.length) : 0);
+      const { proposer } = state;
+      const acceptance = acceptanceOf(state);
+      const proposalCost = costs[proposer];
       const wanted = this.policy.lookahead({ batchSize: rows.length, acceptance, proposer, proposalCost });
-      if (wanted <= 0) {
-        state.accepted += PROBATION * (state.judged - state.accepted);
-        state.acceptance += PROBATION * (1 - acceptance);
-      }
+      if (wanted <= 0) state.accepted += PROBATION * (state.judged - state.accepted);
       const k = Math.min(wanted, remaining(seq) - 1, room);
       if (k <= 0) continue;
       if (proposer === "ngram") {
@@ -160,7 +160,6 @@ export class Speculator {
     const judged = accepted < proposed ? accepted + 1 : accepted;
     state.judged = ACCEPTANCE_KEEP * state.judged + judged;
     state.accepted = ACCEPTANCE_KEEP * state.accepted + accepted;
-    state.acceptance = state.accepted / state.judged;
   }
 
   /** After the step's tokens were accepted: the draft's rows cut back to their sequences. */

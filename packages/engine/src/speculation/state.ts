@@ -6,14 +6,16 @@ export type SpeculativeMode = "off" | "ngram" | "draft";
 export interface SpeculationState {
   proposer: "ngram" | "draft";
   /**
-   * The chance that a proposal is accepted given the ones before it were: recent accepted proposals over recent
-   * proposals actually judged (a run of k ends at its first rejection; the proposals after it say nothing), each
-   * sum exponentially weighted over verify steps, from a prior of full acceptance (speculate fully first).
+   * The chance that a proposal is accepted given the ones before it were (acceptanceOf): recent accepted proposals
+   * over recent proposals actually judged (a run of k ends at its first rejection; the proposals after it say
+   * nothing), each sum exponentially weighted over verify steps, from a prior of full acceptance.
    */
-  acceptance: number;
-  /** The weighted sums behind `acceptance`. */
   judged: number;
   accepted: number;
   proposedTokens: number;
   acceptedTokens: number;
+}
+
+export function acceptanceOf(state: SpeculationState): number {
+  return state.accepted / state.judged;
 }
